@@ -1,0 +1,23 @@
+# One task runner for people and CI: the README's commands and .ci/run call these targets.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+DB ?= sagsindsigt.duckdb
+
+.PHONY: setup demo test lint bench
+
+setup:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@$(UV) sync --locked --quiet
+
+demo: setup
+	$(UV) run sagsindsigt --db $(DB) demo
+	$(UV) run sagsindsigt --db $(DB) overview
+
+test: setup
+	$(UV) run pytest -n 2 --dist loadgroup
+
+lint: setup
+	$(UV) run ruff check src tests bench
+
+bench: setup
+	$(UV) run python bench/bench_core.py --years 4

@@ -1,0 +1,3 @@
+"""Sagsindsigt: management information on the quality of case handling."""
+
+__version__ = "0.1.0"
