@@ -1,0 +1,227 @@
+"""The store: versioned records on any engine, with "current" tables for the KPI layer.
+
+For every record kind there are two tables:
+
+* ``<kind>_history`` — every version of every record ever loaded, append-only. A record's
+  identity is (source, key); a newer extract with a changed record adds version n+1.
+* ``<kind>`` — the current version of each record, a derived snapshot that the KPI layer reads
+  (plus derived columns such as a case's deadline date). It can be rebuilt from the history.
+
+Plus ``batches`` (one row per import), ``rejects`` (every rejected row with its reasons) and
+``meta`` (schema version, key fingerprint).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import pyarrow as pa
+
+from ..contract import KINDS, Kind
+from .engines import Engine, StoreError, connect
+
+SCHEMA_VERSION = "1"
+META_COLUMNS = [("_source", "VARCHAR"), ("_key", "VARCHAR"), ("_version", "BIGINT"),
+                ("_batch", "BIGINT"), ("_hash", "VARCHAR")]
+# Columns the store derives for the current table of a kind (see derive.py).
+DERIVED = {
+    "cases": [("benefit_area", "VARCHAR"), ("due", "DATE")],
+}
+BATCH_COLUMNS = [
+    ("id", "BIGINT"), ("kind", "VARCHAR"), ("source", "VARCHAR"), ("file", "VARCHAR"),
+    ("sha256", "VARCHAR"), ("covers_start", "DATE"), ("covers_end", "DATE"),
+    ("covers_declared", "BOOLEAN"), ("rows_read", "BIGINT"), ("rows_loaded", "BIGINT"),
+    ("rows_unchanged", "BIGINT"), ("rows_rejected", "BIGINT"), ("status", "VARCHAR"),
+    ("strict", "BOOLEAN"), ("loaded_at", "TIMESTAMP"), ("message", "VARCHAR"),
+]
+REJECT_COLUMNS = [("batch", "BIGINT"), ("file", "VARCHAR"), ("row", "BIGINT"),
+                  ("field", "VARCHAR"), ("value", "VARCHAR"), ("reason", "VARCHAR"),
+                  ("record", "VARCHAR")]
+TIMELINESS_ITEMS = [("rule", "VARCHAR"), ("case_id", "VARCHAR"), ("_source", "VARCHAR"),
+                    ("administration", "VARCHAR"), ("unit", "VARCHAR"), ("case_type", "VARCHAR"),
+                    ("benefit_area", "VARCHAR"), ("anchor", "DATE"), ("due", "DATE"),
+                    ("done", "DATE")]
+
+
+@dataclass
+class WriteResult:
+    loaded: int
+    unchanged: int
+
+
+class Store:
+    """One store, on DuckDB or PostgreSQL, opened by URL."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine: Engine = connect(url)
+        self.ibis = self.engine.ibis
+
+    # -- schema ---------------------------------------------------------------------------
+    def _columns(self, kind: Kind, current: bool) -> list[tuple[str, str]]:
+        cols = META_COLUMNS + [(f.name, self.engine.sql_type(f.type)) for f in kind.fields]
+        if current:
+            cols += DERIVED.get(kind.name, [])
+        return cols
+
+    def _create(self, name: str, cols: list[tuple[str, str]], existing: set[str]) -> None:
+        if name not in existing:
+            body = ", ".join(f'"{c}" {t}' for c, t in cols)
+            self.engine.execute(f'CREATE TABLE "{name}" ({body})')
+
+    def init(self) -> bool:
+        """Create every table that is missing. Returns True when the store was new."""
+        existing = self.engine.table_names()
+        new = "meta" not in existing
+        with self.engine.transaction():
+            self._create("meta", [("key", "VARCHAR"), ("value", "VARCHAR")], existing)
+            self._create("batches", BATCH_COLUMNS, existing)
+            self._create("rejects", REJECT_COLUMNS, existing)
+            self._create("timeliness_items", TIMELINESS_ITEMS, existing)
+            for kind in KINDS.values():
+                self._create(f"{kind.name}_history", self._columns(kind, False), existing)
+                self._create(kind.name, self._columns(kind, True), existing)
+            if new:
+                self.engine.execute("INSERT INTO meta VALUES ('schema_version', ?)",
+                                    [SCHEMA_VERSION])
+        return new
+
+    def is_initialised(self) -> bool:
+        return "meta" in self.engine.table_names()
+
+    def require(self) -> None:
+        if not self.is_initialised():
+            raise StoreError(
+                f"Databasen {self.url} er ikke oprettet endnu: kør først 'sagsindsigt init'."
+            )
+
+    def meta(self, key: str) -> str | None:
+        rows = self.engine.query("SELECT value FROM meta WHERE key = ?", [key])
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.engine.transaction():
+            self.engine.execute("DELETE FROM meta WHERE key = ?", [key])
+            self.engine.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
+
+    # -- reading --------------------------------------------------------------------------
+    def table(self, name: str) -> ibis.Table:
+        """An Ibis table over a current table (or batches, rejects, ...)."""
+        return self.ibis.table(name)
+
+    def next_batch_id(self) -> int:
+        rows = self.engine.query("SELECT max(id) FROM batches")
+        return (rows[0][0] or 0) + 1
+
+    def find_loaded_batch(self, kind: str, source: str, sha256: str) -> int | None:
+        rows = self.engine.query(
+            "SELECT id FROM batches WHERE kind = ? AND source = ? AND sha256 = ? "
+            "AND status = 'indlæst' ORDER BY id LIMIT 1", [kind, source, sha256])
+        return rows[0][0] if rows else None
+
+    # -- writing --------------------------------------------------------------------------
+    def record_batch(self, batch: dict, rejects: pa.Table | None) -> None:
+        """Append a batch row and its rejected rows (call inside a transaction)."""
+        names = [c for c, _ in BATCH_COLUMNS]
+        self.engine.load_arrow("batches", pa.Table.from_pylist([{n: batch.get(n) for n in names}],
+                                                               schema=_arrow_schema(BATCH_COLUMNS)))
+        if rejects is not None and rejects.num_rows:
+            self.engine.load_arrow("rejects", rejects)
+
+    def write_records(self, kind: Kind, batch_id: int, staged: pa.Table) -> WriteResult:
+        """Add new versions for staged records whose content changed (call inside a transaction).
+
+        ``staged`` carries ``_source``, ``_key``, the kind's fields and its derived columns.
+        The content hash is computed by the engine, so the same file always hashes the same.
+        """
+        if staged.num_rows == 0:
+            return WriteResult(0, 0)
+        e = self.engine
+        stage = f"_stage_{kind.name}"
+        fields = [f.name for f in kind.fields]
+        derived = [c for c, _ in DERIVED.get(kind.name, []) if c in staged.column_names]
+        e.execute(f'DROP TABLE IF EXISTS "{stage}"')
+        cols = [("_source", "VARCHAR"), ("_key", "VARCHAR")] + [
+            (c, t) for c, t in self._columns(kind, True) if c in fields or c in derived]
+        e.execute(f'CREATE TEMP TABLE "{stage}" ({", ".join(f"{_q(c)} {t}" for c, t in cols)})')
+        e.load_arrow(stage, staged.select([c for c, _ in cols]))
+        content = " || '\x1f' || ".join(
+            f"coalesce(CAST({_q(f)} AS VARCHAR), '\\N')" for f in fields)
+        changed = f"_changed_{kind.name}"
+        e.execute(f'DROP TABLE IF EXISTS "{changed}"')
+        e.execute(
+            f'CREATE TEMP TABLE "{changed}" AS SELECT s.*, md5({content}) '
+            f'AS _hash FROM "{stage}" s')
+        e.execute(
+            f'DELETE FROM "{changed}" WHERE EXISTS (SELECT 1 FROM "{kind.name}" c '
+            f'WHERE c._source = "{changed}"._source AND c._key = "{changed}"._key '
+            f'AND c._hash = "{changed}"._hash)')
+        loaded = e.query(f'SELECT count(*) FROM "{changed}"')[0][0]
+        flist = ", ".join(_q(f) for f in fields)
+        e.execute(
+            f'INSERT INTO "{kind.name}_history" (_source, _key, _version, _batch, _hash, {flist}) '
+            f'SELECT s._source, s._key, coalesce(c._version, 0) + 1, {int(batch_id)}, s._hash, '
+            f'{", ".join("s." + _q(f) for f in fields)} FROM "{changed}" s '
+            f'LEFT JOIN "{kind.name}" c ON c._source = s._source AND c._key = s._key')
+        e.execute(
+            f'DELETE FROM "{kind.name}" WHERE EXISTS (SELECT 1 FROM "{changed}" s '
+            f'WHERE s._source = "{kind.name}"._source AND s._key = "{kind.name}"._key)')
+        dlist = "".join(", " + _q(d) for d in derived)
+        e.execute(
+            f'INSERT INTO "{kind.name}" (_source, _key, _version, _batch, _hash, {flist}{dlist}) '
+            f'SELECT h._source, h._key, h._version, h._batch, h._hash, '
+            f'{", ".join("h." + _q(f) for f in fields)}'
+            f'{"".join(", s." + _q(d) for d in derived)} '
+            f'FROM "{kind.name}_history" h JOIN "{changed}" s '
+            f'ON s._source = h._source AND s._key = h._key WHERE h._batch = {int(batch_id)}')
+        e.execute(f'DROP TABLE "{stage}"')
+        e.execute(f'DROP TABLE "{changed}"')
+        return WriteResult(loaded=loaded, unchanged=staged.num_rows - loaded)
+
+    def update_derived(self, kind: Kind, rows: pa.Table) -> None:
+        """Set derived columns of current records from ``rows`` (_source, _key, derived...)."""
+        e = self.engine
+        stage = f"_derive_{kind.name}"
+        derived = [(c, t) for c, t in DERIVED[kind.name] if c in rows.column_names]
+        e.execute(f'DROP TABLE IF EXISTS "{stage}"')
+        body = ", ".join(f"{_q(c)} {t}" for c, t in [("_source", "VARCHAR"),
+                                                       ("_key", "VARCHAR"), *derived])
+        e.execute(f'CREATE TEMP TABLE "{stage}" ({body})')
+        e.load_arrow(stage, rows.select(["_source", "_key"] + [c for c, _ in derived]))
+        sets = ", ".join(f"{_q(c)} = s.{_q(c)}" for c, _ in derived)
+        e.execute(f'UPDATE "{kind.name}" SET {sets} FROM "{stage}" s '
+                  f'WHERE s._source = "{kind.name}"._source AND s._key = "{kind.name}"._key')
+        e.execute(f'DROP TABLE "{stage}"')
+
+    def replace_table(self, name: str, rows: pa.Table) -> None:
+        """Replace a derived table's rows (call inside a transaction)."""
+        self.engine.execute(f'DELETE FROM "{name}"')
+        if rows.num_rows:
+            self.engine.load_arrow(name, rows)
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+_ARROW = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DATE": pa.date32(),
+          "BOOLEAN": pa.bool_(), "TIMESTAMP": pa.timestamp("us"), "DOUBLE": pa.float64()}
+
+
+def _arrow_schema(cols: list[tuple[str, str]]) -> pa.Schema:
+    return pa.schema([(c, _ARROW[t]) for c, t in cols])
+
+
+def open_store(url: str, create: bool = False) -> Store:
+    store = Store(url)
+    if create:
+        store.init()
+    return store
+
+
+__all__ = ["Store", "StoreError", "open_store", "WriteResult", "DERIVED", "REJECT_COLUMNS",
+           "TIMELINESS_ITEMS"]

@@ -1,0 +1,151 @@
+"""The only engine-specific code: connecting, DDL types, transactions and bulk loading.
+
+Everything that computes a figure goes through Ibis and is written once for every engine; this
+module only moves rows in and out in the fastest way each engine offers.
+"""
+
+from __future__ import annotations
+
+import io
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import ibis
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ..contract.kinds import BOOL, DATE, INT, NUMBER, TIMESTAMP
+
+
+class StoreError(RuntimeError):
+    """A store problem told in one Danish sentence."""
+
+
+class Engine:
+    name = "?"
+    types = {DATE: "DATE", TIMESTAMP: "TIMESTAMP", BOOL: "BOOLEAN", INT: "BIGINT",
+             NUMBER: "DOUBLE PRECISION"}
+
+    def __init__(self, con):
+        self.ibis = con
+
+    def sql_type(self, field_type: str) -> str:
+        return self.types.get(field_type, "VARCHAR")
+
+    def execute(self, sql: str, params: tuple | list = ()):
+        raise NotImplementedError
+
+    def query(self, sql: str, params: tuple | list = ()) -> list[tuple]:
+        raise NotImplementedError
+
+    def load_arrow(self, table: str, data: pa.Table) -> None:
+        raise NotImplementedError
+
+    def table_names(self) -> set[str]:
+        return set(self.ibis.list_tables())
+
+    @contextmanager
+    def transaction(self):
+        raise NotImplementedError
+        yield
+
+    def close(self) -> None:
+        self.ibis.disconnect()
+
+
+class DuckDBEngine(Engine):
+    name = "duckdb"
+    types = {**Engine.types, NUMBER: "DOUBLE"}
+
+    def __init__(self, path: str):
+        self.path = path
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            super().__init__(ibis.duckdb.connect(path))
+        except Exception as exc:  # the file is locked by another process, or not a database
+            raise StoreError(f"Databasen {path} kan ikke åbnes: {exc}") from exc
+        self.raw = self.ibis.con
+
+    def execute(self, sql, params=()):
+        self.raw.execute(sql, list(params))
+
+    def query(self, sql, params=()):
+        return self.raw.execute(sql, list(params)).fetchall()
+
+    def load_arrow(self, table, data):
+        name = f"_arrow_{table}"
+        self.raw.register(name, data)
+        try:
+            cols = ", ".join(f'"{c}"' for c in data.column_names)
+            self.raw.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM "{name}"')
+        finally:
+            self.raw.unregister(name)
+
+    @contextmanager
+    def transaction(self):
+        self.raw.begin()
+        try:
+            yield
+        except BaseException:
+            self.raw.rollback()
+            raise
+        else:
+            self.raw.commit()
+
+
+class PostgresEngine(Engine):
+    name = "postgres"
+
+    def __init__(self, url: str):
+        u = urlparse(url)
+        try:
+            con = ibis.postgres.connect(
+                host=u.hostname or "localhost", port=u.port or 5432,
+                user=unquote(u.username) if u.username else None,
+                password=unquote(u.password) if u.password else None,
+                database=(u.path or "/").lstrip("/") or "postgres",
+            )
+        except Exception as exc:
+            raise StoreError(f"Kan ikke forbinde til PostgreSQL på {u.hostname}: {exc}") from exc
+        super().__init__(con)
+        self.raw = con.con  # Ibis opens psycopg in autocommit mode; transaction() adds blocks
+
+    def execute(self, sql, params=()):
+        with self.raw.cursor() as cur:
+            cur.execute(sql.replace("?", "%s"), list(params) or None)
+
+    def query(self, sql, params=()):
+        with self.raw.cursor() as cur:
+            cur.execute(sql.replace("?", "%s"), list(params) or None)
+            rows = cur.fetchall()
+        return rows
+
+    def load_arrow(self, table, data):
+        # CSV through COPY: one round trip, and NULL (unquoted empty) stays distinct from text.
+        buf = io.BytesIO()
+        pacsv.write_csv(data, buf, pacsv.WriteOptions(include_header=False,
+                                                       quoting_style="needed"))
+        cols = ", ".join(f'"{c}"' for c in data.column_names)
+        with self.raw.cursor() as cur:
+            with cur.copy(f'COPY "{table}" ({cols}) FROM STDIN WITH (FORMAT csv)') as copy:
+                copy.write(buf.getvalue())
+
+    @contextmanager
+    def transaction(self):
+        with self.raw.transaction():
+            yield
+
+
+def connect(url: str) -> Engine:
+    """Open a store by URL: a DuckDB file path or duckdb:// URL, or postgresql://."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresEngine(url)
+    if url.startswith("duckdb://"):
+        url = url[len("duckdb://"):] or ":memory:"
+    if "://" in url:
+        raise StoreError(
+            f"Ukendt database-URL '{url}': brug en DuckDB-fil eller postgresql://bruger@vært/db."
+        )
+    return DuckDBEngine(url)
