@@ -1,0 +1,313 @@
+"""The command line (shared/spec/cli.md): a thin client of the core library.
+
+Each command parses options, makes one call into the core and prints. Errors are one Danish
+sentence on stderr; ``--debug`` shows the traceback. Exit codes: 0 success, 2 usage error,
+3 import with rejected rows, 1 anything else.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import danish
+
+EXIT_REJECTED = 3
+
+
+class Failure(click.ClickException):
+    exit_code = 1
+
+
+class Usage(click.ClickException):
+    exit_code = 2
+
+
+def _store(ctx: click.Context, create: bool = False):
+    from .store import Store
+
+    obj = ctx.find_root().obj
+    if obj.get("store") is None:
+        obj["store"] = Store(obj["db"])
+        if create:
+            obj["store"].init()
+        else:
+            obj["store"].require()
+    return obj["store"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", envvar="SAGSINDSIGT_DB", default="sagsindsigt.duckdb", show_default=True,
+              help="Databasen: en DuckDB-fil eller postgresql://bruger@vært/db.")
+@click.option("--debug", is_flag=True, help="Vis hele fejlsporet ved fejl.")
+@click.pass_context
+def cli(ctx: click.Context, db: str, debug: bool) -> None:
+    """Sagsindsigt: ledelsesinformation og måltal om kvaliteten i sagsbehandlingen."""
+    ctx.obj = {"db": db, "debug": debug, "store": None}
+
+
+@cli.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Opret en tom database (kan køres igen uden skade)."""
+    from .ingest.privacy import create_secret
+    from .ingest import secret_for
+    from .settings import Settings
+
+    settings = Settings()
+    store = _store(ctx, create=True)
+    created = False
+    if not settings.secret:
+        created = create_secret(settings.secret_path(store.url))
+    secret_for(store, settings)
+    click.echo(f"Databasen {store.url} er klar." + (
+        f" Nøglen til pseudonymisering er gemt i {settings.secret_path(store.url)}; "
+        "tag backup af den." if created else ""))
+
+
+@cli.command("import")
+@click.argument("kind")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--source", help="Kildesystemets navn (identitet for posterne).")
+@click.option("--mapping", type=click.Path(path_type=Path), help="Mapping-fil (YAML).")
+@click.option("--covers", help="Perioden filen dækker, fx 2014-H1.")
+@click.option("--strict", is_flag=True, help="Alt eller intet: ved én fejl indlæses intet.")
+@click.pass_context
+def import_(ctx, kind, file, source, mapping, covers, strict) -> None:
+    """Indlæs en fil af typen KIND (cases, complaints, volumes, ...)."""
+    from .contract import IMPORT_KINDS
+    from .ingest import import_file
+
+    if kind not in IMPORT_KINDS:
+        raise Usage(f"Ukendt datatype '{kind}': brug en af {', '.join(IMPORT_KINDS)}.")
+    store = _store(ctx)
+    result = import_file(store, kind, file, source=source, mapping=mapping, covers=covers,
+                         strict=strict, progress=_progress())
+    if result.status == "allerede indlæst":
+        click.echo(result.message)
+        return
+    cov = (f", dækker {danish.day(result.covers[0])}–{danish.day(result.covers[1])}"
+           if result.covers else "")
+    click.echo(
+        f"Batch {result.batch_id} ({result.kind}, kilde {result.source}): "
+        f"{danish.number(result.rows_read)} rækker læst, {danish.number(result.rows_loaded)} "
+        f"nye eller ændrede, {danish.number(result.rows_unchanged)} uændrede, "
+        f"{danish.number(result.rows_rejected)} afvist{cov}.")
+    if result.rows_rejected:
+        for r in result.rejects[:10]:
+            click.echo(f"  {r['file']}, række {r['row']}, felt {r['field']}: {r['reason']}.",
+                       err=True)
+        if result.rows_rejected > 10 or len(result.rejects) > 10:
+            click.echo(f"  Se alle med: sagsindsigt rejects --batch {result.batch_id}", err=True)
+        if result.message:
+            click.echo(result.message, err=True)
+        ctx.exit(EXIT_REJECTED)
+
+
+def _progress():
+    """A progress bar on a terminal for imports; silent when piped (nightly jobs)."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    tasks: dict[str, int] = {}
+
+    def step(name: str, done: int, total: int) -> None:
+        if not tasks:
+            bar.start()
+        if name not in tasks:
+            tasks[name] = bar.add_task(name.capitalize(), total=max(total, 1))
+        bar.update(tasks[name], completed=done, total=max(total, 1))
+        if name == "gemmer" and done >= total:
+            bar.stop()
+
+    return step
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@click.pass_context
+def batches(ctx, fmt) -> None:
+    """Vis alle indlæsninger."""
+    from .ingest.log import batch_rows
+
+    _emit(batch_rows(_store(ctx)), fmt, ["id", "kind", "source", "file", "status",
+                                         "rows_read", "rows_loaded", "rows_unchanged",
+                                         "rows_rejected", "covers_start", "covers_end",
+                                         "loaded_at", "sha256"])
+
+
+@cli.command()
+@click.option("--batch", type=int, help="Kun afviste rækker fra denne batch.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@click.pass_context
+def rejects(ctx, batch, fmt) -> None:
+    """Vis afviste rækker med fil, række, felt og årsag."""
+    from .ingest.log import reject_rows
+
+    _emit(reject_rows(_store(ctx), batch), fmt,
+          ["batch", "file", "row", "field", "value", "reason", "record"])
+
+
+@cli.command()
+@click.argument("kpi_id", required=False)
+@click.option("--list", "list_", is_flag=True, help="Vis alle nøgletal.")
+@click.option("--period", help="2014, 2014-H1, 2014-Q3, 2014-03 eller 2014-01-01..2014-06-30.")
+@click.option("--by", help="Opdel efter dimensioner, fx administration,unit.")
+@click.option("--where", multiple=True, help="Filter DIMENSION=VÆRDI (kan gentages).")
+@click.option("--annualise", is_flag=True, help="Opregn delvist dækkede tal til hele perioden.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@click.pass_context
+def kpi(ctx, kpi_id, list_, period, by, where, annualise, fmt) -> None:
+    """Beregn ét nøgletal fra kpis.md."""
+    from .kpis import KpiUsageError, Query, all_kpis, compute
+
+    if list_:
+        rows = [{"id": k.id, "label": k.label, "unit": k.unit, "theme": k.theme,
+                 "dimensions": ",".join(k.dims), "description": k.description}
+                for k in all_kpis()]
+        _emit(rows, fmt, ["id", "label", "unit", "theme", "dimensions", "description"])
+        return
+    if not kpi_id:
+        raise Usage("Angiv et nøgletal, fx 'sagsindsigt kpi complaint_rate', eller --list.")
+    try:
+        q = Query.make(kpi_id, period, by, where, annualise)
+        result = compute(_store(ctx), q)
+    except KpiUsageError as exc:
+        raise Usage(str(exc)) from exc
+    data = result.as_json()
+    if fmt == "json":
+        click.echo(json.dumps(data, ensure_ascii=False, default=str))
+        return
+    cols = list(q.by) + [c for c in data["rows"][0] if c not in q.by] if data["rows"] else []
+    if fmt == "csv":
+        _emit(data["rows"], "csv", cols)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"{result.kpi.label} ({result.kpi.unit}), {q.period.danish()}")
+    for d in q.by:
+        t.add_column(d)
+    t.add_column("værdi", justify="right")
+    t.add_column("tæller/nævner" if result.kpi.ratio else "antal", justify="right")
+    t.add_column("note")
+    for r in data["rows"]:
+        detail = (f"{danish.number(r.get('numerator'))} / {danish.number(r.get('denominator'))}"
+                  if result.kpi.ratio else danish.number(r.get("n")))
+        value = danish.value(r["value"], result.kpi.unit)
+        if r.get("light"):
+            value += f" ({_LIGHTS[r['light']]})"
+        t.add_row(*[str(r.get(d) if r.get(d) is not None else "-") for d in q.by], value,
+                  detail, r.get("note") or "")
+    Console(width=160).print(t)
+
+
+_LIGHTS = {"green": "grøn", "yellow": "gul", "red": "rød"}
+
+
+@cli.command()
+@click.option("--period", help="Perioden, som standard det seneste hele år med data.")
+@click.pass_context
+def overview(ctx, period) -> None:
+    """Overblik: klager i forhold til sagsmængde pr. forvaltning (seed 000's tabel)."""
+    from .overview import overview_table
+
+    table = overview_table(_store(ctx), period)
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=table["title"])
+    for c in table["columns"]:
+        t.add_column(c, justify="left" if c == table["columns"][0] else "right")
+    for r in table["rows"]:
+        t.add_row(*r)
+    console = Console(width=160)
+    console.print(t)
+    for note in table["footnotes"]:
+        console.print(f"* {note}")
+
+
+@cli.command()
+@click.option("--years", default=4, show_default=True, help="Antal år (2012 og frem).")
+@click.option("--seed", default=2014, show_default=True)
+@click.pass_context
+def demo(ctx, years, seed) -> None:
+    """Fyld databasen med en realistisk demokommune."""
+    from .demo import build_demo
+
+    store = _store(ctx, create=True)
+    summary = build_demo(store, years=years, seed=seed, echo=click.echo)
+    click.echo(summary)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+def serve(host, port) -> None:
+    """Start web-appen."""
+    raise Failure("Web-appen er endnu ikke bygget (dashboard-issuet); brug 'sagsindsigt kpi'.")
+
+
+def _emit(rows: list[dict], fmt: str, cols: list[str]) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, default=str))
+    elif fmt == "csv":
+        w = csv.DictWriter(sys.stdout, fieldnames=cols, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow(r)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table()
+        for c in cols:
+            t.add_column(c)
+        for r in rows:
+            t.add_row(*["-" if r.get(c) is None else str(r.get(c)) for c in cols])
+        Console(width=200).print(t)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: plain Danish errors, tracebacks only with --debug."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="sagsindsigt", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("Afbrudt.", err=True)
+        return 1
+    except Exception as exc:  # every other failure: one sentence, no traceback
+        if debug:
+            raise
+        click.echo(f"Fejl: {_sentence(exc)}", err=True)
+        return _code(exc)
+    return 0
+
+
+def _code(exc: Exception) -> int:
+    from .kpis import KpiUsageError
+
+    return 2 if isinstance(exc, KpiUsageError) else 1
+
+
+def _sentence(exc: Exception) -> str:
+    from .ingest.privacy import mask_cpr
+
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return mask_cpr(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

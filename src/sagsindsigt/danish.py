@@ -1,0 +1,27 @@
+"""Numbers and dates as Danish users read them: 154.440, 2,6 %, 31.3.2014."""
+
+from __future__ import annotations
+
+from datetime import date
+
+
+def number(value: float | int | None, decimals: int = 0) -> str:
+    if value is None:
+        return "-"
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def value(v: float | int | None, unit: str) -> str:
+    """A KPI value in its unit: percentages with one decimal, days with one, counts whole."""
+    if v is None:
+        return "-"
+    if unit == "%":
+        return f"{number(v, 1)} %"
+    if unit == "dage":
+        return f"{number(v, 1)} dage"
+    return number(v, 0)
+
+
+def day(d: date | None) -> str:
+    return "-" if d is None else f"{d.day}.{d.month}.{d.year}"

@@ -1,0 +1,276 @@
+"""Getting data in: read → map → validate → pseudonymise → write one versioned batch.
+
+``import_file`` is the one entry point the CLI, the web app and the demo use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+
+from ..contract import KINDS, Kind, get_kind
+from ..contract.codes import ADMINISTRATIONS
+from ..settings import Settings
+from ..store import Store, derive
+from .mapping import Mapping, MappingError
+from .privacy import Pseudonymiser, SecretError, load_secret, mask_cpr
+from .read import ROW, ReadError, read_records, read_table, read_yaml
+from .validate import validate
+
+DEFAULT_SOURCE = "standard"
+Progress = Callable[[str, int, int], None]
+
+
+class ImportError_(ValueError):
+    """An import that could not start (file, mapping or columns), in one Danish sentence."""
+
+
+@dataclass
+class ImportResult:
+    kind: str
+    source: str
+    file: str
+    sha256: str
+    batch_id: int | None = None
+    status: str = "indlæst"  # indlæst | afvist | allerede indlæst
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_unchanged: int = 0
+    rows_rejected: int = 0
+    covers: tuple[date, date] | None = None
+    covers_declared: bool = False
+    rejects: list[dict] = field(default_factory=list)
+    message: str = ""
+
+    def as_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["covers"] = [c.isoformat() for c in self.covers] if self.covers else None
+        return d
+
+
+def secret_for(store: Store, settings: Settings | None = None) -> Pseudonymiser:
+    settings = settings or Settings()
+    given = settings.secret.get_secret_value() if settings.secret else None
+    pseudo = load_secret(settings.secret_path(store.url), given)
+    known = store.meta("secret_fingerprint")
+    if known is None:
+        store.set_meta("secret_fingerprint", pseudo.fingerprint)
+    elif known != pseudo.fingerprint:
+        raise SecretError(
+            "Nøglen til pseudonymisering passer ikke til databasen: brug den nøglefil, som "
+            "databasen blev oprettet med (SAGSINDSIGT_SECRET_FILE)."
+        )
+    return pseudo
+
+
+def _records(kind: Kind, path: Path) -> dict[str, pl.DataFrame]:
+    """The file as tables of strings per kind (concepts carry their checks)."""
+    if kind.name == "concepts" and path.is_dir():
+        items = [c for p in sorted(path.glob("*.y*ml")) for c in read_yaml(p)]
+    elif path.suffix.lower() in (".yaml", ".yml") and kind.yaml:
+        items = read_yaml(path)
+    else:
+        return {kind.name: read_table(path)}
+    if kind.name == "concepts":
+        checks = []
+        for c in items:
+            for pos, ch in enumerate(c.pop("checks", None) or [], start=1):
+                checks.append({"concept": c.get("id"), "position": pos, **ch})
+        return {"concepts": read_records(items), "concept_checks": read_records(checks)}
+    if kind.name == "targets":
+        for t in items:
+            rel = t.pop("relative_to", None)
+            if isinstance(rel, dict):
+                t["relative_period"] = rel.get("period")
+                t["relative_factor"] = rel.get("factor")
+    return {kind.name: read_records(items)}
+
+
+def _prepare(df: pl.DataFrame, kind: Kind, mapping: Mapping, fname: str) -> pl.DataFrame:
+    rename = mapping.rename([c for c in df.columns if c != ROW], kind)
+    df = df.select([ROW, *[pl.col(src).alias(dst) for src, dst in rename.items()]])
+    for name, value in mapping.constants.items():
+        df = df.with_columns(pl.lit(value, dtype=pl.Utf8).alias(name))
+    missing = [f for f in kind.fields if f.required and f.name not in df.columns]
+    if missing and df.height:
+        f = missing[0]
+        raise ImportError_(
+            f"Filen {fname} mangler kolonnen for {f.label} ({f.name}); navngiv kolonnen "
+            f"'{f.name}' eller angiv den i mapping-filen under columns."
+        )
+    return df
+
+
+def _known(store: Store) -> dict[str, set[str]]:
+    org = store.table("organisation")
+    codes = org.filter(org.level == "forvaltning").code.execute().tolist()
+    return {"administration": set(ADMINISTRATIONS) | set(codes)}
+
+
+def _covers(kind: Kind, valid: pl.DataFrame, declared: str | None):
+    if declared:
+        from ..calendar import Period, PeriodError
+
+        try:
+            p = Period.parse(declared)
+        except PeriodError as exc:
+            raise ImportError_(str(exc)) from exc
+        return (p.start, p.end), True
+    dates = [valid[c].cast(pl.Date) for c in kind.coverage if c in valid.columns]
+    dates = [d for d in dates if d.null_count() < len(d)]
+    if not dates:
+        return None, False
+    return (min(d.min() for d in dates), max(d.max() for d in dates)), False
+
+
+def _stage(kind: Kind, valid: pl.DataFrame, source: str) -> pl.DataFrame:
+    key = pl.concat_str([pl.col(k).cast(pl.Utf8).fill_null("") for k in kind.key], separator="|")
+    return valid.with_columns(_source=pl.lit(source), _key=key)
+
+
+def import_file(store: Store, kind_name: str, path: str | Path, *, source: str | None = None,
+                mapping: str | Path | None = None, covers: str | None = None,
+                strict: bool = False, today: date | None = None,
+                settings: Settings | None = None, progress: Progress | None = None,
+                ) -> ImportResult:
+    """Load one file of one kind as one batch. Nothing is written unless the batch is
+    recorded whole; rejected rows are kept with their reasons."""
+    settings = settings or Settings()
+    kind = get_kind(kind_name)
+    path = Path(path)
+    store.require()
+    step = progress or (lambda *_: None)
+    try:
+        m = Mapping.load(Path(mapping) if mapping else None)
+        m.check(kind)
+    except MappingError as exc:
+        raise ImportError_(str(exc)) from exc
+    source = source or m.source or DEFAULT_SOURCE
+    if not path.exists():
+        raise ImportError_(f"Filen {path} findes ikke.")
+    sha = _sha256(path)
+    result = ImportResult(kind=kind.name, source=source, file=path.name, sha256=sha)
+    earlier = store.find_loaded_batch(kind.name, source, sha)
+    if earlier is not None:
+        result.status, result.batch_id = "allerede indlæst", earlier
+        result.message = f"Filen er allerede indlæst som batch {earlier}; intet er ændret."
+        return result
+
+    pseudo = secret_for(store, settings)
+    today = today or date.today()
+    step("læser", 0, 1)
+    try:
+        tables = _records(kind, path)
+    except ReadError as exc:
+        raise ImportError_(str(exc)) from exc
+    known = _known(store)
+    checked = {}
+    for name, df in tables.items():
+        k = KINDS[name]
+        df = _prepare(df, k, m if name == kind.name else Mapping(), path.name)
+        step("kontrollerer", 0, df.height)
+        checked[name] = validate(df, k, m if name == kind.name else Mapping(), pseudo, today,
+                                 known)
+        step("kontrollerer", df.height, df.height)
+    main = checked[kind.name]
+    result.rows_read = sum(c.rows_read for c in checked.values())
+    rejects = pl.concat([c.rejects for c in checked.values()])
+    result.rows_rejected = rejects[ROW].n_unique() if rejects.height else 0
+    cov, declared = _covers(kind, main.valid, covers)
+    result.covers, result.covers_declared = cov, declared
+    batch_id = store.next_batch_id()
+    result.batch_id = batch_id
+    reject_table = _reject_table(batch_id, path.name, rejects, tables)
+    result.rejects = reject_table.to_pylist()[:200]
+
+    staged = {}
+    for name, c in checked.items():
+        s = _stage(KINDS[name], c.valid.drop(ROW), source)
+        if name == "cases":
+            s = derive.with_case_derived(s, derive.case_type_info(store),
+                                         frozenset(settings.closed_days))
+        staged[name] = s
+    failed = strict and result.rows_rejected > 0
+    if failed:
+        result.status = "afvist"
+        result.message = (f"{result.rows_rejected} rækker blev afvist, og med --strict er intet "
+                          "indlæst.")
+    step("gemmer", 0, result.rows_read)
+    with store.engine.transaction():
+        if not failed:
+            for name, s in staged.items():
+                w = store.write_records(KINDS[name], batch_id, s.to_arrow())
+                if name == kind.name:
+                    result.rows_loaded, result.rows_unchanged = w.loaded, w.unchanged
+            _refresh(store, kind.name, settings)
+        store.record_batch({
+            "id": batch_id, "kind": kind.name, "source": source, "file": path.name,
+            "sha256": sha, "covers_start": cov[0] if cov else None,
+            "covers_end": cov[1] if cov else None, "covers_declared": declared,
+            "rows_read": result.rows_read, "rows_loaded": result.rows_loaded,
+            "rows_unchanged": result.rows_unchanged, "rows_rejected": result.rows_rejected,
+            "status": result.status, "strict": strict, "loaded_at": datetime.now(),
+            "message": result.message,
+        }, reject_table)
+    step("gemmer", result.rows_read, result.rows_read)
+    return result
+
+
+def _refresh(store: Store, kind: str, settings: Settings) -> None:
+    closed = frozenset(settings.closed_days)
+    if kind == "case_types":
+        derive.refresh_cases(store, closed)
+    if kind in ("events", "timeliness_rules", "cases", "case_types"):
+        if kind != "cases" or _has_rows(store, "timeliness_rules"):
+            store.replace_table("timeliness_items", derive.timeliness_items(store, closed))
+
+
+def _has_rows(store: Store, table: str) -> bool:
+    return bool(store.engine.query(f'SELECT count(*) FROM "{table}"')[0][0])
+
+
+def _reject_table(batch_id: int, fname: str, rejects: pl.DataFrame,
+                  tables: dict[str, pl.DataFrame]) -> pa.Table:
+    schema = pa.schema([("batch", pa.int64()), ("file", pa.string()), ("row", pa.int64()),
+                        ("field", pa.string()), ("value", pa.string()), ("reason", pa.string()),
+                        ("record", pa.string())])
+    if not rejects.height:
+        return schema.empty_table()
+    raw = pl.concat(list(tables.values()), how="diagonal_relaxed")
+    rows = set(rejects[ROW].to_list())
+    records = {}
+    for r in raw.filter(pl.col(ROW).is_in(list(rows))).iter_rows(named=True):
+        rec = {k: mask_cpr(v) for k, v in r.items() if k != ROW and v is not None}
+        if "citizen" in rec:
+            rec["citizen"] = "(pseudonymiseret)"
+        records[r[ROW]] = json.dumps(rec, ensure_ascii=False)
+    return pa.table({
+        "batch": [batch_id] * rejects.height, "file": [fname] * rejects.height,
+        "row": rejects[ROW].to_list(), "field": rejects["field"].to_list(),
+        "value": [("(pseudonymiseret)" if f == "citizen" else v)
+                  for f, v in zip(rejects["field"], rejects["value"], strict=True)],
+        "reason": rejects["reason"].to_list(),
+        "record": [records.get(r) for r in rejects[ROW].to_list()],
+    }, schema=schema)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    if path.is_dir():
+        for p in sorted(path.glob("*.y*ml")):
+            h.update(p.read_bytes())
+        return h.hexdigest()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+__all__ = ["ImportError_", "ImportResult", "import_file", "secret_for", "SecretError"]

@@ -1,0 +1,81 @@
+"""A mapping file per source: source columns → contract fields, source codes → code-list values.
+
+```yaml
+source: sofus            # default source name for imports with this mapping
+columns:                 # source column: contract field
+  Sagsnummer: case_id
+  Modtaget: received
+codes:                   # per contract field: source value: code
+  outcome: {Afslag: afslag, Bevilling: bevilget}
+  case_type: {"SL §100": SL100}
+constants:               # a fixed value for every row
+  administration: SOF
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..contract import Kind
+
+
+class MappingError(ValueError):
+    pass
+
+
+@dataclass
+class Mapping:
+    source: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    codes: dict[str, dict[str, str]] = field(default_factory=dict)
+    constants: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path | None) -> Mapping:
+        if path is None:
+            return cls()
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise MappingError(f"Mapping-filen {path} kan ikke læses: {exc}") from exc
+        if not isinstance(data, dict):
+            raise MappingError(f"Mapping-filen {path} skal være et YAML-objekt.")
+        unknown = set(data) - {"source", "columns", "codes", "constants"}
+        if unknown:
+            raise MappingError(
+                f"Mapping-filen {path} har ukendte afsnit: {', '.join(sorted(unknown))} "
+                "(tilladt: source, columns, codes, constants)."
+            )
+        return cls(
+            source=data.get("source"),
+            columns={str(k).strip(): str(v) for k, v in (data.get("columns") or {}).items()},
+            codes={f: {str(k).strip(): str(v) for k, v in (m or {}).items()}
+                   for f, m in (data.get("codes") or {}).items()},
+            constants={k: str(v) for k, v in (data.get("constants") or {}).items()},
+        )
+
+    def check(self, kind: Kind) -> None:
+        names = set(kind.names)
+        bad = [v for v in self.columns.values() if v not in names]
+        bad += [f for f in list(self.codes) + list(self.constants) if f not in names]
+        if bad:
+            raise MappingError(
+                f"Mapping-filen nævner felter, som {kind.label} ikke har: {', '.join(bad)} "
+                f"(felter: {', '.join(kind.names)})."
+            )
+
+    def rename(self, columns: list[str], kind: Kind) -> dict[str, str]:
+        """Source column → contract field: mapped columns, plus columns already named right
+        (compared case-insensitively)."""
+        out: dict[str, str] = {}
+        lower = {n.lower(): n for n in kind.names}
+        for c in columns:
+            if c in self.columns:
+                out[c] = self.columns[c]
+            elif c.strip().lower() in lower and lower[c.strip().lower()] not in self.columns.values():
+                out[c] = lower[c.strip().lower()]
+        return out

@@ -1,0 +1,153 @@
+"""Validate a table of strings against a record kind: typed values for good rows, and a plain
+Danish reason for every problem with the others."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from ..contract import Kind
+from ..contract.kinds import (
+    BOOL, CITIZEN, CODE, CODES, DATE, DEADLINE, INT, NUMBER, PERIOD, TEXT, TIMESTAMP,
+)
+from . import parse
+from .mapping import Mapping
+from .privacy import Pseudonymiser, is_cpr_shaped, mask_cpr, mask_cpr_expr
+from .read import ROW
+
+DTYPES = {DATE: pl.Date, TIMESTAMP: pl.Datetime("us"), BOOL: pl.Boolean, INT: pl.Int64,
+          NUMBER: pl.Float64}
+PARSERS = {DATE: parse.parse_date, TIMESTAMP: parse.parse_timestamp, BOOL: parse.parse_bool,
+           INT: parse.parse_int, NUMBER: parse.parse_number, DEADLINE: parse.parse_deadline,
+           PERIOD: parse.parse_period}
+DEFAULTS = {("complaints", "via"): "forvaltning"}
+REJECT_SCHEMA = {ROW: pl.Int64, "field": pl.Utf8, "value": pl.Utf8, "reason": pl.Utf8}
+
+
+@dataclass
+class Checked:
+    valid: pl.DataFrame  # typed contract fields + ROW, good rows only
+    rejects: pl.DataFrame  # ROW, field, value (masked), reason — one row per problem
+    rows_read: int
+
+
+def validate(df: pl.DataFrame, kind: Kind, mapping: Mapping, pseudo: Pseudonymiser,
+             today: date, known: dict[str, set[str]] | None = None) -> Checked:
+    known = known or {}
+    problems: list[pl.DataFrame] = []
+    typed: dict[str, pl.Series] = {ROW: df[ROW]}
+    n = df.height
+
+    for f in kind.fields:
+        dtype = DTYPES.get(f.type, pl.Utf8)
+        if f.name not in df.columns:
+            default = DEFAULTS.get((kind.name, f.name))
+            typed[f.name] = pl.Series(f.name, [default] * n, dtype=dtype)
+            continue
+        raw = df[f.name].str.strip_chars()
+        raw = pl.Series(f.name, raw).set_sorted(False)
+        raw = raw.replace("", None) if raw.dtype == pl.Utf8 else raw
+        if (kind.name, f.name) in DEFAULTS:
+            raw = raw.fill_null(DEFAULTS[(kind.name, f.name)])
+
+        if f.type == TEXT:
+            value = _text(raw, f.name in kind.key, pseudo, mapping.codes.get(f.name))
+        elif f.type == CITIZEN:
+            value = pseudo.series(raw)
+        else:
+            if f.type in (CODE, CODES):
+                mapped = mapping.codes.get(f.name, {})
+                lookup = parse.code_lookup(f, known.get(f.name))
+                fn = parse.parse_codes if f.type == CODES else parse.parse_code
+
+                def parser(v, f=f, fn=fn, mapped=mapped, lookup=lookup):
+                    return fn(v, f, mapped, lookup)
+            else:
+                parser = PARSERS[f.type]
+            good, bad = {}, {}
+            for v in raw.drop_nulls().unique().to_list():
+                try:
+                    good[v] = parser(v)
+                except parse.Invalid as exc:
+                    bad[v] = str(exc)
+            value = raw.replace_strict(good, default=None, return_dtype=dtype) if good else \
+                pl.Series(f.name, [None] * n, dtype=dtype)
+            if bad:
+                problems.append(_problems(df[ROW], raw, raw.is_in(list(bad)), f.name,
+                                          raw.replace_strict(bad, default=None,
+                                                             return_dtype=pl.Utf8)))
+        typed[f.name] = value.alias(f.name)
+        if f.required:
+            missing = raw.is_null()
+            if missing.any():
+                problems.append(_problems(df[ROW], raw, missing, f.name,
+                                          f"feltet {f.label or f.name} ({f.name}) er tomt"))
+
+    out = pl.DataFrame(typed)
+    for earlier, later in kind.date_order:
+        a, b = out[earlier], out[later]
+        wrong = (b < a).fill_null(False)
+        if wrong.any():
+            reason = (pl.lit(f"{kind.field(later).label} ({later}) ")
+                      + b.dt.strftime("%d-%m-%Y") + pl.lit(f" ligger før {kind.field(earlier).label} ")
+                      + a.dt.strftime("%d-%m-%Y"))
+            problems.append(_problems(df[ROW], b.cast(pl.Utf8), wrong, later,
+                                      out.select(reason.alias("r"))["r"]))
+    for f in kind.fields:
+        if f.type in (DATE, TIMESTAMP):
+            col = out[f.name]
+            day = col if f.type == DATE else col.dt.date()
+            future = (day > today).fill_null(False)
+            if future.any():
+                problems.append(_problems(
+                    df[ROW], col.cast(pl.Utf8), future, f.name,
+                    f"datoen ligger efter importdagen {today:%d-%m-%Y}"))
+    key_cols = [k for k in kind.key]
+    dup = out.select(pl.struct(key_cols).is_duplicated().alias("d"))["d"]
+    if dup.any():
+        counts = out.group_by(key_cols).agg(pl.len().alias("_n"))
+        joined = out.select([ROW, *key_cols]).join(counts, on=key_cols, how="left",
+                                                   nulls_equal=True)
+        label = kind.field(key_cols[0]).label
+        shown = pl.concat_str([pl.col(k).cast(pl.Utf8).fill_null("") for k in key_cols],
+                              separator="/")
+        reason = (pl.lit(f"{label} '") + shown + pl.lit("' forekommer ")
+                  + pl.col("_n").cast(pl.Utf8) + pl.lit(" gange i filen; id'et skal være entydigt"))
+        r = joined.select(reason.alias("r"), shown.alias("v"))
+        problems.append(_problems(df[ROW], r["v"], dup, key_cols[0], r["r"]))
+
+    rejects = pl.concat(problems) if problems else pl.DataFrame(schema=REJECT_SCHEMA)
+    rejects = rejects.sort(ROW, maintain_order=True)
+    bad_rows = rejects[ROW].unique()
+    valid = out.filter(~pl.col(ROW).is_in(bad_rows.implode()))
+    return Checked(valid=valid, rejects=rejects, rows_read=n)
+
+
+def _text(raw: pl.Series, is_key: bool, pseudo: Pseudonymiser,
+          mapped: dict[str, str] | None) -> pl.Series:
+    if mapped:
+        raw = raw.replace(mapped)
+    if is_key:
+        # An id that is itself a CPR number keeps its identity as a pseudonym.
+        uniq = [v for v in raw.drop_nulls().unique().to_list() if is_cpr_shaped(v)]
+        if uniq:
+            raw = raw.replace({v: pseudo(v) for v in uniq})
+    return pl.DataFrame({"v": raw}).select(mask_cpr_expr(pl.col("v")))["v"].alias(raw.name)
+
+
+def _problems(rows: pl.Series, values: pl.Series, mask: pl.Series, field: str,
+              reason) -> pl.DataFrame:
+    frame = pl.DataFrame({ROW: rows, "value": values.cast(pl.Utf8)})
+    frame = frame.with_columns(
+        reason=reason if isinstance(reason, pl.Series) else pl.lit(reason, dtype=pl.Utf8))
+    frame = frame.filter(mask)
+    return frame.select(
+        pl.col(ROW), pl.lit(field, dtype=pl.Utf8).alias("field"),
+        pl.col("value").map_elements(mask_cpr, return_dtype=pl.Utf8, skip_nulls=True),
+        pl.col("reason"),
+    )
+
+
+__all__ = ["Checked", "validate"]

@@ -1,0 +1,181 @@
+"""Quality audit KPIs (kpis.md, "Quality audits"): correct share with Wilson interval and
+traffic light, error statistics per check and category, and calibration agreement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import polars as pl
+
+from ..calendar import Period, PeriodError
+from ..stats import cohens_kappa, percent_agreement, traffic_light, wilson_interval
+from .base import PCT, KPI, Context, Row, _frame, keyed, register
+from .measures import NO_DATA
+
+CASE_DIMS = ("administration", "benefit_area", "concept", "round", "unit", "reviewer_role")
+
+
+def reviews(ctx: Context, roles_default: tuple[str, ...] = ("intern",)) -> ibis.Table:
+    """Reviews of rounds inside the period, with the concept's administration and benefit
+    area and the check's category; only intern reviews unless a filter asks otherwise."""
+    store = ctx.store
+    r = store.table("reviews")
+    c = store.table("concepts").select(concept_id="id", administration="administration",
+                                       benefit_area="benefit_area")
+    k = store.table("concept_checks").select(k_concept="concept", k_check="id",
+                                             category="category")
+    t = r.left_join(c, r.concept == c.concept_id).drop("concept_id")
+    t = t.left_join(k, (t.concept == k.k_concept) & (t.check == k.k_check)).drop(
+        "k_concept", "k_check")
+    rounds = [x for x in _frame(r.select("round").distinct())["round"].to_list()
+              if _in_period(x, ctx.period)]
+    t = t.filter(t["round"].isin(rounds or ["-"]))
+    if "reviewer_role" not in ctx.q.where:
+        t = t.filter(t.reviewer_role.isin(list(roles_default)))
+    return ctx.apply_where(t)
+
+
+def _in_period(label: str, period: Period) -> bool:
+    try:
+        p = Period.parse(label)
+    except PeriodError:
+        return False
+    return period.start <= p.start and p.end <= period.end
+
+
+def _with_ci(m: dict, num: int, den: int, light: bool) -> Row:
+    lo, hi = wilson_interval(num, den)
+    value = round(100 * num / den, 2)
+    extra = {"ci_low": round(100 * lo, 2), "ci_high": round(100 * hi, 2)}
+    if light:
+        extra["light"] = traffic_light(value)
+    return Row(m, value=value, numerator=num, denominator=den, extra=extra)
+
+
+def _empty(m: dict, light: bool) -> Row:
+    extra = {"ci_low": None, "ci_high": None}
+    if light:
+        extra["light"] = None
+    return Row(m, note=NO_DATA, extra=extra)
+
+
+@dataclass
+class AuditCorrectRate(KPI):
+    unit: str = PCT
+    ratio: bool = True
+    audit: bool = True
+
+    @property
+    def dims(self):
+        return CASE_DIMS
+
+    def evaluate(self, ctx: Context) -> list[Row]:
+        ctx.check_dims(self.dims)
+        t = reviews(ctx)
+        t = t.filter(t.result != "ikke_relevant")
+        by = ctx.q.by
+        case_keys = list(dict.fromkeys(["concept", "round", "case_id", "reviewer", *by]))
+        cases = t.group_by(case_keys).aggregate(err=(t.result == "fejl").cast("int64").max())
+        agg = {"num": (cases.err == 0).cast("int64").sum(), "den": cases.count()}
+        res = _frame(cases.group_by(by).aggregate(**agg) if by else cases.aggregate(**agg))
+        return _rows(ctx, res, by, light=True)
+
+
+@dataclass
+class AuditCheckErrorRate(KPI):
+    unit: str = PCT
+    ratio: bool = True
+    audit: bool = True
+
+    @property
+    def dims(self):
+        return (*CASE_DIMS, "check", "category")
+
+    def evaluate(self, ctx: Context) -> list[Row]:
+        ctx.check_dims(self.dims)
+        t = reviews(ctx)
+        t = t.filter(t.result.isin(["ok", "fejl"]))
+        by = ctx.q.by
+        agg = {"num": (t.result == "fejl").cast("int64").sum(), "den": t.count()}
+        res = _frame(t.group_by(by).aggregate(**agg) if by else t.aggregate(**agg))
+        return _rows(ctx, res, by, light=False)
+
+
+def _rows(ctx: Context, res: pl.DataFrame, by: list[str], light: bool) -> list[Row]:
+    found = keyed(res.to_dicts(), by)
+    members = _members(ctx, by) if by else [{}]
+    rows = []
+    for m in members:
+        r = found.get(tuple(m.get(d) for d in by))
+        rows.append(_with_ci(m, int(r["num"]), int(r["den"]), light) if r and r["den"]
+                    else _empty(m, light))
+    return rows
+
+
+def _members(ctx: Context, by: list[str]) -> list[dict]:
+    store = ctx.store
+    r = store.table("reviews")
+    c = store.table("concepts").select(concept_id="id", administration="administration",
+                                       benefit_area="benefit_area")
+    k = store.table("concept_checks").select(k_concept="concept", k_check="id",
+                                             category="category")
+    t = r.left_join(c, r.concept == c.concept_id)
+    t = t.left_join(k, (t.concept == k.k_concept) & (t.check == k.k_check))
+    df = _frame(ctx.apply_where(t).select(*by).distinct())
+    return df.sort(by, nulls_last=True).to_dicts()
+
+
+@dataclass
+class AuditAgreement(KPI):
+    """Calibration: (case, check) pairs reviewed by an intern and an ekstern reviewer in the
+    same round; percent agreement as value, Cohen's kappa as kappa."""
+
+    unit: str = PCT
+    audit: bool = True
+
+    @property
+    def dims(self):
+        return ("administration", "benefit_area", "concept", "round", "unit", "check",
+                "category")
+
+    def evaluate(self, ctx: Context) -> list[Row]:
+        ctx.check_dims(self.dims)
+        t = reviews(ctx, roles_default=("intern", "ekstern"))
+        by = ctx.q.by
+        df = _frame(t.select(*dict.fromkeys([*by, "round", "concept", "case_id", "check",
+                                             "reviewer_role", "result"])))
+        keys = list(dict.fromkeys([*by, "round", "concept", "case_id", "check"]))
+        a = df.filter(pl.col("reviewer_role") == "intern").group_by(keys).agg(
+            pl.col("result").first().alias("a"))
+        b = df.filter(pl.col("reviewer_role") == "ekstern").group_by(keys).agg(
+            pl.col("result").first().alias("b"))
+        pairs = a.join(b, on=keys, how="inner")
+        groups = {k if isinstance(k, tuple) else (k,): g
+                  for k, g in (pairs.group_by(by) if by else [((), pairs)])}
+        rows = []
+        for m in (_members(ctx, by) if by else [{}]):
+            g = groups.get(tuple(m.get(d) for d in by))
+            if g is None or not g.height:
+                rows.append(Row(m, note="ingen sager gennemgået af både intern og ekstern",
+                                extra={"kappa": None}))
+                continue
+            pr = list(zip(g["a"].to_list(), g["b"].to_list(), strict=True))
+            kappa = cohens_kappa(pr)
+            rows.append(Row(m, value=round(percent_agreement(pr), 2), n=len(pr),
+                            extra={"kappa": None if kappa is None else round(kappa, 3)}))
+        return rows
+
+
+register(AuditCorrectRate(
+    "audit_correct_rate", "Korrekte sager", description="Andel gennemgåede sager uden fejl i "
+    "nogen relevant kontrol (interne gennemgange), med 95 % Wilson-interval og trafiklys.",
+    theme="audits", table="reviews"))
+register(AuditCheckErrorRate(
+    "audit_check_error_rate", "Fejlprocent pr. kontrolpunkt", description="Fejl i procent af "
+    "kontroller med resultat ok eller fejl (fejlstatistik) pr. kontrolpunkt eller kategori.",
+    theme="audits", table="reviews"))
+register(AuditAgreement(
+    "audit_agreement", "Enighed mellem intern og ekstern gennemgang", description="Procent "
+    "enighed og Cohens kappa for kontroller gennemgået af både forvaltningen og revisionen i "
+    "samme runde. Kappa er ustabil, når fejl er sjældne.", theme="audits", table="reviews"))

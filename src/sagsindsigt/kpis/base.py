@@ -1,0 +1,308 @@
+"""The KPI registry and the one engine that evaluates every definition on any backend.
+
+A KPI is a self-describing definition (id, Danish label, unit, description) with one Ibis
+expression for what it counts. The engine turns a query (period, by, where, annualise) into
+rows; the CLI, the web pages, the API and the reports all call :func:`compute`.
+
+How a figure is made:
+
+1. *Atoms*: the KPI's expression is grouped by ``administration`` plus the requested
+   dimensions and evaluated in the database (one query; Ibis compiles it for DuckDB,
+   PostgreSQL, ...).
+2. *Coverage*: each administration's data coverage for the period comes from its import
+   batches. A count for a scope with no coverage in the period is "no data" (null with a
+   reason), never 0. With ``annualise`` the counts of a partly covered scope are scaled to the
+   whole period and marked as estimates with a Danish footnote.
+3. *Roll-up*: atoms are summed to the requested dimensions and the value is computed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import ibis
+import polars as pl
+
+from ..calendar import Period, annualisation_factor
+
+PCT, DAYS, COUNT = "%", "dage", "antal"
+
+
+class KpiUsageError(ValueError):
+    """Unknown KPI, bad period or unknown dimension (CLI exit code 2)."""
+
+
+# Dimensions each table can be broken down by. "points" explodes one row per point.
+TABLE_DIMS: dict[str, tuple[str, ...]] = {
+    "cases": ("administration", "unit", "case_type", "benefit_area"),
+    "volumes": ("administration", "unit", "case_type"),
+    "complaints": ("administration", "unit", "case_type", "benefit_area", "kind", "points",
+                   "channel", "via", "outcome", "appeal_outcome", "strengthened_contact"),
+    "timeliness_items": ("administration", "unit", "case_type", "benefit_area", "rule"),
+    "reviews": ("administration", "benefit_area", "concept", "round", "unit", "check",
+                "category", "reviewer_role"),
+}
+BOOL_DIMS = {"strengthened_contact"}
+
+
+@dataclass
+class Query:
+    kpi: str
+    period: Period
+    by: list[str] = field(default_factory=list)
+    where: dict[str, list[str]] = field(default_factory=dict)
+    annualise: bool = False
+
+    @classmethod
+    def make(cls, kpi: str, period: str | Period | None = None, by=None, where=None,
+             annualise: bool = False) -> Query:
+        if isinstance(period, Period):
+            p = period
+        else:
+            from ..calendar import PeriodError
+
+            try:
+                p = Period.parse(period or str(date.today().year))
+            except PeriodError as exc:
+                raise KpiUsageError(str(exc)) from exc
+        if isinstance(by, str):
+            by = [b.strip() for b in by.split(",") if b.strip()]
+        w: dict[str, list[str]] = {}
+        for item in where or []:
+            if isinstance(item, tuple):
+                dim, value = item
+            else:
+                if "=" not in item:
+                    raise KpiUsageError(f"Filteret '{item}' skal skrives som DIMENSION=VÆRDI.")
+                dim, value = item.split("=", 1)
+            vals = value if isinstance(value, list) else [v.strip() for v in str(value).split(",")]
+            w.setdefault(dim.strip(), []).extend(vals)
+        return cls(kpi=kpi, period=p, by=list(by or []), where=w, annualise=annualise)
+
+
+@dataclass
+class Row:
+    dims: dict[str, Any]
+    value: float | int | None = None
+    numerator: float | None = None
+    denominator: float | None = None
+    n: int | None = None
+    estimate: bool = False
+    note: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self, kpi: KPI) -> dict:
+        d: dict[str, Any] = dict(self.dims)
+        d["value"] = self.value
+        if kpi.ratio:
+            d["numerator"] = self.numerator
+            d["denominator"] = self.denominator
+        else:
+            d["n"] = self.n
+        d["estimate"] = self.estimate
+        d["note"] = self.note
+        d.update(self.extra)
+        return d
+
+
+@dataclass
+class Result:
+    kpi: KPI
+    query: Query
+    rows: list[Row]
+
+    def as_json(self) -> dict:
+        return {"kpi": self.kpi.id, "period": self.query.period.label, "by": self.query.by,
+                "rows": [r.as_dict(self.kpi) for r in self.rows]}
+
+
+@dataclass
+class KPI:
+    """A self-describing definition. Subclasses say how it is evaluated."""
+
+    id: str
+    label: str  # Danish
+    unit: str
+    description: str  # Danish, one or two sentences
+    theme: str
+    table: str
+    ratio: bool = False
+    audit: bool = False
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return TABLE_DIMS[self.table]
+
+    def evaluate(self, ctx: Context) -> list[Row]:
+        raise NotImplementedError
+
+
+REGISTRY: dict[str, KPI] = {}
+
+
+def register(kpi: KPI) -> KPI:
+    if kpi.id in REGISTRY:
+        raise ValueError(f"KPI {kpi.id} is defined twice")
+    REGISTRY[kpi.id] = kpi
+    return kpi
+
+
+def get(kpi_id: str) -> KPI:
+    from . import load_definitions
+
+    load_definitions()
+    try:
+        return REGISTRY[kpi_id]
+    except KeyError:
+        raise KpiUsageError(
+            f"Ukendt nøgletal '{kpi_id}': se listen med 'sagsindsigt kpi --list'."
+        ) from None
+
+
+# -- the evaluation context ---------------------------------------------------------------
+class Context:
+    """One query against one store, with per-query caches (coverage, members)."""
+
+    def __init__(self, store, query: Query, kpi: KPI):
+        self.store, self.q, self.kpi = store, query, kpi
+        self._coverage: dict[str, dict[str, list[tuple[date, date]]]] = {}
+
+    @property
+    def period(self) -> Period:
+        return self.q.period
+
+    def check_dims(self, allowed: tuple[str, ...]) -> None:
+        for d in list(self.q.by) + list(self.q.where):
+            if d not in allowed:
+                raise KpiUsageError(
+                    f"Ukendt dimension '{d}' for {self.kpi.id}: brug en af {', '.join(allowed)}."
+                )
+
+    # tables -------------------------------------------------------------------------------
+    def table(self, name: str, where: bool = True) -> ibis.Table:
+        t = self.store.table(name)
+        if "points" in self.q.by and "points" in t.columns:
+            t = t.mutate(points=t.points.split("|").unnest())
+        if where:
+            t = self.apply_where(t)
+        return t
+
+    def apply_where(self, t: ibis.Table) -> ibis.Table:
+        for dim, values in self.q.where.items():
+            if dim not in t.columns:
+                continue
+            col = t[dim]
+            if dim in BOOL_DIMS:
+                vals = [v.lower() in ("true", "ja", "1") for v in values]
+                t = t.filter(col.isin(vals))
+            elif dim == "points" and "points" not in self.q.by:
+                t = t.filter(ibis.or_(*[col.split("|").contains(v) for v in values]))
+            else:
+                t = t.filter(col.isin(values))
+        return t
+
+    def in_period(self, col: ibis.Value) -> ibis.Value:
+        p = self.period
+        return (col >= p.start) & (col <= p.end)
+
+    # coverage -----------------------------------------------------------------------------
+    def coverage(self, table: str) -> dict[str, list[tuple[date, date]]]:
+        """administration → date ranges its loaded data of this table covers."""
+        if table not in self._coverage:
+            self._coverage[table] = _coverage(self.store, table)
+        return self._coverage[table]
+
+    def scope_coverage(self, table: str, admin: str | None) -> list[tuple[date, date]]:
+        cov = self.coverage(table)
+        if admin is not None:
+            return cov.get(admin, [])
+        admins = self.q.where.get("administration") or list(cov)
+        return [r for a in admins for r in cov.get(a, [])]
+
+    def covered(self, table: str, admin: str | None) -> list[tuple[date, date]]:
+        p = self.period
+        return [(max(s, p.start), min(e, p.end)) for s, e in self.scope_coverage(table, admin)
+                if s <= p.end and e >= p.start]
+
+    def factor(self, table: str, admin: str | None) -> tuple[float, str]:
+        """Annualisation factor and footnote for a scope (1.0 and '' when fully covered)."""
+        cov = self.covered(table, admin)
+        if not cov or not self.q.annualise:
+            return 1.0, ""
+        return annualisation_factor(self.period, cov)
+
+    # members ------------------------------------------------------------------------------
+    def members(self, tables: list[str]) -> list[dict]:
+        """Every combination of the --by dimensions that has any data in the store."""
+        by = self.q.by
+        if not by:
+            return [{}]
+        frames = []
+        for name in tables:
+            if not all(d in TABLE_DIMS[name] for d in by):
+                continue
+            t = self.table(name)
+            frames.append(_frame(t.select(*by).distinct()))
+        if by == ["administration"]:
+            org = self.store.table("organisation")
+            codes = org.filter(org.level == "forvaltning").select(administration=org.code)
+            frames.append(_frame(codes))
+            w = self.q.where.get("administration")
+            if w:
+                frames = [f.filter(pl.col("administration").is_in(w)) for f in frames]
+        if not frames:
+            return []
+        df = pl.concat([f.select(by).cast({d: f.schema[d] for d in by}) for f in frames],
+                       how="vertical_relaxed").unique()
+        df = df.sort(by, nulls_last=True)
+        return df.to_dicts()
+
+
+def _frame(expr: ibis.Table) -> pl.DataFrame:
+    return pl.from_arrow(expr.to_pyarrow())
+
+
+def _coverage(store, table: str) -> dict[str, list[tuple[date, date]]]:
+    t = store.table(table)
+    out: dict[str, list[tuple[date, date]]] = {}
+    if table == "volumes":
+        rows = t.select("administration", "period_start", "period_end").distinct().to_pyarrow()
+        for a, s, e in zip(*(rows.column(i).to_pylist() for i in range(3)), strict=True):
+            out.setdefault(a, []).append((s, e))
+        return out
+    if table == "timeliness_items":
+        span = t.group_by("administration").aggregate(s=t.anchor.min(), e=t.due.max())
+        for r in span.to_pyarrow().to_pylist():
+            if r["s"] and r["e"]:
+                out[r["administration"]] = [(r["s"], r["e"])]
+        return out
+    b = store.table("batches")
+    used = t.select("_batch", "administration").distinct()
+    j = used.join(b, used._batch == b.id).select("administration", "covers_start", "covers_end")
+    rows = j.distinct().to_pyarrow().to_pylist()
+    for r in rows:
+        if r["covers_start"] and r["covers_end"]:
+            out.setdefault(r["administration"], []).append((r["covers_start"], r["covers_end"]))
+    return out
+
+
+def keyed(rows: list[dict], by: list[str]) -> dict[tuple, dict]:
+    return {tuple(r.get(d) for d in by): r for r in rows}
+
+
+def compute(store, query: Query) -> Result:
+    kpi = get(query.kpi)
+    ctx = Context(store, query, kpi)
+    return Result(kpi=kpi, query=query, rows=kpi.evaluate(ctx))
+
+
+def pct(num: float | None, den: float | None) -> float | None:
+    if num is None or not den:
+        return None
+    return round(100.0 * num / den, 2)
+
+
+Expr = Callable[[ibis.Table], ibis.Value]

@@ -1,0 +1,101 @@
+"""Derived columns and tables, recomputed when the records they come from change.
+
+* cases: ``benefit_area`` from the case type, and ``due`` — the deadline date from the case's
+  own deadline, else its case type's published deadline (calendar.Deadline.due).
+* timeliness_items: one row per (rule, case) with anchor, due and done dates, from the events
+  log and the timeliness rules.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+import pyarrow as pa
+
+from ..calendar import Deadline
+
+
+def case_type_info(store) -> pl.DataFrame:
+    t = store.table("case_types").select("code", "administration", "benefit_area", "deadline")
+    df = pl.from_arrow(t.to_pyarrow())
+    return df.unique(subset=["code", "administration"], keep="first")
+
+
+def with_case_derived(cases: pl.DataFrame, types: pl.DataFrame,
+                      closed_days: frozenset[str] = frozenset()) -> pl.DataFrame:
+    """Add benefit_area and due to case rows (needs case_type, administration, received,
+    deadline)."""
+    types = types.rename({"code": "case_type", "deadline": "_type_deadline"})
+    df = cases.join(types, on=["case_type", "administration"], how="left")
+    df = df.with_columns(_deadline=pl.coalesce("deadline", "_type_deadline"))
+    combos = df.select("received", "_deadline").drop_nulls().unique()
+    cache: dict[str, Deadline] = {}
+    dues = []
+    for received, text in combos.iter_rows():
+        d = cache.get(text) or cache.setdefault(text, Deadline.parse(text))
+        dues.append(d.due(received, extra=closed_days))
+    combos = combos.with_columns(due=pl.Series("due", dues, dtype=pl.Date))
+    df = df.join(combos, on=["received", "_deadline"], how="left", nulls_equal=False)
+    return df.drop("_type_deadline", "_deadline")
+
+
+def refresh_cases(store, closed_days=frozenset()) -> None:
+    """Recompute derived case columns for every current case (after case types change)."""
+    cases = pl.from_arrow(store.table("cases").select(
+        "_source", "_key", "case_type", "administration", "received", "deadline").to_pyarrow())
+    if cases.is_empty():
+        return
+    df = with_case_derived(cases, case_type_info(store), closed_days)
+    store.update_derived(store_kind("cases"), df.select("_source", "_key", "benefit_area", "due")
+                         .to_arrow())
+
+
+def store_kind(name):
+    from ..contract import KINDS
+
+    return KINDS[name]
+
+
+def timeliness_items(store, closed_days=frozenset()) -> pa.Table:
+    """(rule, case) rows: the first anchor event, its due date and the first required event on
+    or after the anchor."""
+    rules = pl.from_arrow(store.table("timeliness_rules").to_pyarrow())
+    empty = pl.DataFrame(schema={"rule": pl.Utf8, "case_id": pl.Utf8, "_source": pl.Utf8,
+                                 "administration": pl.Utf8, "unit": pl.Utf8,
+                                 "case_type": pl.Utf8, "benefit_area": pl.Utf8,
+                                 "anchor": pl.Date, "due": pl.Date, "done": pl.Date})
+    if rules.is_empty():
+        return empty.to_arrow()
+    ev = store.table("events")
+    wanted = set(rules["anchor"].to_list()) | set(rules["required"].to_list())
+    events = pl.from_arrow(ev.filter(ev.activity.isin(list(wanted)))
+                           .select("_source", "case_id", "activity", "at", "unit").to_pyarrow())
+    cs = store.table("cases")
+    cases = pl.from_arrow(cs.select("_source", "case_id", "administration", "unit", "case_type",
+                                    "benefit_area").to_pyarrow())
+    out = []
+    for rule in rules.iter_rows(named=True):
+        limit = Deadline.parse(rule["limit"])
+        anchors = (events.filter(pl.col("activity") == rule["anchor"])
+                   .group_by("_source", "case_id")
+                   .agg(pl.col("at").min().dt.date().alias("anchor"),
+                        pl.col("unit").first().alias("event_unit")))
+        req = events.filter(pl.col("activity") == rule["required"]).select(
+            "_source", "case_id", pl.col("at").dt.date().alias("req"))
+        done = (anchors.join(req, on=["_source", "case_id"], how="inner")
+                .filter(pl.col("req") >= pl.col("anchor"))
+                .group_by("_source", "case_id").agg(pl.col("req").min().alias("done")))
+        items = anchors.join(done, on=["_source", "case_id"], how="left")
+        uniq = items["anchor"].unique().to_list()
+        dues = {a: limit.due(a, extra=closed_days) for a in uniq if isinstance(a, date)}
+        items = items.with_columns(
+            due=pl.col("anchor").replace_strict(dues, default=None, return_dtype=pl.Date),
+            rule=pl.lit(rule["id"]))
+        items = items.join(cases, on=["_source", "case_id"], how="left")
+        items = items.with_columns(unit=pl.coalesce("unit", "event_unit"))
+        if rule.get("administration"):
+            items = items.with_columns(administration=pl.coalesce(
+                "administration", pl.lit(rule["administration"])))
+        out.append(items.select(empty.columns))
+    return pl.concat([empty, *out], how="vertical_relaxed").to_arrow()

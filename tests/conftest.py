@@ -1,0 +1,86 @@
+"""One ``store`` fixture over every engine: each test that takes it runs on DuckDB and on
+PostgreSQL (a fresh database per test on 127.0.0.1:5432; skipped with a message where none)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from sagsindsigt.ingest.privacy import create_secret
+from sagsindsigt.store import Store
+
+PG_ADMIN = os.environ.get("SAGSINDSIGT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+_pg_ok: bool | None = None
+
+
+def pg_available() -> bool:
+    global _pg_ok
+    if _pg_ok is None:
+        try:
+            import psycopg
+
+            psycopg.connect(PG_ADMIN, connect_timeout=3).close()
+            _pg_ok = True
+        except Exception:
+            _pg_ok = False
+    return _pg_ok
+
+
+@pytest.fixture(autouse=True)
+def _secret(tmp_path, monkeypatch):
+    path = tmp_path / "test.secret"
+    create_secret(path)
+    monkeypatch.setenv("SAGSINDSIGT_SECRET_FILE", str(path))
+    return path
+
+
+def _pg_database():
+    import psycopg
+
+    name = f"sagsindsigt_t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    return name, f"{base}/{name}"
+
+
+def _drop_pg(name):
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_store(engine: str, tmp_path) -> tuple[Store, callable]:
+    if engine == "duckdb":
+        s = Store(str(tmp_path / "store.duckdb"))
+        s.init()
+        return s, s.close
+    if not pg_available():
+        pytest.skip(f"PostgreSQL svarer ikke på {PG_ADMIN}: PostgreSQL-varianten springes over "
+                    "(DuckDB-varianten kører stadig).")
+    name, url = _pg_database()
+    s = Store(url)
+    s.init()
+
+    def close():
+        s.close()
+        _drop_pg(name)
+
+    return s, close
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def store(request, tmp_path):
+    s, close = make_store(request.param, tmp_path)
+    yield s
+    close()
+
+
+@pytest.fixture
+def duck(tmp_path):
+    s, close = make_store("duckdb", tmp_path)
+    yield s
+    close()
