@@ -74,7 +74,7 @@ def read_csv(path: Path) -> pl.DataFrame:
     try:
         df = pl.read_csv(
             io.BytesIO(text.encode("utf-8")), separator=sep, infer_schema=False,
-            quote_char='"', missing_utf8_is_empty_string=False, truncate_ragged_lines=False,
+            quote_char='"', truncate_ragged_lines=False,
         )
     except pl.exceptions.ComputeError as exc:
         raise ReadError(f"Filen {path.name} kan ikke læses som CSV: {_first_line(exc)}") from exc

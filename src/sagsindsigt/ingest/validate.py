@@ -47,8 +47,9 @@ def validate(df: pl.DataFrame, kind: Kind, mapping: Mapping, pseudo: Pseudonymis
             typed[f.name] = pl.Series(f.name, [default] * n, dtype=dtype)
             continue
         raw = df[f.name].str.strip_chars()
-        raw = pl.Series(f.name, raw).set_sorted(False)
-        raw = raw.replace("", None) if raw.dtype == pl.Utf8 else raw
+        raw = raw.to_frame().select(
+            pl.when(pl.col(f.name) == "").then(None).otherwise(pl.col(f.name)).alias(f.name)
+        )[f.name]
         if (kind.name, f.name) in DEFAULTS:
             raw = raw.fill_null(DEFAULTS[(kind.name, f.name)])
 

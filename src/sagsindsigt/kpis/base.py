@@ -19,7 +19,7 @@ How a figure is made:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import date
 from typing import Any
 
@@ -125,10 +125,11 @@ class KPI:
 
     id: str
     label: str  # Danish
-    unit: str
-    description: str  # Danish, one or two sentences
-    theme: str
-    table: str
+    _: KW_ONLY
+    unit: str = COUNT
+    description: str = ""  # Danish, one or two sentences
+    theme: str = ""
+    table: str = ""
     ratio: bool = False
     audit: bool = False
 
