@@ -279,11 +279,15 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="sagsindsigt", standalone_mode=False)
+        rv = cli.main(args=args, prog_name="sagsindsigt", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except click.UsageError as exc:
+        click.echo(exc.format_message() if exc.ctx is None else
+                   f"{exc.ctx.get_usage()}\nFejl: {exc.format_message()}", err=True)
+        return exc.exit_code
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"Fejl: {exc.format_message()}", err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("Afbrudt.", err=True)
@@ -293,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         click.echo(f"Fejl: {_sentence(exc)}", err=True)
         return _code(exc)
-    return 0
+    return rv if isinstance(rv, int) else 0
 
 
 def _code(exc: Exception) -> int:

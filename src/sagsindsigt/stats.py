@@ -1,0 +1,191 @@
+"""Statistics behind the KPIs: confidence intervals, traffic lights, agreement between
+reviewers, a rank test, audit sample sizes and funnel-plot limits.
+
+Pure functions; only the standard library, ``numpy`` and ``scipy`` are used.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+import numpy as np
+from scipy.stats import binom, mannwhitneyu, norm
+
+__all__ = [
+    "attribute_sample_size",
+    "cohens_kappa",
+    "funnel_limits",
+    "mann_whitney_p",
+    "percent_agreement",
+    "traffic_light",
+    "wilson_interval",
+]
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a proportion, as ``(lower, upper)`` in 0..1.
+
+    ``confidence`` is a fraction (0.95). Raises ValueError when ``n`` is 0.
+    """
+    if n <= 0:
+        raise ValueError("Konfidensinterval kræver mindst én observation (n = 0).")
+    if not 0 <= successes <= n:
+        raise ValueError(f"Antal positive ({successes}) skal ligge mellem 0 og n ({n}).")
+    if not 0 < confidence < 1:
+        raise ValueError(f"Konfidensniveau skal ligge mellem 0 og 1, ikke {confidence}.")
+    z = float(norm.ppf(1 - (1 - confidence) / 2))
+    p = successes / n
+    z2 = z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z / (1 + z2 / n) * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    lower = 0.0 if successes == 0 else max(0.0, centre - half)
+    upper = 1.0 if successes == n else min(1.0, centre + half)
+    return lower, upper
+
+
+def traffic_light(rate_pct: float) -> str:
+    """``green`` (95-100 %), ``yellow`` (75-94 %) or ``red`` (0-74 %).
+
+    The rate is first rounded half-up to a whole percent (94.5 -> 95 -> green, 74.5 -> 75 ->
+    yellow). Float noise from computing the rate (94.49999999999999 for 94.5) is removed by
+    rounding to 9 decimals before the half-up rounding.
+    """
+    if rate_pct is None or math.isnan(rate_pct):
+        raise ValueError("Der kan ikke gives en farve uden en procentsats.")
+    whole = int(Decimal(repr(round(float(rate_pct), 9))).quantize(Decimal(1), ROUND_HALF_UP))
+    if not 0 <= whole <= 100:
+        raise ValueError(f"Procentsatsen {rate_pct} ligger uden for 0-100.")
+    if whole >= 95:
+        return "green"
+    if whole >= 75:
+        return "yellow"
+    return "red"
+
+
+def percent_agreement(pairs: Sequence[tuple[str, str]]) -> float:
+    """Share of pairs where the two reviewers agree, in percent (0-100)."""
+    if not pairs:
+        raise ValueError("Enighed kan ikke beregnes uden vurderinger.")
+    return 100.0 * sum(1 for a, b in pairs if a == b) / len(pairs)
+
+
+def cohens_kappa(pairs: Sequence[tuple[str, str]]) -> float | None:
+    """Cohen's kappa for two reviewers' categorical ratings of the same items.
+
+    kappa = (p_o - p_e) / (1 - p_e) where p_o is the observed agreement and p_e the agreement
+    expected from each reviewer's marginal distribution. None when undefined (no pairs, or
+    p_e = 1, i.e. both reviewers used one and the same category throughout).
+    """
+    n = len(pairs)
+    if n == 0:
+        return None
+    first = Counter(a for a, _ in pairs)
+    second = Counter(b for _, b in pairs)
+    p_o = Fraction(sum(1 for a, b in pairs if a == b), n)
+    p_e = sum((Fraction(first[c] * second[c], n * n) for c in first), Fraction(0))
+    if p_e == 1:
+        return None
+    return float((p_o - p_e) / (1 - p_e))
+
+
+def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Two-sided p-value of the Mann-Whitney U test (scipy's exact/asymptotic choice).
+
+    None when either sample is empty.
+    """
+    if len(a) == 0 or len(b) == 0:
+        return None
+    p = float(mannwhitneyu(list(a), list(b), alternative="two-sided").pvalue)
+    return None if math.isnan(p) else p
+
+
+def _rate(pct: float) -> Fraction:
+    """A percentage as an exact fraction (1 -> 1/100), avoiding float noise in ceil()."""
+    return Fraction(Decimal(repr(float(pct)))) / 100
+
+
+def attribute_sample_size(
+    confidence_pct: float,
+    tolerable_pct: float,
+    expected_pct: float,
+    population: int | None = None,
+) -> int:
+    """Sample size for a test of controls (attribute sampling).
+
+    The smallest n with P(X <= k) <= 1 - confidence for X ~ Binomial(n, tolerable rate), where
+    k = ceil(n * expected rate) is the number of deviations allowed for. The ceil rule
+    reproduces the AICPA table (95 % confidence, 5 % tolerable: 59 at 0 %, 93(1) at 1 %,
+    181(4) at 2 % expected); floor gives 0 resp. 3 deviations and too small samples.
+    With ``population`` the finite-population correction n' = ceil(n / (1 + n / N)) is applied.
+    """
+    if not 0 < confidence_pct < 100:
+        raise ValueError(f"Konfidensniveau skal ligge mellem 0 og 100 %, ikke {confidence_pct}.")
+    if not 0 < tolerable_pct < 100:
+        raise ValueError(f"Tolerabel fejlrate skal ligge mellem 0 og 100 %, ikke {tolerable_pct}.")
+    if not 0 <= expected_pct < tolerable_pct:
+        raise ValueError(
+            f"Forventet fejlrate ({expected_pct} %) skal være mindst 0 og mindre end "
+            f"den tolerable ({tolerable_pct} %)."
+        )
+    if population is not None and population < 1:
+        raise ValueError(f"Populationen skal have mindst ét element, ikke {population}.")
+
+    risk = 1 - confidence_pct / 100
+    tolerable = tolerable_pct / 100
+    expected = _rate(expected_pct)
+    num, den = expected.numerator, expected.denominator
+
+    n = None
+    lo, size = 1, 1024
+    while lo <= 10_000_000:
+        ns = np.arange(lo, lo + size, dtype=np.int64)
+        ks = -((-ns * num) // den)  # exact ceil(n * expected)
+        hits = np.nonzero(binom.cdf(ks, ns, tolerable) <= risk)[0]
+        if hits.size:
+            n = int(ns[hits[0]])
+            break
+        lo += size
+        size *= 2
+    if n is None:
+        raise ValueError(
+            "Stikprøven bliver urealistisk stor: den forventede fejlrate ligger for tæt på "
+            "den tolerable."
+        )
+    if population is not None:
+        n = min(population, math.ceil(n / (1 + n / population)))
+    return n
+
+
+def _interpolated_limit(q: float, p0: float, n: int) -> float:
+    r = float(binom.ppf(q, n, p0))
+    upper = float(binom.cdf(r, n, p0))
+    below = float(binom.cdf(r - 1, n, p0))
+    alpha = (upper - q) / (upper - below) if upper > below else 0.0
+    return min(1.0, max(0.0, (r - alpha) / n))
+
+
+def funnel_limits(p0: float, n: int) -> dict[str, float]:
+    """Funnel-plot control limits (as proportions) around target ``p0`` for ``n`` cases.
+
+    Exact binomial limits with Spiegelhalter's (2005) interpolation: for a tail probability q,
+    r = the q-quantile of Binomial(n, p0), alpha = (F(r) - q) / (F(r) - F(r - 1)) and the
+    limit is (r - alpha) / n, clipped to [0, 1]. Keys: ``lower95``/``upper95`` (q = 0.025 and
+    0.975) and ``lower998``/``upper998`` (q = 0.001 and 0.999). For p0 = 0 or 1 every limit
+    is p0.
+    """
+    if n < 1:
+        raise ValueError("Tragtgrænser kræver mindst én sag (n = 0).")
+    if not 0 <= p0 <= 1:
+        raise ValueError(f"Målet p0 skal ligge mellem 0 og 1, ikke {p0}.")
+    if p0 in (0.0, 1.0):  # degenerate distribution: every outcome equals p0
+        return dict.fromkeys(("lower95", "upper95", "lower998", "upper998"), float(p0))
+    return {
+        "lower95": _interpolated_limit(0.025, p0, n),
+        "upper95": _interpolated_limit(0.975, p0, n),
+        "lower998": _interpolated_limit(0.001, p0, n),
+        "upper998": _interpolated_limit(0.999, p0, n),
+    }
