@@ -36,6 +36,11 @@ def reviews(ctx: Context, roles_default: tuple[str, ...] = ("intern",)) -> ibis.
     return ctx.apply_where(t)
 
 
+def _one(cond: ibis.Value) -> ibis.Value:
+    """1 where a condition holds, else 0 (portable: PostgreSQL cannot cast boolean to int)."""
+    return ibis.ifelse(cond, 1, 0)
+
+
 def _in_period(label: str, period: Period) -> bool:
     try:
         p = Period.parse(label)
@@ -76,8 +81,8 @@ class AuditCorrectRate(KPI):
         t = t.filter(t.result != "ikke_relevant")
         by = ctx.q.by
         case_keys = list(dict.fromkeys(["concept", "round", "case_id", "reviewer", *by]))
-        cases = t.group_by(case_keys).aggregate(err=(t.result == "fejl").cast("int64").max())
-        agg = {"num": (cases.err == 0).cast("int64").sum(), "den": cases.count()}
+        cases = t.group_by(case_keys).aggregate(err=_one(t.result == "fejl").max())
+        agg = {"num": _one(cases.err == 0).sum(), "den": cases.count()}
         res = _frame(cases.group_by(by).aggregate(**agg) if by else cases.aggregate(**agg))
         return _rows(ctx, res, by, light=True)
 
@@ -97,7 +102,7 @@ class AuditCheckErrorRate(KPI):
         t = reviews(ctx)
         t = t.filter(t.result.isin(["ok", "fejl"]))
         by = ctx.q.by
-        agg = {"num": (t.result == "fejl").cast("int64").sum(), "den": t.count()}
+        agg = {"num": _one(t.result == "fejl").sum(), "den": t.count()}
         res = _frame(t.group_by(by).aggregate(**agg) if by else t.aggregate(**agg))
         return _rows(ctx, res, by, light=False)
 

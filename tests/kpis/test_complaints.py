@@ -1,0 +1,55 @@
+"""Complaint KPIs on hand-computed data (tests/kpis/conftest.py)."""
+
+from __future__ import annotations
+
+import pytest
+from scipy.stats import mannwhitneyu
+
+from .conftest import kpi
+
+
+def test_complaint_rates(town):
+    rows = kpi(town, "complaint_rate", by=["administration"])
+    assert (rows["SOF"]["numerator"], rows["SOF"]["denominator"], rows["SOF"]["value"]) == \
+        (3, 6, 50.0)
+    proc = kpi(town, "procedural_complaint_rate", by=["administration"])
+    assert proc["SOF"]["value"] == 33.33 and proc["BIF"]["value"] == 100.0
+
+
+def test_upheld_and_appeal_change(town):
+    up = kpi(town, "upheld_rate", by=["administration"])
+    assert (up["SOF"]["numerator"], up["SOF"]["denominator"]) == (2, 3)
+    assert up["BIF"]["value"] is None and up["BIF"]["denominator"] == 0 and up["BIF"]["note"]
+    ch = kpi(town, "appeal_change_rate", by=["administration"])
+    assert ch["SOF"]["value"] == 50.0  # stadfæstet + ændret
+    assert (ch["BIF"]["numerator"], ch["BIF"]["denominator"]) == (1, 1)  # afvist left out
+
+
+def test_response_times(town):
+    assert kpi(town, "complaint_response_days_median")["value"] == 14.0  # 4, 9, 19, 56
+    # 20 arbejdsdage: k2 (3.2 -> 31.3) is late; k5 received on a Sunday, due 30.6 (Whit
+    # Monday is a holiday, Grundlovsdag is not), closed 20.6
+    r = kpi(town, "complaints_answered_within")
+    assert (r["numerator"], r["denominator"]) == (3, 4)
+
+
+def test_styrket_borgerkontakt(town):
+    share = kpi(town, "sb_share", by=["administration"])
+    assert share["SOF"]["value"] == 66.67 and share["BIF"]["value"] == 0.0
+    assert kpi(town, "sb_resolved_share", where=["administration=SOF"])["value"] == 50.0
+    r = kpi(town, "sb_vs_written")
+    assert (r["median_with"], r["median_without"]) == (6.5, 37.5)
+    assert r["value"] == pytest.approx(-82.7, abs=0.05)
+    assert r["p_value"] == pytest.approx(
+        mannwhitneyu([9, 4], [56, 19], alternative="two-sided").pvalue, abs=1e-4)
+
+
+def test_breakdowns(town):
+    pts = kpi(town, "complaints_received", by=["points"])
+    assert pts["sagsbehandlingstid"]["n"] == 2 and pts["partshoering"]["n"] == 1
+    assert kpi(town, "complaints_received", by=["kind"])["realitet"]["n"] == 2
+    sc = kpi(town, "complaints_received", by=["strengthened_contact"])
+    assert sc[True]["n"] == 2 and sc[False]["n"] == 2 and sc[None]["n"] == 1
+    assert kpi(town, "complaints_received", where=["points=partshoering"])["n"] == 1
+    two = kpi(town, "complaints_received", by=["administration", "kind"])
+    assert two[("SOF", "begge")]["n"] == 1
