@@ -200,7 +200,8 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
     failed = strict and result.rows_rejected > 0
     if failed:
         result.status = "afvist"
-        result.message = (f"{result.rows_rejected} rækker blev afvist, og med --strict er intet "
+        rows = "række" if result.rows_rejected == 1 else "rækker"
+        result.message = (f"{result.rows_rejected} {rows} blev afvist, og med --strict er intet "
                           "indlæst.")
     step("gemmer", 0, result.rows_read)
     with store.engine.transaction():

@@ -1,0 +1,111 @@
+"""The command-line contract of shared/spec/cli.md: commands, JSON output and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from sagsindsigt.cli import main
+
+CASES = ("case_id;administration;case_type;received;decided;outcome\n"
+         "1;SOF;A;03-02-2014;28-02-2014;afslag\n2;SOF;A;05-02-2014;;\n"
+         "3;SOF;A;31-02-2014;;\n")
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cases.csv").write_text(CASES, encoding="utf-8")
+    url = str(tmp_path / "cli.duckdb")
+    assert main(["--db", url, "init"]) == 0
+    assert main(["--db", url, "init"]) == 0  # idempotent
+    return url
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_import_exit_codes_and_rejects(db, capsys):
+    code, out, err = run(capsys, "--db", db, "import", "cases", "cases.csv", "--covers", "2014")
+    assert code == 3
+    assert "2 nye eller ændrede" in out and "1 afvist" in out
+    assert "cases.csv, række 4, felt received" in err and "Traceback" not in err
+    code, out, _ = run(capsys, "--db", db, "import", "cases", "cases.csv")
+    assert code == 0 and "allerede indlæst" in out
+    code, out, _ = run(capsys, "--db", db, "rejects", "--format", "csv")
+    lines = out.strip().splitlines()
+    assert lines[0] == "batch,file,row,field,value,reason,record" and len(lines) == 2
+    code, out, _ = run(capsys, "--db", db, "batches", "--format", "json")
+    b = json.loads(out)[0]
+    assert (b["rows_read"], b["rows_loaded"], b["rows_rejected"]) == (3, 2, 1)
+    assert len(b["sha256"]) == 64 and str(b["covers_start"]) == "2014-01-01"
+
+
+def test_strict_exit_code(db, capsys):
+    code, _, err = run(capsys, "--db", db, "import", "cases", "cases.csv", "--strict")
+    assert code == 3 and "intet indlæst" in err and "1 række blev" in err
+    code, out, _ = run(capsys, "--db", db, "kpi", "cases_received", "--period", "2014",
+                       "--format", "json")
+    assert json.loads(out)["rows"][0]["n"] is None
+
+
+def test_kpi_json_matches_contract(db, capsys):
+    run(capsys, "--db", db, "import", "cases", "cases.csv", "--covers", "2014")
+    code, out, _ = run(capsys, "--db", db, "kpi", "refusal_rate", "--period", "2014", "--by",
+                       "administration", "--format", "json")
+    assert code == 0
+    assert json.loads(out) == {
+        "kpi": "refusal_rate", "period": "2014", "by": ["administration"],
+        "rows": [{"administration": "SOF", "value": 100.0, "numerator": 1, "denominator": 1,
+                  "estimate": False, "note": None}]}
+    code, out, _ = run(capsys, "--db", db, "kpi", "cases_received", "--period", "2014",
+                       "--format", "json")
+    assert json.loads(out)["rows"][0] == {"value": 2, "n": 2, "estimate": False, "note": None}
+    code, out, _ = run(capsys, "--db", db, "kpi", "cases_received", "--period", "2014",
+                       "--format", "csv")
+    assert out.splitlines()[0] == "value,n,estimate,note"
+    code, out, _ = run(capsys, "--db", db, "kpi", "refusal_rate", "--period", "2014")
+    assert code == 0 and "100,0 %" in out
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["kpi", "no_such_kpi"], "Ukendt nøgletal"),
+    (["kpi", "open_cases", "--period", "2014-Q5"], "Ukendt periode"),
+    (["kpi", "open_cases", "--by", "colour"], "Ukendt dimension"),
+    (["kpi", "open_cases", "--where", "colour"], "DIMENSION=VÆRDI"),
+    (["import", "potatoes", "cases.csv"], "Ukendt datatype"),
+])
+def test_usage_errors_exit_2(db, capsys, args, fragment):
+    code, _, err = run(capsys, "--db", db, *args)
+    assert code == 2 and fragment in err and "Traceback" not in err
+
+
+def test_other_errors_exit_1_in_one_sentence(db, capsys, tmp_path):
+    code, _, err = run(capsys, "--db", db, "import", "cases", "missing.csv")
+    assert code == 1 and err.strip() == "Fejl: Filen missing.csv findes ikke."
+    code, _, err = run(capsys, "--db", str(tmp_path / "new.duckdb"), "kpi", "open_cases")
+    assert code == 1 and "kør først 'sagsindsigt init'" in err
+
+
+def test_kpi_list_covers_the_registry(db, capsys):
+    from sagsindsigt.kpis import all_kpis
+
+    code, out, _ = run(capsys, "kpi", "--list", "--format", "json")
+    assert code == 0
+    assert [k["id"] for k in json.loads(out)] == [k.id for k in all_kpis()]
+
+
+def test_installed_script_and_env_db(db, tmp_path):
+    env = {"SAGSINDSIGT_DB": db, "PATH": "/usr/bin:/bin",
+           "SAGSINDSIGT_SECRET_FILE": str(tmp_path / "test.secret")}
+    p = subprocess.run([sys.executable, "-m", "sagsindsigt.cli", "kpi", "open_cases",
+                        "--format", "json"], capture_output=True, text=True, env=env,
+                       cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["kpi"] == "open_cases"
