@@ -54,8 +54,12 @@ def cli(ctx: click.Context, db: str, debug: bool) -> None:
 @click.pass_context
 def init(ctx: click.Context) -> None:
     """Opret en tom database (kan køres igen uden skade)."""
-    from .ingest.privacy import create_secret
+    click.echo(_init(ctx)[1])
+
+
+def _init(ctx: click.Context):
     from .ingest import secret_for
+    from .ingest.privacy import create_secret
     from .settings import Settings
 
     settings = Settings()
@@ -64,7 +68,7 @@ def init(ctx: click.Context) -> None:
     if not settings.secret:
         created = create_secret(settings.secret_path(store.url))
     secret_for(store, settings)
-    click.echo(f"Databasen {store.url} er klar." + (
+    return store, (f"Databasen {store.url} er klar." + (
         f" Nøglen til pseudonymisering er gemt i {settings.secret_path(store.url)}; "
         "tag backup af den." if created else ""))
 
@@ -236,13 +240,28 @@ def overview(ctx, period) -> None:
 @cli.command()
 @click.option("--years", default=4, show_default=True, help="Antal år (2012 og frem).")
 @click.option("--seed", default=2014, show_default=True)
+@click.option("--fresh", is_flag=True, help="Slet demodata og byg demoen forfra.")
 @click.pass_context
-def demo(ctx, years, seed) -> None:
+def demo(ctx, years, seed, fresh) -> None:
     """Fyld databasen med en realistisk demokommune."""
     from .demo import build_demo
 
-    store = _store(ctx, create=True)
+    store, _ = _init(ctx)
+    built = store.meta("demo")
+    has_data = store.engine.query("SELECT count(*) FROM batches")[0][0] > 0
+    if has_data and not built:
+        raise Failure(f"Databasen {store.url} indeholder andre data end demoen; "
+                      "byg demoen i en anden database med --db.")
+    if has_data and not fresh:
+        click.echo(f"Demokommunen er allerede bygget ({built}); brug --fresh for at bygge "
+                   "den forfra.")
+        return
+    if has_data:
+        store.drop_all()
+        store.init()
+    click.echo(f"Bygger demokommunen for {years} år (seed {seed}) ...")
     summary = build_demo(store, years=years, seed=seed, echo=click.echo)
+    store.set_meta("demo", f"{years} år fra 2012, seed {seed}")
     click.echo(summary)
 
 

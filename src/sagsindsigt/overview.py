@@ -35,7 +35,9 @@ def overview_table(store, period: str | None = None, annualise: bool = True) -> 
     rate, res = rows("complaint_rate")
     notes: dict[str, str] = {}
     out = []
-    for admin, r in rate.items():
+    order = list(ADMINISTRATIONS)
+    for admin, r in sorted(rate.items(), key=lambda kv: (
+            order.index(kv[0]) if kv[0] in order else len(order), kv[0])):
         name = ADMINISTRATIONS.get(admin, admin)
         if r.estimate and r.note:
             notes[admin] = r.note

@@ -59,3 +59,24 @@ def test_no_data_is_null_with_reason_not_zero(town):
 def test_periods(town, period, expected):
     assert kpi(town, "cases_received", period=period, where=["administration=SOF"])["n"] \
         == expected
+
+
+def test_volumes_fill_case_types_without_case_rows(town, tmp_path):
+    # SOF reports volumes for case type A (which has case rows: ignored) and for case type C
+    # (no case rows: counted); one volume straddles the year end and lies outside 2014.
+    (tmp_path / "v.csv").write_text(
+        "administration;unit;case_type;period_start;period_end;cases_received\n"
+        "SOF;SCK;A;2014-01-01;2014-06-30;500\n"
+        "SOF;RCK;C;2014-01-01;2014-06-30;40\n"
+        "SOF;RCK;C;2014-07-01;2014-12-31;60\n"
+        "SOF;RCK;C;2014-12-01;2015-01-31;99\n", encoding="utf-8")
+    from sagsindsigt.ingest import import_file
+
+    from .conftest import TODAY
+
+    assert import_file(town, "volumes", tmp_path / "v.csv", today=TODAY).rows_rejected == 0
+    rows = kpi(town, "cases_received", by=["administration"])
+    assert rows["SOF"]["n"] == 6 + 40 + 60
+    by_type = kpi(town, "cases_received", by=["case_type"])
+    assert by_type["A"]["n"] == 3 and by_type["C"]["n"] == 100
+    assert kpi(town, "cases_received", by=["unit"])["RCK"]["n"] == 100

@@ -56,7 +56,8 @@ CHANNELS = {
     "selvbetjening": "Selvbetjening",
 }
 
-VIA = {"forvaltning": "Forvaltningen", "borgerraadgiver": "Borgerrådgiveren", "ankestyrelsen": "Ankestyrelsen"}
+VIA = {"forvaltning": "Forvaltningen", "borgerraadgiver": "Borgerrådgiveren",
+       "ankestyrelsen": "Ankestyrelsen"}
 
 COMPLAINT_OUTCOMES = {
     "medhold": "Medhold",
@@ -78,7 +79,8 @@ APPEAL_OUTCOMES = {
 
 FREQUENCIES = {"kvartal": "Kvartalsvis", "halvaar": "Halvårlig", "aar": "Årlig"}
 
-CHECK_CATEGORIES = {"noeglekontrol": "Nøglekontrol", "kvalitetsmaal": "Kvalitetsmål", "formalia": "Formalia"}
+CHECK_CATEGORIES = {"noeglekontrol": "Nøglekontrol", "kvalitetsmaal": "Kvalitetsmål",
+                    "formalia": "Formalia"}
 
 REVIEWER_ROLES = {"intern": "Intern", "ekstern": "Ekstern"}
 

@@ -91,7 +91,8 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "events", "hændelser",
-            (F("case_id", TEXT, True, label="sags-id"), F("activity", TEXT, True, label="aktivitet"),
+            (F("case_id", TEXT, True, label="sags-id"),
+             F("activity", TEXT, True, label="aktivitet"),
              F("at", TIMESTAMP, True, label="tidspunkt"), F("unit", TEXT, label="enhed"),
              F("actor", TEXT, label="medarbejder")),
             key=("case_id", "activity", "at"), coverage=("at",),

@@ -210,7 +210,7 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
                 w = store.write_records(KINDS[name], batch_id, s.to_arrow())
                 if name == kind.name:
                     result.rows_loaded, result.rows_unchanged = w.loaded, w.unchanged
-            _refresh(store, kind.name, settings)
+            _refresh(store, kind.name, settings, source)
         store.record_batch({
             "id": batch_id, "kind": kind.name, "source": source, "file": path.name,
             "sha256": sha, "covers_start": cov[0] if cov else None,
@@ -224,13 +224,15 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
     return result
 
 
-def _refresh(store: Store, kind: str, settings: Settings) -> None:
+def _refresh(store: Store, kind: str, settings: Settings, source: str | None = None
+             ) -> None:
     closed = frozenset(settings.closed_days)
     if kind == "case_types":
         derive.refresh_cases(store, closed)
-    if kind in ("events", "timeliness_rules", "cases", "case_types"):
-        if kind != "cases" or _has_rows(store, "timeliness_rules"):
-            store.replace_table("timeliness_items", derive.timeliness_items(store, closed))
+    if kind in ("events", "timeliness_rules", "case_types"):
+        store.replace_table("timeliness_items", derive.timeliness_items(store, closed))
+    elif kind == "cases" and source is not None and _has_rows(store, "timeliness_items"):
+        derive.refresh_timeliness_cases(store, source)
 
 
 def _has_rows(store: Store, table: str) -> bool:

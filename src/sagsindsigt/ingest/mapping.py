@@ -76,6 +76,7 @@ class Mapping:
         for c in columns:
             if c in self.columns:
                 out[c] = self.columns[c]
-            elif c.strip().lower() in lower and lower[c.strip().lower()] not in self.columns.values():
+            elif (c.strip().lower() in lower
+                  and lower[c.strip().lower()] not in self.columns.values()):
                 out[c] = lower[c.strip().lower()]
         return out

@@ -45,7 +45,8 @@ class Pseudonymiser:
 
     def __init__(self, key: bytes):
         self.key = key
-        self.fingerprint = hmac.new(key, b"sagsindsigt-fingerprint", hashlib.sha256).hexdigest()[:16]
+        self.fingerprint = hmac.new(key, b"sagsindsigt-fingerprint",
+                                    hashlib.sha256).hexdigest()[:16]
 
     def __call__(self, value: str) -> str:
         digest = hmac.new(self.key, value.strip().replace("-", "").encode(), hashlib.sha256)

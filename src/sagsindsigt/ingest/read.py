@@ -97,7 +97,8 @@ def read_parquet(path: Path) -> pl.DataFrame:
     try:
         df = pl.read_parquet(path)
     except Exception as exc:
-        raise ReadError(f"Filen {path.name} kan ikke læses som Parquet: {_first_line(exc)}") from exc
+        raise ReadError(
+            f"Filen {path.name} kan ikke læses som Parquet: {_first_line(exc)}") from exc
     return _strings(df).with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
 
 

@@ -10,7 +10,17 @@ import polars as pl
 
 from ..contract import Kind
 from ..contract.kinds import (
-    BOOL, CITIZEN, CODE, CODES, DATE, DEADLINE, INT, NUMBER, PERIOD, TEXT, TIMESTAMP,
+    BOOL,
+    CITIZEN,
+    CODE,
+    CODES,
+    DATE,
+    DEADLINE,
+    INT,
+    NUMBER,
+    PERIOD,
+    TEXT,
+    TIMESTAMP,
 )
 from . import parse
 from .mapping import Mapping
@@ -92,7 +102,8 @@ def validate(df: pl.DataFrame, kind: Kind, mapping: Mapping, pseudo: Pseudonymis
         wrong = (b < a).fill_null(False)
         if wrong.any():
             reason = (pl.lit(f"{kind.field(later).label} ({later}) ")
-                      + b.dt.strftime("%d-%m-%Y") + pl.lit(f" ligger før {kind.field(earlier).label} ")
+                      + b.dt.strftime("%d-%m-%Y")
+                      + pl.lit(f" ligger før {kind.field(earlier).label} ")
                       + a.dt.strftime("%d-%m-%Y"))
             problems.append(_problems(df[ROW], b.cast(pl.Utf8), wrong, later,
                                       out.select(reason.alias("r"))["r"]))

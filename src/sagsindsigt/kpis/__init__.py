@@ -6,7 +6,7 @@ compute a figure themselves.
 
 from __future__ import annotations
 
-from .base import REGISTRY, KPI, KpiUsageError, Query, Result, Row, compute, get
+from .base import KPI, REGISTRY, KpiUsageError, Query, Result, Row, compute, get
 
 _loaded = False
 

@@ -10,7 +10,7 @@ import polars as pl
 
 from ..calendar import Period, PeriodError
 from ..stats import cohens_kappa, percent_agreement, traffic_light, wilson_interval
-from .base import PCT, KPI, Context, Row, _frame, keyed, register
+from .base import KPI, PCT, Context, Row, _frame, keyed, register
 from .measures import NO_DATA
 
 CASE_DIMS = ("administration", "benefit_area", "concept", "round", "unit", "reviewer_role")

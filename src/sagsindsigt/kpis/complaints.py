@@ -8,7 +8,7 @@ import polars as pl
 
 from ..calendar import Deadline
 from ..stats import mann_whitney_p
-from .base import PCT, KPI, Context, Row, _frame, keyed, register
+from .base import KPI, PCT, Context, Row, _frame, keyed, register
 from .measures import NO_DATA, CasesReceived, Count, CountKPI, QuantileKPI, RatioKPI, days_between
 
 UPHELD = ["medhold", "delvis_medhold"]

@@ -52,8 +52,10 @@ class Count:
 
 @dataclass(frozen=True)
 class CasesReceived:
-    """Case-level rows where an administration has them for the period, else its aggregate
-    volumes that lie inside the period."""
+    """Case-level rows, plus the aggregate volumes (lying inside the period) of every
+    (administration, case type) that has no case-level rows in the period. A volume row
+    without a case type stands for its whole administration. Where both exist, the case rows
+    win; the Data page warns about such overlaps."""
 
     def part(self, ctx: Context) -> Part:
         cases = Count("cases", "received").part(ctx)
@@ -63,19 +65,29 @@ class CasesReceived:
         v = ctx.table("volumes")
         p = ctx.period
         v = v.filter((v.period_start >= p.start) & (v.period_end <= p.end))
-        vatoms = _frame(v.group_by(_keys(ctx)).aggregate(v=v.cases_received.sum()))
-        vcov: dict[str, list[tuple[date, date]]] = {}
-        for r in _frame(v.select("administration", "period_start", "period_end").distinct()
-                        ).iter_rows():
-            vcov.setdefault(r[0], []).append((r[1], r[2]))
-        use_volumes = [a for a in vcov if not cases.coverage.get(a)]
-        atoms = pl.concat([
-            cases.atoms.filter(~pl.col("administration").is_in(use_volumes)),
-            vatoms.filter(pl.col("administration").is_in(use_volumes)).cast(
-                cases.atoms.schema),
-        ], how="vertical_relaxed")
+        keys = list(dict.fromkeys([*_keys(ctx), "case_type"]))
+        vol = _frame(v.group_by([*keys, "period_start", "period_end"])
+                     .aggregate(v=v.cases_received.sum()))
+        if vol.is_empty():
+            return cases
+        c = ctx.table("cases")
+        c = c.filter(ctx.in_period(c.received))
+        have = _frame(c.select("administration", "case_type").distinct())
+        admins_with_cases = have["administration"].unique().to_list()
+        vol = vol.join(have, on=["administration", "case_type"], how="anti").filter(
+            pl.col("case_type").is_not_null()
+            | ~pl.col("administration").is_in(admins_with_cases))
+        if vol.is_empty():
+            return cases
+        vatoms = vol.group_by(_keys(ctx)).agg(pl.col("v").sum())
+        atoms = pl.concat([cases.atoms, vatoms.select(cases.atoms.columns)
+                           .cast(cases.atoms.schema)], how="vertical_relaxed")
+        atoms = atoms.group_by(_keys(ctx)).agg(pl.col("v").sum())
         cov = dict(cases.coverage)
-        cov.update({a: vcov[a] for a in use_volumes})
+        for a, s, e in vol.select("administration", "period_start", "period_end").unique() \
+                .iter_rows():
+            if not cases.coverage.get(a):
+                cov.setdefault(a, []).append((s, e))
         return Part(atoms, cov)
 
 

@@ -87,6 +87,14 @@ class Store:
                                     [SCHEMA_VERSION])
         return new
 
+    def drop_all(self) -> None:
+        """Drop every table of the store (the demo's --fresh; never used on real data)."""
+        ours = {"meta", "batches", "rejects", "timeliness_items"}
+        ours |= {n for k in KINDS for n in (k, f"{k}_history")}
+        with self.engine.transaction():
+            for name in self.engine.table_names() & ours:
+                self.engine.execute(f'DROP TABLE "{name}"')
+
     def is_initialised(self) -> bool:
         return "meta" in self.engine.table_names()
 

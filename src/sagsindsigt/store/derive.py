@@ -57,6 +57,28 @@ def store_kind(name):
     return KINDS[name]
 
 
+def refresh_timeliness_cases(store, source: str) -> None:
+    """After a cases import: carry the cases' administration, unit and case type onto the
+    timeliness items of the same source (the events and rules did not change). Rebuilt by
+    delete and insert, which both engines do far faster than a joined UPDATE."""
+    e = store.engine
+    cols = ["rule", "case_id", "_source", "administration", "unit", "case_type",
+            "benefit_area", "anchor", "due", "done"]
+    pick = {c: f"t.{c}" for c in cols}
+    pick.update({c: f"coalesce(c.{c}, t.{c})" for c in
+                 ("administration", "unit", "case_type", "benefit_area")})
+    e.execute("DROP TABLE IF EXISTS _timeliness_refresh")
+    e.execute(
+        "CREATE TEMP TABLE _timeliness_refresh AS SELECT "
+        + ", ".join(f"{v} AS {c}" for c, v in pick.items())
+        + " FROM timeliness_items t LEFT JOIN cases c ON c._source = t._source "
+        "AND c.case_id = t.case_id WHERE t._source = ?", [source])
+    e.execute("DELETE FROM timeliness_items WHERE _source = ?", [source])
+    e.execute(f"INSERT INTO timeliness_items ({', '.join(cols)}) SELECT {', '.join(cols)} "
+              "FROM _timeliness_refresh")
+    e.execute("DROP TABLE _timeliness_refresh")
+
+
 def timeliness_items(store, closed_days=frozenset()) -> pa.Table:
     """(rule, case) rows: the first anchor event, its due date and the first required event on
     or after the anchor."""
