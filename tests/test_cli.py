@@ -49,7 +49,7 @@ def test_import_exit_codes_and_rejects(db, capsys):
 
 def test_strict_exit_code(db, capsys):
     code, _, err = run(capsys, "--db", db, "import", "cases", "cases.csv", "--strict")
-    assert code == 3 and "intet indlæst" in err and "1 række blev" in err
+    assert code == 3 and "intet indlæst" in err and "1 række blev" in err, err
     code, out, _ = run(capsys, "--db", db, "kpi", "cases_received", "--period", "2014",
                        "--format", "json")
     assert json.loads(out)["rows"][0]["n"] is None

@@ -113,3 +113,15 @@ def test_volumes_sum_to_the_yearly_figures(tmp_path):
     per_type = dict(v.group_by("case_type").agg(pl.col("cases_received").sum()).iter_rows())
     expected = {ct.code: ct.per_year for ct in CASE_TYPES if ct.volumes_only}
     assert per_type == expected
+
+
+def test_data_quality_warnings(demo_store):
+    from sagsindsigt.quality import warnings
+
+    kinds = {}
+    for w in warnings(demo_store):
+        kinds.setdefault(w.kind, []).append(w.message)
+    assert len(kinds["overlapping_volumes"]) == 1
+    assert "sagstype ENK" in kinds["overlapping_volumes"][0]
+    assert any("sof-sager" in m and "30.06.2014" in m for m in kinds["partial_period"])
+    assert len(kinds["rejected_rows"]) == YEARS

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -297,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: plain Danish errors, tracebacks only with --debug."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    from . import logs
+
+    logs.configure(logging.DEBUG if debug else logging.WARNING)
     try:
         rv = cli.main(args=args, prog_name="sagsindsigt", standalone_mode=False)
     except click.exceptions.Exit as exc:

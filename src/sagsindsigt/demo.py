@@ -539,6 +539,13 @@ def build_demo(store: Store, years: int = 4, seed: int = 2014,
                 vol = workdir / f"tmf-sagsmaengder-{year}.xlsx"
                 _write_xlsx(d.volumes_for("TMF", year), vol)
                 load("volumes", vol, source="tmf-sagsmaengder", covers=str(year))
+            if admin == "SOF" and year == FIRST_YEAR:  # an old yearly report, overlapping
+                old = workdir / f"sof-sagsmaengder-{year}.csv"
+                pl.DataFrame([{"administration": "SOF", "case_type": "ENK",
+                               "period_start": date(year, 1, 1),
+                               "period_end": date(year, 12, 31), "cases_received": 25300}]) \
+                    .write_csv(old)
+                load("volumes", old, source="sof-aarsopgoerelse", covers=str(year))
             if admin == "BIF":
                 ev = workdir / f"bif-haendelser-{year}.csv"
                 d.events_for(cases).write_csv(ev)

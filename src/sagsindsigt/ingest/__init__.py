@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from ..contract import KINDS, Kind, get_kind
 from ..contract.codes import ADMINISTRATIONS
+from ..logs import get as _logger
 from ..settings import Settings
 from ..store import Store, derive
 from .mapping import Mapping, MappingError
@@ -53,6 +54,9 @@ class ImportResult:
         d = dict(self.__dict__)
         d["covers"] = [c.isoformat() for c in self.covers] if self.covers else None
         return d
+
+
+logger = _logger("ingest")
 
 
 def secret_for(store: Store, settings: Settings | None = None) -> Pseudonymiser:
@@ -221,6 +225,12 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
             "message": result.message,
         }, reject_table)
     step("gemmer", result.rows_read, result.rows_read)
+    logger.info("Batch %s (%s, kilde %s, fil %s): %s, %d indlæst, %d uændrede, %d afvist",
+             batch_id, kind.name, source, path.name, result.status, result.rows_loaded,
+             result.rows_unchanged, result.rows_rejected)
+    for r in result.rejects[:20]:
+        logger.debug("Afvist: %s række %s, felt %s: %s (værdi %s)", r.get("file"), r.get("row"),
+                  r.get("field"), r.get("reason"), r.get("value"))
     return result
 
 
