@@ -12,6 +12,7 @@ setup:
 demo: setup
 	$(UV) run sagsindsigt --db $(DB) demo
 	$(UV) run sagsindsigt --db $(DB) overview
+	$(UV) run sagsindsigt --db $(DB) serve
 
 test: setup
 	$(UV) run pytest -n 2 --dist loadgroup
@@ -21,3 +22,4 @@ lint: setup
 
 bench: setup
 	$(UV) run python bench/bench_core.py --years 4
+	$(UV) run python bench/bench_web.py --years 4

@@ -84,3 +84,31 @@ def duck(tmp_path):
     s, close = make_store("duckdb", tmp_path)
     yield s
     close()
+
+
+DEMO_YEARS = 3  # 2012-2014; SOF's 2014 as the first half-year only
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory):
+    """The demo municipality, built once per test worker (tests using it share the xdist
+    group "demo", so one worker builds it)."""
+    from sagsindsigt.demo import build_demo
+    from sagsindsigt.ingest.privacy import create_secret
+    from sagsindsigt.store import Store
+
+    path = tmp_path_factory.mktemp("demo")
+    create_secret(path / "demo.secret")
+    old = os.environ.get("SAGSINDSIGT_SECRET_FILE")
+    os.environ["SAGSINDSIGT_SECRET_FILE"] = str(path / "demo.secret")
+    try:
+        store = Store(str(path / "demo.duckdb"))
+        store.init()
+        build_demo(store, years=DEMO_YEARS, seed=2014, echo=lambda _: None)
+    finally:
+        if old is None:
+            os.environ.pop("SAGSINDSIGT_SECRET_FILE", None)
+        else:
+            os.environ["SAGSINDSIGT_SECRET_FILE"] = old
+    store.secret_file = path / "demo.secret"
+    return store

@@ -8,29 +8,15 @@ import re
 import polars as pl
 import pytest
 
-from sagsindsigt.demo import CASE_TYPES, Demo, build_demo
+from sagsindsigt.demo import CASE_TYPES, Demo
 from sagsindsigt.kpis import REGISTRY, Query, compute
 from sagsindsigt.overview import overview_table
-from sagsindsigt.store import Store
+
+from .conftest import DEMO_YEARS as YEARS  # 2012-2014; 2014 for SOF only as a half-year
 
 CPR = re.compile(r"(?<![0-9])[0-3][0-9][01][0-9][0-9]{2}[- ]?[0-9]{4}(?![0-9])")
-YEARS = 3  # 2012-2014; 2014 for SOF only as the first half-year
+
 pytestmark = pytest.mark.xdist_group("demo")  # build the demo store once, on one worker
-
-
-@pytest.fixture(scope="module")
-def demo_store(tmp_path_factory):
-    path = tmp_path_factory.mktemp("demo")
-    import os
-
-    from sagsindsigt.ingest.privacy import create_secret
-
-    os.environ["SAGSINDSIGT_SECRET_FILE"] = str(path / "demo.secret")
-    create_secret(path / "demo.secret")
-    store = Store(str(path / "demo.duckdb"))
-    store.init()
-    build_demo(store, years=YEARS, seed=2014, echo=lambda _: None)
-    return store
 
 
 def test_seed_000_shape(demo_store):

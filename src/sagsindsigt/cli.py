@@ -162,7 +162,8 @@ def rejects(ctx, batch, fmt) -> None:
 @cli.command()
 @click.argument("kpi_id", required=False)
 @click.option("--list", "list_", is_flag=True, help="Vis alle nøgletal.")
-@click.option("--period", help="2014, 2014-H1, 2014-Q3, 2014-03 eller 2014-01-01..2014-06-30.")
+@click.option("--period", help="2014, 2014-H1, 2014-Q3, 2014-03 eller 2014-01-01..2014-06-30; "
+              "som standard det seneste år med data.")
 @click.option("--by", help="Opdel efter dimensioner, fx administration,unit.")
 @click.option("--where", multiple=True, help="Filter DIMENSION=VÆRDI (kan gentages).")
 @click.option("--annualise", is_flag=True, help="Opregn delvist dækkede tal til hele perioden.")
@@ -181,8 +182,11 @@ def kpi(ctx, kpi_id, list_, period, by, where, annualise, fmt) -> None:
     if not kpi_id:
         raise Usage("Angiv et nøgletal, fx 'sagsindsigt kpi complaint_rate', eller --list.")
     try:
-        q = Query.make(kpi_id, period, by, where, annualise)
-        result = compute(_store(ctx), q)
+        from .overview import default_period
+
+        store = _store(ctx)
+        q = Query.make(kpi_id, period or default_period(store), by, where, annualise)
+        result = compute(store, q)
     except KpiUsageError as exc:
         raise Usage(str(exc)) from exc
     data = result.as_json()
@@ -269,9 +273,16 @@ def demo(ctx, years, seed, fresh) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
-def serve(host, port) -> None:
-    """Start web-appen."""
-    raise Failure("Web-appen er endnu ikke bygget (dashboard-issuet); brug 'sagsindsigt kpi'.")
+@click.pass_context
+def serve(ctx, host, port) -> None:
+    """Start web-appen (dashboardet) på http://HOST:PORT."""
+    import uvicorn
+
+    from .web import create_app
+
+    app = create_app(_store(ctx))
+    click.echo(f"Sagsindsigt kører på http://{host}:{port} (stop med Ctrl+C).")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def _emit(rows: list[dict], fmt: str, cols: list[str]) -> None:

@@ -1,0 +1,213 @@
+"""The web app: a thin layer over the core. ``create_app`` builds everything; nothing is built
+at import time."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from ..danish import number
+from ..danish import value as dk_value
+from ..kpis import KpiUsageError, all_kpis
+from ..overview import default_period
+from ..store import Store
+from .pages import LEVELS, PAGES, Cell, Figures, Filters, Table, period_options
+from .views import VIEWS
+
+HERE = Path(__file__).parent
+LIGHTS = {"green": "Grøn", "yellow": "Gul", "red": "Rød"}
+Period_ = Annotated[str | None, Query(description="2014, 2014-H1, 2014-Q3 eller 2014-03")]
+
+
+def create_app(db: str | Store, warm: bool = True) -> FastAPI:
+    """The app over one store. ``warm`` fills the figure cache for the default views in the
+    background, so the first visitors do not wait for the first computations."""
+    store = db if isinstance(db, Store) else Store(db)
+    store.require()
+    fig = Figures(store)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        if warm:
+            threading.Thread(target=_warm, args=(fig,), daemon=True).start()
+        yield
+
+    app = FastAPI(lifespan=lifespan, title="Sagsindsigt",
+                  description="Nøgletal om sagsbehandlingens kvalitet. "
+                  "Samme JSON som `sagsindsigt kpi --format json`.", version="0.1.0")
+    app.state.figures = fig
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    templates = Jinja2Templates(directory=HERE / "templates")
+    env = templates.env
+    env.filters["cell"] = _cell_text
+    env.filters["num"] = number
+    env.globals.update(PAGES=PAGES, LIGHTS=LIGHTS, urlencode=urlencode, Cell=Cell)
+
+    def filters(period: str | None, administration: str | None, unit: str | None,
+                case_type: str | None) -> Filters:
+        p = period or fig.memo(("default_period",), lambda: _default_period(fig))
+        return Filters(p, administration or None, unit or None, case_type or None)
+
+    def page(request: Request, slug: str, f: Filters) -> HTMLResponse:
+        """A page is a function of its filters and the store's version: rendered once."""
+        fig.refresh()
+
+        def render() -> bytes:
+            try:
+                content = VIEWS[slug](fig, f)
+            except KpiUsageError as exc:
+                raise HTTPException(400, str(exc)) from exc
+            return templates.get_template(f"{slug}.html").render({
+                "request": request, "slug": slug, "f": f, "content": content,
+                "periods": fig.memo(("periods",), lambda: period_options(fig)),
+                "title": dict(PAGES)[slug], "query": urlencode(f.params()),
+                "charts_json": json.dumps(content.get("charts", []), ensure_ascii=False),
+            }).encode("utf-8")
+
+        return HTMLResponse(fig.memo(("page", slug, f), render))
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home(request: Request, period: Period_ = None, administration: str | None = None,
+             unit: str | None = None, case_type: str | None = None):
+        return page(request, "overblik", filters(period, administration, unit, case_type))
+
+    @app.get("/side/{slug}", response_class=HTMLResponse, include_in_schema=False)
+    def any_page(request: Request, slug: str, period: Period_ = None,
+                 administration: str | None = None, unit: str | None = None,
+                 case_type: str | None = None):
+        if slug not in VIEWS:
+            raise HTTPException(404, "Siden findes ikke.")
+        return page(request, slug, filters(period, administration, unit, case_type))
+
+    @app.get("/download/{slug}/{table_id}.{fmt}", include_in_schema=False)
+    def download(slug: str, table_id: str, fmt: str, period: Period_ = None,
+                 administration: str | None = None, unit: str | None = None,
+                 case_type: str | None = None):
+        if slug not in VIEWS or fmt not in ("csv", "xlsx"):
+            raise HTTPException(404, "Filen findes ikke.")
+        fig.refresh()
+        f = filters(period, administration, unit, case_type)
+        content = fig.memo(("content", slug, f), lambda: VIEWS[slug](fig, f))
+        tables = [t for t in content.get("tables", []) if t.id == table_id]
+        if not tables:
+            raise HTTPException(404, "Tabellen findes ikke på siden.")
+        name = f"{slug}-{table_id}-{f.period}"
+        if fmt == "csv":
+            return Response(_csv(tables[0]), media_type="text/csv; charset=utf-8", headers={
+                "Content-Disposition": f'attachment; filename="{name}.csv"'})
+        return Response(_xlsx(tables[0]), headers={
+            "Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+    @app.get("/api/kpi", tags=["nøgletal"], summary="Alle nøgletal i registret")
+    def api_list():
+        return [{"id": k.id, "label": k.label, "unit": k.unit, "theme": k.theme,
+                 "dimensions": ",".join(k.dims), "description": k.description}
+                for k in all_kpis()]
+
+    @app.get("/api/kpi/{kpi_id}", tags=["nøgletal"], summary="Ét nøgletal som i CLI'en")
+    def api_kpi(kpi_id: str, period: Period_ = None,
+                by: Annotated[str | None, Query(description="fx administration,unit")] = None,
+                where: Annotated[list[str] | None, Query(description="DIMENSION=VÆRDI")] = None,
+                annualise: bool = False):
+        from ..kpis import Query as KQ
+
+        fig.refresh()
+        try:
+            period = period or fig.memo(("default_period",), lambda: _default_period(fig))
+            q = KQ.make(kpi_id, period, by, where or [], annualise)
+            res = fig.get(kpi_id, q.period, q.by, [(k, v) for k, v in q.where.items()],
+                          annualise)
+        except KpiUsageError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse(json.loads(json.dumps(res.as_json(), ensure_ascii=False,
+                                                  default=str)))
+
+    return app
+
+
+def _default_period(fig: Figures) -> str:
+    with fig.lock:
+        return default_period(fig.store)
+
+
+def _warm(fig: Figures) -> None:
+    try:
+        fig.refresh()
+        with fig.lock:
+            period = default_period(fig.store)
+        top = Filters(period)
+        for view in VIEWS.values():
+            view(fig, top)
+        for admin in ("BIF", "SOF", "TMF", "SUF", "BUF", "KFF"):
+            for slug in ("overblik", "sager", "klager"):
+                VIEWS[slug](fig, Filters(period, admin))
+    except Exception:  # warming is a courtesy; a real request reports real errors
+        pass
+
+
+def _cell_text(c) -> str:
+    if not isinstance(c, Cell):
+        return "-" if c is None else str(c)
+    return dk_value(c.value, c.unit) if c.value is not None else "-"
+
+
+def _plain(c):
+    """A cell as a number (or text) for downloads: the same value the page formats."""
+    if isinstance(c, Cell):
+        return c.value
+    return c
+
+
+def _csv(t: Table) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=";")
+    w.writerow([c.label for c in t.columns])
+    for r in t.rows:
+        w.writerow([_csv_value(_plain(r.get(c.key))) for c in t.columns])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def _csv_value(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+    return str(v)
+
+
+def _xlsx(t: Table) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = t.id[:31]
+    ws.append([c.label for c in t.columns])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for r in t.rows:
+        ws.append([_plain(r.get(c.key)) for c in t.columns])
+    for i, c in enumerate(t.columns, start=1):
+        fmt = {"%": '0.0" %"', "antal": "#,##0", "dage": '0.0'}.get(c.unit)
+        if fmt:
+            for row in ws.iter_rows(min_row=2, min_col=i, max_col=i):
+                row[0].number_format = fmt
+    ws.freeze_panes = "A2"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+__all__ = ["LEVELS", "create_app"]

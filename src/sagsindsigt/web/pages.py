@@ -1,0 +1,304 @@
+"""What each dashboard page shows, as plain data: tables of KPI values and chart specs.
+
+Every figure comes from the KPI registry through ``Figures.get`` (one cached ``compute`` per
+query); the templates only format. The same builders feed the downloads (CSV/XLSX), so a
+download always holds the numbers on the page.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from ..calendar import Period
+from ..contract.codes import ADMINISTRATIONS, CODE_LISTS, label
+from ..kpis import Query, Result, compute
+from ..kpis import get as get_kpi
+
+LEVELS = ["administration", "unit", "case_type"]  # kommune → forvaltning → center → sagstype
+LEVEL_LABELS = {"administration": "Forvaltning", "unit": "Center/enhed",
+                "case_type": "Sagstype", None: "Kommune"}
+DIM_LABELS = {
+    "administration": "Forvaltning", "unit": "Enhed", "case_type": "Sagstype",
+    "benefit_area": "Ydelsesområde", "kind": "Klagetype", "points": "Klagepunkt",
+    "channel": "Kanal", "via": "Modtaget via", "outcome": "Udfald",
+    "appeal_outcome": "Ankestyrelsens afgørelse", "strengthened_contact": "Styrket borgerkontakt",
+    "concept": "Koncept", "round": "Runde", "check": "Kontrolpunkt", "category": "Kategori",
+    "rule": "Regel", "month": "Måned",
+}
+DIM_CODES = {"administration": "administration", "kind": "complaint_kind",
+             "points": "complaint_point", "channel": "channel", "via": "via",
+             "outcome": "complaint_outcome", "appeal_outcome": "appeal_outcome",
+             "category": "check_category"}
+PAGES = [("overblik", "Overblik"), ("sager", "Sager"), ("klager", "Klager"),
+         ("kvalitet", "Kvalitet"), ("data", "Data")]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Everything that decides a view; all of it lives in the URL."""
+
+    period: str
+    administration: str | None = None
+    unit: str | None = None
+    case_type: str | None = None
+
+    @property
+    def level(self) -> str | None:
+        """The dimension the page breaks down by (the next level of the drill-down)."""
+        for dim in LEVELS:
+            if getattr(self, dim) is None:
+                return dim
+        return None
+
+    def where(self) -> list[str]:
+        return [f"{d}={getattr(self, d)}" for d in LEVELS if getattr(self, d)]
+
+    def params(self, **change: Any) -> dict[str, str]:
+        values = {"period": self.period, **{d: getattr(self, d) for d in LEVELS}, **change}
+        return {k: v for k, v in values.items() if v}
+
+    def drill(self, value: str) -> dict[str, str] | None:
+        level = self.level
+        return self.params(**{level: value}) if level else None
+
+    def crumbs(self) -> list[tuple[str, dict[str, str]]]:
+        out = [("Kommunen", {"period": self.period})]
+        for i, d in enumerate(LEVELS):
+            v = getattr(self, d)
+            if v is None:
+                break
+            keep = {x: getattr(self, x) for x in LEVELS[: i + 1]}
+            out.append((name(d, v), {"period": self.period, **keep}))
+        return out
+
+
+def name(dim: str, value: Any) -> str:
+    """A dimension value as users read it."""
+    if value is None:
+        return "(ikke oplyst)"
+    if dim == "administration":
+        return ADMINISTRATIONS.get(value, value)
+    if dim == "strengthened_contact":
+        return "Ja" if value in (True, "true") else "Nej"
+    if dim in DIM_CODES:
+        return label(DIM_CODES[dim], value)
+    return str(value)
+
+
+@dataclass
+class Cell:
+    value: Any = None
+    unit: str = ""
+    note: str | None = None  # why "-", or the footnote of an estimate
+    light: str | None = None
+    ci: tuple[float, float] | None = None
+    estimate: bool = False
+
+
+@dataclass
+class Column:
+    key: str
+    label: str
+    unit: str = ""
+    kpi: str | None = None
+
+
+@dataclass
+class Table:
+    id: str
+    title: str
+    columns: list[Column]
+    rows: list[dict[str, Any]] = field(default_factory=list)  # key → Cell or text
+    links: list[dict[str, str] | None] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    caption: str = ""
+
+    def add(self, row: dict[str, Any], link: dict[str, str] | None = None) -> None:
+        self.rows.append(row)
+        self.links.append(link)
+
+
+class Figures:
+    """The KPI results one request needs, cached per store version (imports bump it)."""
+
+    def __init__(self, store, capacity: int = 4096):
+        self.store = store
+        self.lock = threading.RLock()  # one connection per store: queries take turns
+        self._cache: OrderedDict[tuple, Result] = OrderedDict()
+        self._capacity = capacity
+        self._version: int | None = None
+
+    def version(self) -> int:
+        with self.lock:
+            rows = self.store.engine.query("SELECT coalesce(max(id), 0) FROM batches")
+        return int(rows[0][0])
+
+    def refresh(self) -> None:
+        v = self.version()
+        with self.lock:
+            if v != self._version:
+                self._cache.clear()
+                self._version = v
+
+    def get(self, kpi: str, period: str | Period, by=(), where=(), annualise=False) -> Result:
+        q = Query.make(kpi, period, list(by), list(where), annualise)
+        key = (kpi, q.period.label, tuple(q.by), tuple(sorted((k, tuple(v))
+                                                             for k, v in q.where.items())),
+               annualise)
+        with self.lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+            res = compute(self.store, q)
+            self._cache[key] = res
+            if len(self._cache) > self._capacity:
+                self._cache.popitem(last=False)
+            return res
+
+    def memo(self, key: tuple, make):
+        """Any other derived value (the seed table, warnings), cached like KPI results."""
+        key = ("memo", *key)
+        with self.lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        value = make()  # outside the lock: rendering needs no database
+        with self.lock:
+            self._cache[key] = value
+            if len(self._cache) > self._capacity:
+                self._cache.popitem(last=False)
+        return value
+
+    def query(self, sql: str, params=()) -> list[tuple]:
+        with self.lock:
+            return self.store.engine.query(sql, list(params))
+
+
+def cell(res: Result, row) -> Cell:
+    if row is None:
+        return Cell(None, res.kpi.unit, "ingen data")
+    ci = None
+    if row.extra.get("ci_low") is not None:
+        ci = (row.extra["ci_low"], row.extra["ci_high"])
+    return Cell(row.value, res.kpi.unit, row.note, row.extra.get("light"), ci, row.estimate)
+
+
+def by_member(res: Result, dim: str) -> dict[Any, Any]:
+    return {r.dims.get(dim): r for r in res.rows}
+
+
+def kpi_table(fig: Figures, tid: str, title: str, f: Filters, kpis: list[str], dim: str,
+              where=(), annualise=False, drill: bool = False, caption: str = "",
+              limit: int | None = None) -> Table:
+    """Rows = members of ``dim`` in scope, columns = KPIs; plus a total row."""
+    cols = [Column(dim, DIM_LABELS.get(dim, dim))]
+    results = []
+    for k in kpis:
+        kd = get_kpi(k)
+        cols.append(Column(k, kd.label, kd.unit, k))
+        results.append(fig.get(k, f.period, [dim], [*f.where(), *where], annualise))
+    t = Table(tid, title, cols, caption=caption)
+    members: list[Any] = []
+    for res in results:
+        for r in res.rows:
+            if r.dims.get(dim) not in members:
+                members.append(r.dims.get(dim))
+    first = results[0] if results else None
+    if first is not None and first.kpi.unit in ("antal",):
+        counts = by_member(first, dim)
+        members.sort(key=lambda m: -(counts[m].value or 0) if m in counts else 0)
+    elif dim in ("administration",):
+        order = list(ADMINISTRATIONS)
+        members.sort(key=lambda m: order.index(m) if m in order else 99)
+    else:
+        members.sort(key=lambda m: (m is None, str(m)))
+    for m in members[:limit]:
+        row: dict[str, Any] = {dim: name(dim, m), "_key": m}
+        for k, res in zip(kpis, results, strict=True):
+            row[k] = cell(res, by_member(res, dim).get(m))
+        t.add(row, f.drill(m) if drill and m is not None else None)
+    totals = {dim: "I alt", "_key": None}
+    for k in kpis:
+        tot = fig.get(k, f.period, [], [*f.where(), *where], annualise)
+        totals[k] = cell(tot, tot.rows[0] if tot.rows else None)
+    t.add(totals)
+    t.notes = sorted({c.note for r in t.rows for c in r.values()
+                      if isinstance(c, Cell) and c.estimate and c.note})
+    return t
+
+
+# -- charts (Vega-Lite specs; the reports reuse them) --------------------------------------
+
+def bar_chart(title: str, data: list[dict], x: str, y: str, color: str | None = None,
+              unit: str = "") -> dict:
+    enc: dict[str, Any] = {
+        "x": {"field": x, "type": "ordinal", "title": None, "sort": None},
+        "y": {"field": y, "type": "quantitative", "title": unit or None},
+        "tooltip": [{"field": x, "title": ""}, {"field": y, "title": title,
+                                                 "format": ",.1f" if unit == "%" else ",d"}],
+    }
+    if color:
+        enc["xOffset"] = {"field": color}
+        enc["color"] = {"field": color, "title": None,
+                        "scale": {"range": ["#1f5fa8", "#d9822b"]}}
+        enc["tooltip"].append({"field": color, "title": ""})
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "title": title,
+            "width": "container", "height": 220, "data": {"values": data},
+            "mark": {"type": "bar", "tooltip": True}, "encoding": enc,
+            "config": {"locale": {"number": {"decimal": ",", "thousands": ".",
+                                             "grouping": [3], "currency": ["", " kr."]}}}}
+
+
+# -- periods ---------------------------------------------------------------------------------
+
+def previous(period: str) -> str | None:
+    p = Period.parse(period)
+    kind = p.label
+    try:
+        if len(kind) == 4:
+            return str(int(kind) - 1)
+        y = int(kind[:4])
+        if "-H" in kind:
+            h = int(kind[-1])
+            return f"{y - 1}-H2" if h == 1 else f"{y}-H1"
+        if "-Q" in kind:
+            q = int(kind[-1])
+            return f"{y - 1}-Q4" if q == 1 else f"{y}-Q{q - 1}"
+        m = int(kind[5:7])
+        return f"{y - 1}-12" if m == 1 else f"{y}-{m - 1:02d}"
+    except ValueError:
+        return None
+
+
+def months(period: str) -> list[str]:
+    p = Period.parse(period)
+    out, d = [], date(p.start.year, p.start.month, 1)
+    while d <= p.end:
+        out.append(f"{d.year}-{d.month:02d}")
+        d = date(d.year + (d.month == 12), 1 if d.month == 12 else d.month + 1, 1)
+    return out
+
+
+def period_options(fig: Figures) -> list[tuple[str, str]]:
+    rows = fig.query("SELECT min(received), max(received) FROM cases")
+    first, last = rows[0] if rows and rows[0][0] else (date(2014, 1, 1), date(2014, 12, 31))
+    out = []
+    for y in range(last.year, first.year - 1, -1):
+        out.append((str(y), str(y)))
+        out += [(f"{y}-H{h}", f"{h}. halvår {y}") for h in (2, 1)]
+        out += [(f"{y}-Q{q}", f"{q}. kvartal {y}") for q in (4, 3, 2, 1)]
+        out += [(f"{y}-{m:02d}", f"{_MONTHS[m - 1]} {y}") for m in range(12, 0, -1)]
+    return out
+
+
+_MONTHS = ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august",
+           "september", "oktober", "november", "december"]
+
+
+def code_label(code_list: str, value: str) -> str:
+    return CODE_LISTS.get(code_list, {}).get(value, value)

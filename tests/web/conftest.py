@@ -1,0 +1,44 @@
+"""The web app over the demo store: in-process client and a live server on loopback."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from sagsindsigt.web import create_app
+
+pytestmark = pytest.mark.xdist_group("demo")
+
+
+@pytest.fixture(scope="session")
+def app(demo_store):
+    return create_app(demo_store, warm=False)
+
+
+@pytest.fixture(scope="session")
+def client(app):
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=5)

@@ -1,0 +1,95 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright, on the demo store
+served on loopback. Skips with a clear message where Chromium is not installed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.xdist_group("demo")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium findes ikke på maskinen (apt-get install chromium); "
+                    "browsertestene springes over.")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(accept_downloads=True, locale="da-DK",
+                              viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    yield pg
+    ctx.close()
+    assert errors == [], errors
+
+
+def test_every_page_opens_and_charts_draw(page, live_server):
+    ARTIFACTS.mkdir(exist_ok=True)
+    for slug, title in (("", "Overblik"), ("side/sager", "Sager"), ("side/klager", "Klager"),
+                        ("side/kvalitet", "Kvalitet"), ("side/data", "Data")):
+        page.goto(f"{live_server}/{slug}?period=2013")
+        assert page.locator("h1").inner_text() == title
+        if slug in ("side/sager", "side/klager", "side/kvalitet"):
+            page.wait_for_selector("#chart-0 svg", timeout=15_000)  # vega-embed drew it
+        page.screenshot(path=str(ARTIFACTS / f"{title.lower()}.png"), full_page=True)
+
+
+def test_drill_down_and_period_change(page, live_server):
+    page.goto(f"{live_server}/side/sager?period=2013")
+    page.get_by_role("link", name="Socialforvaltningen").first.click()
+    page.wait_for_url("**administration=SOF**")
+    page.get_by_role("link", name="HCK").first.click()
+    page.wait_for_url("**unit=HCK**")
+    assert page.locator('[aria-current="location"]').inner_text() == "HCK"
+    assert page.get_by_role("rowheader", name="BIL").count() >= 1  # HCK's case types
+    page.select_option("#period", "2013-Q2")
+    page.get_by_role("button", name="Vis").click()
+    page.wait_for_url("**period=2013-Q2**")
+    assert "unit=HCK" in page.url and "administration=SOF" in page.url
+    page.get_by_role("link", name="Kommunen").click()
+    page.wait_for_url("**/side/sager?period=2013-Q2")
+
+
+def test_csv_download_equals_the_api(page, live_server):
+    page.goto(f"{live_server}/side/klager?period=2013")
+    with page.expect_download() as info:
+        page.locator('#klager a[href*=".csv"]').click()
+    text = Path(info.value.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    total = rows[-1]
+    api = httpx.get(f"{live_server}/api/kpi/complaints_received",
+                    params={"period": "2013"}).json()
+    assert total[0] == "I alt" and int(total[1]) == api["rows"][0]["value"]
+
+
+def test_keyboard_reaches_content_with_visible_focus(page, live_server):
+    page.goto(f"{live_server}/?period=2013")
+    page.keyboard.press("Tab")
+    skip = page.locator(".skip")
+    assert skip.evaluate("e => e === document.activeElement")
+    outline = skip.evaluate("e => getComputedStyle(e).outlineStyle")
+    assert outline != "none"
+    # the reason behind a "-" is reachable by keyboard, not only by mouse hover
+    nodata = page.locator(".nodata").first
+    nodata.focus()
+    assert nodata.get_attribute("title")
