@@ -57,3 +57,31 @@ def test_mask_cpr_shapes():
         "a XXXXXX-XXXX b XXXXXX-XXXX c XXXXXX-XXXX"
     assert mask_cpr("sag 2014-0067783 og tlf 33663366, beløb 12345678901") == \
         "sag 2014-0067783 og tlf 33663366, beløb 12345678901"
+
+
+def test_mapped_citizen_column_is_hidden_in_quarantine(store, tmp_path):
+    """A citizen id that is not CPR-shaped, in a column the mapping renames to citizen, must
+    not reach the quarantined record of a rejected row in clear."""
+    (tmp_path / "m.yaml").write_text("columns:\n  Borger-id: citizen\n", encoding="utf-8")
+    (tmp_path / "cases.csv").write_text(
+        "case_id;administration;unit;case_type;received;Borger-id\n"
+        "S-1;SOF;SCK;A;01-02-2014;B-778899\n"
+        "S-2;SOF;SCK;A;31-02-2014;B-445566\n", encoding="utf-8")
+    r = import_file(store, "cases", tmp_path / "cases.csv", mapping=tmp_path / "m.yaml",
+                    today=TODAY)
+    assert r.rows_rejected == 1
+    stored = [str(v) for v in store.engine.query("SELECT * FROM rejects")[0]]
+    assert not any("B-445566" in t for t in stored + [str(x) for x in r.rejects])
+    assert any("(pseudonymiseret)" in t for t in stored)
+    assert not any("B-778899" in t for t in _all_text(store))
+
+
+def test_spelling_of_a_cpr_number_does_not_change_the_pseudonym(store, tmp_path):
+    (tmp_path / "cases.csv").write_text(
+        "case_id;administration;unit;case_type;received;citizen\n"
+        "S-1;SOF;SCK;A;01-02-2014;010180-1234\n"
+        "S-2;SOF;SCK;A;01-02-2014;0101801234\n"
+        "S-3;SOF;SCK;A;01-02-2014; 010180 1234\n", encoding="utf-8")
+    import_file(store, "cases", tmp_path / "cases.csv", today=TODAY)
+    pseudonyms = {p for (p,) in store.engine.query("SELECT citizen FROM cases")}
+    assert len(pseudonyms) == 1

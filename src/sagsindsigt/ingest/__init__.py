@@ -176,12 +176,14 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
         raise ImportError_(str(exc)) from exc
     known = _known(store)
     checked = {}
+    hidden = {"citizen"}  # source columns that hold citizen ids, never shown in quarantine
     for name, df in tables.items():
         k = KINDS[name]
-        df = _prepare(df, k, m if name == kind.name else Mapping(), path.name)
+        mk = m if name == kind.name else Mapping()
+        hidden |= {src for src, dst in mk.rename(df.columns, k).items() if dst == "citizen"}
+        df = _prepare(df, k, mk, path.name)
         step("kontrollerer", 0, df.height)
-        checked[name] = validate(df, k, m if name == kind.name else Mapping(), pseudo, today,
-                                 known)
+        checked[name] = validate(df, k, mk, pseudo, today, known)
         step("kontrollerer", df.height, df.height)
     main = checked[kind.name]
     result.rows_read = sum(c.rows_read for c in checked.values())
@@ -191,7 +193,7 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
     result.covers, result.covers_declared = cov, declared
     batch_id = store.next_batch_id()
     result.batch_id = batch_id
-    reject_table = _reject_table(batch_id, path.name, rejects, tables)
+    reject_table = _reject_table(batch_id, path.name, rejects, tables, hidden)
     result.rejects = reject_table.to_pylist()[:200]
 
     staged = {}
@@ -250,7 +252,7 @@ def _has_rows(store: Store, table: str) -> bool:
 
 
 def _reject_table(batch_id: int, fname: str, rejects: pl.DataFrame,
-                  tables: dict[str, pl.DataFrame]) -> pa.Table:
+                  tables: dict[str, pl.DataFrame], hidden: set[str]) -> pa.Table:
     schema = pa.schema([("batch", pa.int64()), ("file", pa.string()), ("row", pa.int64()),
                         ("field", pa.string()), ("value", pa.string()), ("reason", pa.string()),
                         ("record", pa.string())])
@@ -260,9 +262,8 @@ def _reject_table(batch_id: int, fname: str, rejects: pl.DataFrame,
     rows = set(rejects[ROW].to_list())
     records = {}
     for r in raw.filter(pl.col(ROW).is_in(list(rows))).iter_rows(named=True):
-        rec = {k: mask_cpr(v) for k, v in r.items() if k != ROW and v is not None}
-        if "citizen" in rec:
-            rec["citizen"] = "(pseudonymiseret)"
+        rec = {k: ("(pseudonymiseret)" if k in hidden else mask_cpr(v))
+               for k, v in r.items() if k != ROW and v is not None}
         records[r[ROW]] = json.dumps(rec, ensure_ascii=False)
     return pa.table({
         "batch": [batch_id] * rejects.height, "file": [fname] * rejects.height,

@@ -39,6 +39,12 @@ def mask_cpr_expr(expr: pl.Expr) -> pl.Expr:
     return once.str.replace_all(_CPR_RUST, "${1}" + MASK + "${2}")
 
 
+def normalise_id(value: str) -> str:
+    """The id as the pseudonym sees it: without spaces and hyphens, so that 010180-1234,
+    0101801234 and 010180 1234 are the same citizen."""
+    return re.sub(r"[\s-]", "", value)
+
+
 class Pseudonymiser:
     """HMAC-SHA-256 with the instance secret: the same citizen always gets the same pseudonym
     in this instance, and nobody without the secret can get back to the id."""
@@ -49,7 +55,7 @@ class Pseudonymiser:
                                     hashlib.sha256).hexdigest()[:16]
 
     def __call__(self, value: str) -> str:
-        digest = hmac.new(self.key, value.strip().replace("-", "").encode(), hashlib.sha256)
+        digest = hmac.new(self.key, normalise_id(value).encode(), hashlib.sha256)
         return "p_" + digest.hexdigest()[:32]
 
     def series(self, s: pl.Series) -> pl.Series:
