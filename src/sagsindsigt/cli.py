@@ -167,9 +167,11 @@ def rejects(ctx, batch, fmt) -> None:
 @click.option("--by", help="Opdel efter dimensioner, fx administration,unit.")
 @click.option("--where", multiple=True, help="Filter DIMENSION=VÆRDI (kan gentages).")
 @click.option("--annualise", is_flag=True, help="Opregn delvist dækkede tal til hele perioden.")
+@click.option("--view", type=click.Choice(["funnel"]), help="funnel: tragtvisning af en andel "
+              "med kontrolgrænser (95 % og 99,8 %) pr. enhed.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
 @click.pass_context
-def kpi(ctx, kpi_id, list_, period, by, where, annualise, fmt) -> None:
+def kpi(ctx, kpi_id, list_, period, by, where, annualise, view, fmt) -> None:
     """Beregn ét nøgletal fra kpis.md."""
     from .kpis import KpiUsageError, Query, all_kpis, compute
 
@@ -186,10 +188,16 @@ def kpi(ctx, kpi_id, list_, period, by, where, annualise, fmt) -> None:
 
         store = _store(ctx)
         q = Query.make(kpi_id, period or default_period(store), by, where, annualise)
-        result = compute(store, q)
+        if view == "funnel":
+            from .kpis.funnel import funnel
+
+            shown = funnel(store, q)
+            result = shown.result
+        else:
+            shown = result = compute(store, q)
     except KpiUsageError as exc:
         raise Usage(str(exc)) from exc
-    data = result.as_json()
+    data = shown.as_json()
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, default=str))
         return
@@ -212,6 +220,11 @@ def kpi(ctx, kpi_id, list_, period, by, where, annualise, fmt) -> None:
         value = danish.value(r["value"], result.kpi.unit)
         if r.get("light"):
             value += f" ({_LIGHTS[r['light']]})"
+        if view == "funnel" and r.get("lower998") is not None:
+            value += (f" [99,8 %: {danish.value(r['lower998'], '%')}–"
+                      f"{danish.value(r['upper998'], '%')}]")
+            if r.get("flag"):
+                value += " " + r["flag"].replace("_", " ")
         t.add_row(*[str(r.get(d) if r.get(d) is not None else "-") for d in q.by], value,
                   detail, r.get("note") or "")
     Console(width=160).print(t)

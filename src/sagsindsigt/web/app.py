@@ -120,15 +120,20 @@ def create_app(db: str | Store, warm: bool = True) -> FastAPI:
     def api_kpi(kpi_id: str, period: Period_ = None,
                 by: Annotated[str | None, Query(description="fx administration,unit")] = None,
                 where: Annotated[list[str] | None, Query(description="DIMENSION=VÆRDI")] = None,
-                annualise: bool = False):
+                annualise: bool = False,
+                view: Annotated[str | None, Query(description="funnel: tragtvisning")] = None):
         from ..kpis import Query as KQ
+        from ..kpis import funnel
 
         fig.refresh()
         try:
             period = period or fig.memo(("default_period",), lambda: _default_period(fig))
             q = KQ.make(kpi_id, period, by, where or [], annualise)
+            if view == "funnel":
+                q.by = q.by or list(funnel.DEFAULT_BY)
             res = fig.get(kpi_id, q.period, q.by, [(k, v) for k, v in q.where.items()],
                           annualise)
+            res = funnel.funnel_of(res) if view == "funnel" else res
         except KpiUsageError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse(json.loads(json.dumps(res.as_json(), ensure_ascii=False,
