@@ -298,6 +298,164 @@ def serve(ctx, host, port) -> None:
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
+# -- quality audits (audits/): thin commands over the workflow ----------------------------------
+@cli.group()
+def audit() -> None:
+    """Kvalitetsopfølgning: årshjul, stikprøver, gennemgange og kalibrering."""
+
+
+class _AuditErrors:
+    """Workflow errors as CLI errors: bad input exits 2, a step that cannot be done exits 1."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, exc, tb):
+        from .audits import AuditError, AuditUsageError
+
+        if isinstance(exc, AuditUsageError):
+            raise Usage(str(exc)) from exc
+        if isinstance(exc, AuditError):
+            raise Failure(str(exc)) from exc
+        return False
+
+
+@audit.command("plan")
+@click.argument("year", type=int)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@click.pass_context
+def audit_plan(ctx, year, fmt) -> None:
+    """Årshjulet for YEAR: hvert koncepts runder med status og fremdrift."""
+    from .audits import round_states
+
+    with _AuditErrors():
+        states = round_states(_store(ctx), year)
+    rows = [{"concept": s.concept.id, "round": s.round, "status": s.status,
+             "deadline": s.deadline.isoformat(), "sample": s.drawn, "answered": s.answered,
+             "checks": s.expected} for s in states]
+    _emit(rows, fmt, ["concept", "round", "status", "deadline", "sample", "answered", "checks"])
+
+
+@audit.command("sample")
+@click.argument("concept")
+@click.argument("round_", metavar="ROUND")
+@click.option("--size", type=int, help="Antal sager (standard: konceptets stikprøvestørrelse).")
+@click.option("--stratify", type=click.Choice(["unit"]), help="Opdel efter enhed "
+              "(proportional fordeling).")
+@click.option("--seed", type=int, help="Startværdi for lodtrækningen (gemmes med runden).")
+@click.option("--xlsx", type=click.Path(path_type=Path), help="Gem også stikprøvelisten som "
+              "XLSX til bedømmerne.")
+@click.option("--by", "actor", help="Hvem trækker stikprøven.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@click.pass_context
+def audit_sample(ctx, concept, round_, size, stratify, seed, xlsx, actor, fmt) -> None:
+    """Træk en reproducerbar stikprøve for CONCEPT i runden ROUND (fx 2014-Q1)."""
+    from .audits import draw, sample_xlsx
+
+    with _AuditErrors():
+        s = draw(_store(ctx), concept, round_, size=size, stratify=stratify, seed=seed,
+                 actor=actor)
+    if xlsx:
+        xlsx.write_bytes(sample_xlsx(s))
+    summary = (f"Stikprøve for {s.concept.name}, runde {s.round}: {danish.number(s.size)} af "
+               f"{danish.number(s.population)} sager, seed {s.seed}"
+               + (", opdelt efter enhed" if s.stratify else "") + ".")
+    rows = [{"position": x.position, "case_id": x.case_id, "unit": x.unit,
+             "case_type": x.case_type, "decided": x.decided} for x in s.cases]
+    if fmt == "json":
+        click.echo(json.dumps({"concept": s.concept.id, "round": s.round, "seed": s.seed,
+                               "size": s.size, "population": s.population,
+                               "stratify": s.stratify, "cases": rows},
+                              ensure_ascii=False, default=str))
+        return
+    click.echo(summary, err=fmt == "csv")
+    _emit(rows, fmt, ["position", "case_id", "unit", "case_type", "decided"])
+
+
+@audit.command("size")
+@click.option("--confidence", type=float, default=95, show_default=True,
+              help="Konfidensniveau i procent.")
+@click.option("--tolerable", type=float, default=5, show_default=True,
+              help="Tolerabel fejlrate i procent.")
+@click.option("--expected", type=float, default=0, show_default=True,
+              help="Forventet fejlrate i procent.")
+@click.option("--population", type=int, help="Antal sager i populationen (korrektion for "
+              "små populationer).")
+def audit_size(confidence, tolerable, expected, population) -> None:
+    """Stikprøvestørrelse efter attributmetoden (AICPA-tabellen)."""
+    from .audits import sample_size
+
+    with _AuditErrors():
+        click.echo(sample_size(confidence, tolerable, expected, population))
+
+
+@audit.command("import")
+@click.argument("concept")
+@click.argument("round_", metavar="ROUND")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--reviewer", help="Bedømmerens navn, hvis filen ikke har kolonnen reviewer.")
+@click.pass_context
+def audit_import(ctx, concept, round_, file, reviewer) -> None:
+    """Indlæs svar fra en bedømmers CSV/XLSX-fil (case_id, check, result, note)."""
+    from .audits import import_csv
+
+    if not file.exists():
+        raise Failure(f"Filen {file} findes ikke.")
+    with _AuditErrors():
+        rep = import_csv(_store(ctx), concept, round_, file, reviewer=reviewer)
+    click.echo(f"{danish.number(rep.loaded)} svar indlæst, "
+               f"{danish.number(len(rep.rejects))} afvist.")
+    for r in rep.rejects[:20]:
+        click.echo(f"  {file.name}, række {r['row']}: {r['reason']}", err=True)
+    if rep.rejects:
+        ctx.exit(EXIT_REJECTED)
+
+
+@audit.command("close")
+@click.argument("concept")
+@click.argument("round_", metavar="ROUND")
+@click.option("--by", "actor", help="Hvem afslutter runden.")
+@click.pass_context
+def audit_close(ctx, concept, round_, actor) -> None:
+    """Afslut en færdig runde; svarene bliver til gennemgange i nøgletallene."""
+    from .audits import close_round
+
+    with _AuditErrors():
+        batch = close_round(_store(ctx), concept, round_, actor=actor)
+    click.echo(f"Runden {round_} er afsluttet; gennemgangene er gemt som batch {batch}.")
+
+
+@audit.command("reopen")
+@click.argument("concept")
+@click.argument("round_", metavar="ROUND")
+@click.option("--reason", required=True, help="Begrundelse (gemmes i historikken).")
+@click.option("--by", "actor", help="Hvem genåbner runden.")
+@click.pass_context
+def audit_reopen(ctx, concept, round_, reason, actor) -> None:
+    """Genåbn en afsluttet runde med en begrundelse."""
+    from .audits import reopen_round
+
+    with _AuditErrors():
+        reopen_round(_store(ctx), concept, round_, reason, actor=actor)
+    click.echo(f"Runden {round_} er genåbnet.")
+
+
+@audit.command("calibrate")
+@click.argument("concept")
+@click.argument("round_", metavar="ROUND")
+@click.option("--cases", "n", type=int, help="Antal sager til anden bedømmer (lodtrækning).")
+@click.option("--case", "case_ids", multiple=True, help="Vælg en bestemt sag (kan gentages).")
+@click.pass_context
+def audit_calibrate(ctx, concept, round_, n, case_ids) -> None:
+    """Vælg sager i runden til en anden (ekstern) bedømmer."""
+    from .audits import choose_calibration
+
+    with _AuditErrors():
+        chosen = choose_calibration(_store(ctx), concept, round_, n=n,
+                                    case_ids=list(case_ids) or None)
+    click.echo(f"{len(chosen)} sager valgt til kalibrering: {', '.join(chosen)}.")
+
+
 def _emit(rows: list[dict], fmt: str, cols: list[str]) -> None:
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, default=str))

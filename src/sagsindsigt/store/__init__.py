@@ -42,6 +42,25 @@ TIMELINESS_ITEMS = [("rule", "VARCHAR"), ("case_id", "VARCHAR"), ("_source", "VA
                     ("administration", "VARCHAR"), ("unit", "VARCHAR"), ("case_type", "VARCHAR"),
                     ("benefit_area", "VARCHAR"), ("anchor", "DATE"), ("due", "DATE"),
                     ("done", "DATE")]
+# Tables of the quality-audit workflow (audits/): rounds with their seed, drawn samples,
+# every answer given in the review form (append-only), and the round's history.
+AUDIT_TABLES = {
+    "audit_rounds": [("concept", "VARCHAR"), ("round", "VARCHAR"), ("status", "VARCHAR"),
+                     ("seed", "BIGINT"), ("size", "BIGINT"), ("stratify", "VARCHAR"),
+                     ("population", "BIGINT"), ("drawn_at", "TIMESTAMP"),
+                     ("drawn_by", "VARCHAR"), ("closed_at", "TIMESTAMP"), ("batch", "BIGINT")],
+    "audit_samples": [("concept", "VARCHAR"), ("round", "VARCHAR"), ("position", "BIGINT"),
+                      ("case_id", "VARCHAR"), ("_source", "VARCHAR"), ("unit", "VARCHAR"),
+                      ("case_type", "VARCHAR"), ("decided", "DATE"),
+                      ("calibration", "BOOLEAN")],
+    "audit_answers": [("id", "BIGINT"), ("concept", "VARCHAR"), ("round", "VARCHAR"),
+                      ("case_id", "VARCHAR"), ("check", "VARCHAR"), ("reviewer", "VARCHAR"),
+                      ("reviewer_role", "VARCHAR"), ("result", "VARCHAR"), ("note", "VARCHAR"),
+                      ("answered_at", "TIMESTAMP"), ("via", "VARCHAR")],
+    "audit_events": [("id", "BIGINT"), ("concept", "VARCHAR"), ("round", "VARCHAR"),
+                     ("at", "TIMESTAMP"), ("action", "VARCHAR"), ("actor", "VARCHAR"),
+                     ("reason", "VARCHAR"), ("detail", "VARCHAR")],
+}
 
 
 @dataclass
@@ -79,6 +98,8 @@ class Store:
             self._create("batches", BATCH_COLUMNS, existing)
             self._create("rejects", REJECT_COLUMNS, existing)
             self._create("timeliness_items", TIMELINESS_ITEMS, existing)
+            for name, cols in AUDIT_TABLES.items():
+                self._create(name, cols, existing)
             for kind in KINDS.values():
                 self._create(f"{kind.name}_history", self._columns(kind, False), existing)
                 self._create(kind.name, self._columns(kind, True), existing)
@@ -91,6 +112,7 @@ class Store:
         """Drop every table of the store (the demo's --fresh; never used on real data)."""
         ours = {"meta", "batches", "rejects", "timeliness_items"}
         ours |= {n for k in KINDS for n in (k, f"{k}_history")}
+        ours |= set(AUDIT_TABLES)
         with self.engine.transaction():
             for name in self.engine.table_names() & ours:
                 self.engine.execute(f'DROP TABLE "{name}"')
@@ -231,5 +253,5 @@ def open_store(url: str, create: bool = False) -> Store:
     return store
 
 
-__all__ = ["Store", "StoreError", "open_store", "WriteResult", "DERIVED", "REJECT_COLUMNS",
-           "TIMELINESS_ITEMS"]
+__all__ = ["AUDIT_TABLES", "Store", "StoreError", "open_store", "WriteResult", "DERIVED",
+           "REJECT_COLUMNS", "TIMELINESS_ITEMS"]
