@@ -53,3 +53,30 @@ def test_breakdowns(town):
     assert kpi(town, "complaints_received", where=["points=partshoering"])["n"] == 1
     two = kpi(town, "complaints_received", by=["administration", "kind"])
     assert two[("SOF", "begge")]["n"] == 1
+
+
+def test_answered_within_uses_the_configured_closed_days(town, tmp_path, monkeypatch):
+    """A complaint answered on the 21st working day is late, unless Grundlovsdag is a closed
+    day of the municipality (as for case deadlines)."""
+    from datetime import date
+
+    from sagsindsigt.calendar import Deadline
+    from sagsindsigt.ingest import import_file
+
+    received = date(2015, 5, 20)
+    plain = Deadline(20, "arbejdsdage").due(received)
+    closed = Deadline(20, "arbejdsdage").due(received, extra=frozenset({"grundlovsdag"}))
+    assert closed > plain  # Grundlovsdag (5.6.2015) lies inside the 20 working days
+    (tmp_path / "k.csv").write_text(
+        "complaint_id;administration;received;closed;kind\n"
+        f"g1;SOF;{received.isoformat()};{closed.isoformat()};realitet\n", encoding="utf-8")
+    assert import_file(town, "complaints", tmp_path / "k.csv").rows_rejected == 0
+    assert kpi(town, "complaints_answered_within", period="2015")["value"] == 0.0
+    monkeypatch.setenv("SAGSINDSIGT_CLOSED_DAYS", '["grundlovsdag"]')
+    assert kpi(town, "complaints_answered_within", period="2015")["value"] == 100.0
+
+
+def test_sb_vs_written_does_not_offer_its_own_comparison_as_a_dimension():
+    from sagsindsigt.kpis import get
+
+    assert "strengthened_contact" not in get("sb_vs_written").dims

@@ -80,3 +80,28 @@ def test_volumes_fill_case_types_without_case_rows(town, tmp_path):
     by_type = kpi(town, "cases_received", by=["case_type"])
     assert by_type["A"]["n"] == 3 and by_type["C"]["n"] == 100
     assert kpi(town, "cases_received", by=["unit"])["RCK"]["n"] == 100
+
+
+def test_volumes_follow_benefit_area_filters_and_breakdowns(town, tmp_path):
+    """Volumes carry no benefit area: it comes from their case type, and a volume whose
+    case type is outside a benefit-area filter is not counted."""
+    from sagsindsigt.ingest import import_file
+
+    from .conftest import TODAY
+
+    (tmp_path / "ct.csv").write_text(
+        "code;name;administration;benefit_area;deadline\n"
+        "C;Boligændring;SOF;Hjælpemidler;8 uger\n", encoding="utf-8")
+    (tmp_path / "v.csv").write_text(
+        "administration;unit;case_type;period_start;period_end;cases_received\n"
+        "SOF;RCK;C;2014-01-01;2014-12-31;40\n", encoding="utf-8")
+    for kind, name in (("case_types", "ct.csv"), ("volumes", "v.csv")):
+        assert import_file(town, kind, tmp_path / name, today=TODAY).rows_rejected == 0
+    areas = kpi(town, "cases_received", by=["benefit_area"])
+    assert areas["Hjælpemidler"]["n"] == 40
+    assert areas["Enkeltydelser"]["n"] == 3 and areas["Handicap"]["n"] == 3
+    assert kpi(town, "cases_received", where=["benefit_area=Handicap",
+                                              "administration=SOF"])["n"] == 3
+    assert kpi(town, "cases_received", where=["benefit_area=Hjælpemidler"])["n"] == 40
+    # and the administration total counts them once
+    assert kpi(town, "cases_received", by=["administration"])["SOF"]["n"] == 6 + 40

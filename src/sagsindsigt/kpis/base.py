@@ -27,6 +27,7 @@ import ibis
 import polars as pl
 
 from ..calendar import Period, annualisation_factor
+from ..store.engines import run_expr
 
 PCT, DAYS, COUNT = "%", "dage", "antal"
 
@@ -38,7 +39,7 @@ class KpiUsageError(ValueError):
 # Dimensions each table can be broken down by. "points" explodes one row per point.
 TABLE_DIMS: dict[str, tuple[str, ...]] = {
     "cases": ("administration", "unit", "case_type", "benefit_area"),
-    "volumes": ("administration", "unit", "case_type"),
+    "volumes": ("administration", "unit", "case_type", "benefit_area"),
     "complaints": ("administration", "unit", "case_type", "benefit_area", "kind", "points",
                    "channel", "via", "outcome", "appeal_outcome", "strengthened_contact"),
     "timeliness_items": ("administration", "unit", "case_type", "benefit_area", "rule"),
@@ -185,6 +186,8 @@ class Context:
     # tables -------------------------------------------------------------------------------
     def table(self, name: str, where: bool = True) -> ibis.Table:
         t = self.store.table(name)
+        if name == "volumes" and "benefit_area" in (*self.q.by, *self.q.where):
+            t = _volumes_with_benefit_area(self.store, t)
         if "points" in self.q.by and "points" in t.columns:
             t = t.mutate(points=t.points.split("|").unnest())
         if where:
@@ -213,7 +216,8 @@ class Context:
     def coverage(self, table: str) -> dict[str, list[tuple[date, date]]]:
         """administration → date ranges its loaded data of this table covers."""
         if table not in self._coverage:
-            self._coverage[table] = _coverage(self.store, table)
+            self._coverage[table] = self.store.cached(("coverage", table),
+                                                      lambda: _coverage(self.store, table))
         return self._coverage[table]
 
     def scope_coverage(self, table: str, admin: str | None) -> list[tuple[date, date]]:
@@ -241,6 +245,13 @@ class Context:
         by = self.q.by
         if not by:
             return [{}]
+        where = tuple(sorted((k, tuple(v)) for k, v in self.q.where.items()))
+        found = self.store.cached(("members", tuple(tables), tuple(by), where),
+                                  lambda: self._members(tables))
+        return [dict(m) for m in found]
+
+    def _members(self, tables: list[str]) -> list[dict]:
+        by = self.q.by
         frames = []
         for name in tables:
             if not all(d in TABLE_DIMS[name] for d in by):
@@ -262,8 +273,18 @@ class Context:
         return df.to_dicts()
 
 
+def _volumes_with_benefit_area(store, v: ibis.Table) -> ibis.Table:
+    """Volumes carry no benefit area: it comes from the case type (none without one)."""
+    ct = store.table("case_types").select("code", "administration", "benefit_area")
+    ct = ct.rename(ct_admin="administration")
+    j = v.left_join(ct, [v.case_type == ct.code, v.administration == ct.ct_admin])
+    return j.select(*v.columns, "benefit_area")
+
+
 def _frame(expr: ibis.Table) -> pl.DataFrame:
-    return pl.from_arrow(expr.to_pyarrow())
+    """Run a table expression and return its rows. The SQL is compiled once per expression
+    shape and engine (see :func:`sagsindsigt.store.engines.run_expr`)."""
+    return run_expr(expr)
 
 
 def _coverage(store, table: str) -> dict[str, list[tuple[date, date]]]:
@@ -296,6 +317,7 @@ def keyed(rows: list[dict], by: list[str]) -> dict[tuple, dict]:
 
 def compute(store, query: Query) -> Result:
     kpi = get(query.kpi)
+    store.check_version()
     ctx = Context(store, query, kpi)
     return Result(kpi=kpi, query=query, rows=kpi.evaluate(ctx))
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from ..calendar import Deadline
+from ..settings import Settings
 from ..stats import mann_whitney_p
 from .base import KPI, PCT, Context, Row, _frame, keyed, register
 from .measures import NO_DATA, CasesReceived, Count, CountKPI, QuantileKPI, RatioKPI, days_between
@@ -85,7 +86,8 @@ class AnsweredWithinKPI(KPI):
         by = ctx.q.by
         df = _frame(t.select(*by, "received", "closed"))
         limit = Deadline(self.working_days, "arbejdsdage")
-        dues = {d: limit.due(d) for d in df["received"].unique().to_list()}
+        closed = frozenset(Settings().closed_days)  # the same closed days as case deadlines
+        dues = {d: limit.due(d, extra=closed) for d in df["received"].unique().to_list()}
         df = df.with_columns(ok=pl.col("closed") <= pl.col("received").replace_strict(
             dues, return_dtype=pl.Date))
         agg = (df.group_by(by).agg(num=pl.col("ok").sum(), den=pl.len()) if by
@@ -115,8 +117,13 @@ class SbVsWrittenKPI(KPI):
 
     unit: str = PCT
 
+    @property
+    def dims(self) -> tuple[str, ...]:
+        """It compares with and without Styrket borgerkontakt: not a dimension here."""
+        return tuple(d for d in super().dims if d != "strengthened_contact")
+
     def evaluate(self, ctx: Context) -> list[Row]:
-        ctx.check_dims(tuple(d for d in self.dims if d != "strengthened_contact"))
+        ctx.check_dims(self.dims)
         t = ctx.table(self.table)
         t = t.filter(ctx.in_period(t.closed) & t.strengthened_contact.notnull())
         by = ctx.q.by

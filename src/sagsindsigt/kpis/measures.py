@@ -4,14 +4,27 @@ same for all engines."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import ibis
 import polars as pl
 
 from ..calendar import annualisation_factor
-from .base import COUNT, KPI, PCT, TABLE_DIMS, Context, Expr, Row, _frame, keyed, pct
+from ..danish import day
+from .base import (
+    COUNT,
+    KPI,
+    PCT,
+    TABLE_DIMS,
+    Context,
+    Expr,
+    KpiUsageError,
+    Row,
+    _frame,
+    keyed,
+    pct,
+)
 
 NO_DATA = "ingen data for perioden"
 
@@ -23,25 +36,38 @@ class Part:
 
     atoms: pl.DataFrame
     coverage: dict[str, list[tuple[date, date]]]
+    snapshot: bool = False  # a stock at a date: never annualised
+    notes: dict[str, str] = field(default_factory=dict)  # administration → footnote
+    _index: dict = field(default_factory=dict, repr=False)
+
+    def sums(self, dims: tuple[str, ...]) -> dict[tuple, dict[str, float]]:
+        """member values (in ``dims`` order) → administration → summed value."""
+        if dims not in self._index:
+            cols = list(dict.fromkeys([*dims, "administration"]))
+            out: dict[tuple, dict[str, float]] = {}
+            if self.atoms.height:
+                df = self.atoms.group_by(cols).agg(pl.col("v").sum())
+                at = cols.index("administration")
+                for row in df.iter_rows():
+                    out.setdefault(row[:len(dims)], {})[row[at]] = row[-1]
+            self._index[dims] = out
+        return self._index[dims]
 
 
 @dataclass(frozen=True)
 class Count:
-    """Rows of ``table`` whose ``date`` falls in the period (``at_end``: snapshot at period
-    end) and for which ``where`` holds; ``value`` sums an expression instead of counting."""
+    """Rows of ``table`` whose ``date`` falls in the period and for which ``where`` holds;
+    ``value`` sums an expression instead of counting. (Stocks at a day: ``Snapshot``.)"""
 
     table: str
     date: str | None = None
     where: Expr | None = None
-    at_end: Expr | None = None  # snapshot filter given the period end
     value: Expr | None = None
 
     def part(self, ctx: Context) -> Part:
         t = ctx.table(self.table)
         if self.date:
             t = t.filter(ctx.in_period(t[self.date]))
-        if self.at_end is not None:
-            t = t.filter(self.at_end(t, ctx.period.end))
         if self.where is not None:
             t = t.filter(self.where(t))
         keys = _keys(ctx)
@@ -58,35 +84,41 @@ class CasesReceived:
     win; the Data page warns about such overlaps."""
 
     def part(self, ctx: Context) -> Part:
-        cases = Count("cases", "received").part(ctx)
-        by = ctx.q.by
-        if not all(d in TABLE_DIMS["volumes"] for d in by):
-            return cases
+        plain = Count("cases", "received")
+        dims = set(ctx.q.by) | set(ctx.q.where)
+        if not dims <= set(TABLE_DIMS["volumes"]):
+            return plain.part(ctx)  # volumes cannot be split or filtered that way
         v = ctx.table("volumes")
         p = ctx.period
         v = v.filter((v.period_start >= p.start) & (v.period_end <= p.end))
-        keys = list(dict.fromkeys([*_keys(ctx), "case_type"]))
-        vol = _frame(v.group_by([*keys, "period_start", "period_end"])
+        keys = _keys(ctx)
+        with_type = list(dict.fromkeys([*keys, "case_type"]))
+        vol = _frame(v.group_by([*with_type, "period_start", "period_end"])
                      .aggregate(v=v.cases_received.sum()))
         if vol.is_empty():
-            return cases
+            return plain.part(ctx)
+        # one scan of the cases: counts per case type give both the atoms and the
+        # (administration, case type) pairs that have case rows
         c = ctx.table("cases")
         c = c.filter(ctx.in_period(c.received))
-        have = _frame(c.select("administration", "case_type").distinct())
+        typed = _frame(c.group_by(with_type).aggregate(v=c.count()))
+        cov = {a: ctx.covered("cases", a) for a in ctx.coverage("cases")}
+        have = typed.select("administration", "case_type").unique()
         admins_with_cases = have["administration"].unique().to_list()
-        vol = vol.join(have, on=["administration", "case_type"], how="anti").filter(
+        vol = vol.join(have, on=["administration", "case_type"], how="anti",
+                       nulls_equal=True).filter(
             pl.col("case_type").is_not_null()
             | ~pl.col("administration").is_in(admins_with_cases))
+        atoms = typed.group_by(keys).agg(pl.col("v").sum())
         if vol.is_empty():
-            return cases
-        vatoms = vol.group_by(_keys(ctx)).agg(pl.col("v").sum())
-        atoms = pl.concat([cases.atoms, vatoms.select(cases.atoms.columns)
-                           .cast(cases.atoms.schema)], how="vertical_relaxed")
-        atoms = atoms.group_by(_keys(ctx)).agg(pl.col("v").sum())
-        cov = dict(cases.coverage)
+            return Part(atoms, cov)
+        vatoms = vol.group_by(keys).agg(pl.col("v").sum())
+        atoms = pl.concat([atoms, vatoms.select(atoms.columns).cast(atoms.schema)],
+                          how="vertical_relaxed")
+        atoms = atoms.group_by(keys).agg(pl.col("v").sum())
         for a, s, e in vol.select("administration", "period_start", "period_end").unique() \
                 .iter_rows():
-            if not cases.coverage.get(a):
+            if not cov.get(a):
                 cov.setdefault(a, []).append((s, e))
         return Part(atoms, cov)
 
@@ -98,10 +130,7 @@ def _keys(ctx: Context) -> list[str]:
 def rollup(ctx: Context, part: Part, member: dict) -> tuple[float | None, str | None, bool]:
     """Sum a part for one member over the administrations that have data. Returns (value,
     footnote, estimate); value None when no administration in scope has data."""
-    df = part.atoms
-    for d, v in member.items():
-        df = df.filter(pl.col(d).is_null() if v is None else pl.col(d) == v)
-    sums = dict(df.group_by("administration").agg(pl.col("v").sum()).iter_rows())
+    sums = part.sums(tuple(member)).get(tuple(member.values()), {})
     if "administration" in member:
         admins = [member["administration"]]
     else:
@@ -116,7 +145,10 @@ def rollup(ctx: Context, part: Part, member: dict) -> tuple[float | None, str | 
             continue
         any_data = True
         value = float(sums.get(a) or 0)
-        if ctx.q.annualise and cov:
+        if part.notes.get(a):
+            notes.append(part.notes[a] if "administration" in member
+                         else f"{a}: {part.notes[a]}")
+        if ctx.q.annualise and cov and not part.snapshot:
             factor, note = annualisation_factor(ctx.period, cov)
             if factor != 1.0:
                 value *= factor
@@ -142,7 +174,7 @@ class CountKPI(KPI):
         ctx.check_dims(self.dims)
         part = self.count.part(ctx)
         rows = []
-        for m in ctx.members(self.tables()):
+        for m in self.members(ctx):
             v, note, est = rollup(ctx, part, m)
             n = None if v is None else int(round(v))
             rows.append(Row(m, value=n, n=n, estimate=est, note=note or (NO_DATA if v is None
@@ -151,6 +183,101 @@ class CountKPI(KPI):
 
     def tables(self) -> list[str]:
         return ["cases", "volumes"] if isinstance(self.count, CasesReceived) else [self.table]
+
+    def members(self, ctx: Context) -> list[dict]:
+        return ctx.members(self.tables())
+
+
+# -- snapshots (stocks at a day) and their age bands ----------------------------------------
+
+AGE_BAND = "age_band"
+AGE_BANDS: list[tuple[int | None, str]] = [
+    (30, "0–30 dage"), (90, "31–90 dage"), (180, "91–180 dage"), (365, "181–365 dage"),
+    (None, "over 1 år")]
+"""(upper bound in whole days, inclusive; Danish label). The labels are the members."""
+AGE_BAND_LABELS = [label for _, label in AGE_BANDS]
+
+
+def age_band(days: ibis.Value) -> ibis.Value:
+    """The Danish age band of an age in whole days."""
+    return ibis.cases(*[(days <= hi, lab) for hi, lab in AGE_BANDS if hi is not None],
+                      else_=AGE_BANDS[-1][1])
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Rows of ``table`` for which ``at(t, day)`` holds on the snapshot day: the period's last
+    day, or, for an administration whose data end inside the period, the last day its data
+    cover (with a footnote). An administration whose data do not reach into the period has no
+    data. The rows get an ``age_band`` (age = snapshot day − ``since``). Never annualised."""
+
+    table: str
+    at: Expr
+    since: str = "received"
+
+    def part(self, ctx: Context) -> Part:
+        cov = {a: ctx.covered(self.table, a) for a in ctx.coverage(self.table)}
+        end = ctx.period.end
+        days: dict[date, list[str]] = {}
+        notes: dict[str, str] = {}
+        for a, stretches in cov.items():
+            if stretches:
+                d = max(e for _, e in stretches)
+                days.setdefault(d, []).append(a)
+                if d < end:
+                    notes[a] = f"opgjort pr. {day(d)}, hvor data for perioden slutter"
+        keys = _keys(ctx)
+        if not days:
+            empty = pl.DataFrame(schema={**{k: pl.Utf8 for k in keys}, "v": pl.Int64})
+            return Part(empty, cov, snapshot=True)
+        t = ctx.table(self.table, where=False)
+        t = t.filter(t.administration.isin([a for admins in days.values() for a in admins]))
+        if len(days) == 1:
+            at = ibis.literal(next(iter(days)))
+        else:
+            at = ibis.cases(*[(t.administration.isin(admins), ibis.literal(d))
+                              for d, admins in sorted(days.items())])
+        t = t.filter(self.at(t, at))
+        t = ctx.apply_where(t.mutate(age_band=age_band(at.delta(t[self.since], unit="day"))))
+        atoms = _frame(t.group_by(keys).aggregate(v=t.count()))
+        return Part(atoms, cov, snapshot=True, notes=notes)
+
+
+@dataclass
+class SnapshotKPI(CountKPI):
+    """A count of a stock on the period's last day (``Snapshot``), also by ``age_band``."""
+
+    count: Snapshot | None = None
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return (*TABLE_DIMS[self.table], AGE_BAND)
+
+    def evaluate(self, ctx: Context) -> list[Row]:
+        ctx.check_dims(self.dims)
+        if AGE_BAND in ctx.q.where:
+            where = {**ctx.q.where, AGE_BAND: [_band(v) for v in ctx.q.where[AGE_BAND]]}
+            ctx = Context(ctx.store, replace(ctx.q, where=where), ctx.kpi)
+        return super().evaluate(ctx)
+
+    def members(self, ctx: Context) -> list[dict]:
+        """The members of the other dimensions, each with every age band, in band order."""
+        by = ctx.q.by
+        if AGE_BAND not in by:
+            return ctx.members(self.tables())
+        rest = [d for d in by if d != AGE_BAND]
+        wanted = ctx.q.where.get(AGE_BAND, AGE_BAND_LABELS)
+        bands = [b for b in AGE_BAND_LABELS if b in wanted]
+        others = Context(ctx.store, replace(ctx.q, by=rest), ctx.kpi).members(self.tables())
+        return [{d: b if d == AGE_BAND else o[d] for d in by} for o in others for b in bands]
+
+
+def _band(value: str) -> str:
+    band = value.strip().replace("-", "–")
+    if band not in AGE_BAND_LABELS:
+        raise KpiUsageError(f"Ukendt aldersgruppe '{value}': brug en af "
+                            f"{', '.join(AGE_BAND_LABELS)}.")
+    return band
 
 
 @dataclass

@@ -76,6 +76,36 @@ class Store:
         self.url = url
         self.engine: Engine = connect(url)
         self.ibis = self.engine.ibis
+        self._tables: dict[str, ibis.Table] = {}
+        self._cache: dict = {}
+        self._cache_version: tuple | None = None
+        self._writes = 0  # bumped by every write through this Store object
+
+    # -- caches ---------------------------------------------------------------------------
+    def data_version(self) -> tuple:
+        """Changes whenever data changes: every import adds a batch, and every write through
+        this object bumps a counter (writes by other processes always come with a batch)."""
+        rows = self.engine.query("SELECT count(*), coalesce(max(id), 0) FROM batches")
+        return (int(rows[0][0]), int(rows[0][1]), self._writes)
+
+    def touch(self) -> None:
+        """Mark the data as changed (drops what :meth:`cached` holds)."""
+        self._writes += 1
+        self._cache.clear()
+
+    def check_version(self) -> None:
+        """Forget what :meth:`cached` holds if the data changed since (one small query)."""
+        v = self.data_version()
+        if v != self._cache_version:
+            self._cache.clear()
+            self._cache_version = v
+
+    def cached(self, key: tuple, compute):
+        """A value derived from the data (coverage, members), kept until the data changes
+        (call :meth:`check_version` first, once per unit of work)."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
 
     # -- schema ---------------------------------------------------------------------------
     def _columns(self, kind: Kind, current: bool) -> list[tuple[str, str]]:
@@ -113,6 +143,8 @@ class Store:
         ours = {"meta", "batches", "rejects", "timeliness_items"}
         ours |= {n for k in KINDS for n in (k, f"{k}_history")}
         ours |= set(AUDIT_TABLES)
+        self._tables.clear()
+        self.touch()
         with self.engine.transaction():
             for name in self.engine.table_names() & ours:
                 self.engine.execute(f'DROP TABLE "{name}"')
@@ -137,8 +169,12 @@ class Store:
 
     # -- reading --------------------------------------------------------------------------
     def table(self, name: str) -> ibis.Table:
-        """An Ibis table over a current table (or batches, rejects, ...)."""
-        return self.ibis.table(name)
+        """An Ibis table over a current table (or batches, rejects, ...). Looked up once per
+        name: the schema lookup costs more than many queries."""
+        t = self._tables.get(name)
+        if t is None:
+            t = self._tables[name] = self.ibis.table(name)
+        return t
 
     def next_batch_id(self) -> int:
         rows = self.engine.query("SELECT max(id) FROM batches")
@@ -167,6 +203,7 @@ class Store:
         """
         if staged.num_rows == 0:
             return WriteResult(0, 0)
+        self.touch()
         e = self.engine
         stage = f"_stage_{kind.name}"
         fields = [f.name for f in kind.fields]
@@ -211,6 +248,7 @@ class Store:
 
     def update_derived(self, kind: Kind, rows: pa.Table) -> None:
         """Set derived columns of current records from ``rows`` (_source, _key, derived...)."""
+        self.touch()
         e = self.engine
         stage = f"_derive_{kind.name}"
         derived = [(c, t) for c, t in DERIVED[kind.name] if c in rows.column_names]
@@ -226,6 +264,7 @@ class Store:
 
     def replace_table(self, name: str, rows: pa.Table) -> None:
         """Replace a derived table's rows (call inside a transaction)."""
+        self.touch()
         self.engine.execute(f'DELETE FROM "{name}"')
         if rows.num_rows:
             self.engine.load_arrow(name, rows)

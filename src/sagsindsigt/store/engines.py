@@ -7,11 +7,14 @@ module only moves rows in and out in the fastest way each engine offers.
 from __future__ import annotations
 
 import io
+import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import ibis
+import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -136,6 +139,46 @@ class PostgresEngine(Engine):
     def transaction(self):
         with self.raw.transaction():
             yield
+
+
+# -- running Ibis expressions --------------------------------------------------------------
+_COMPILED: OrderedDict[tuple, tuple[str, pa.Schema]] = OrderedDict()
+_COMPILED_MAX = 2048
+_COMPILED_LOCK = threading.Lock()
+
+
+def run_expr(expr: ibis.Table) -> pl.DataFrame:
+    """Run a table expression and return its rows as a polars frame.
+
+    Compiling an expression to SQL costs more than running most of our queries, so the SQL is
+    kept per expression (Ibis expressions compare by structure: the same KPI query with the
+    same period and filters is the same expression) and backend, like a prepared statement.
+    """
+    backend = expr._find_backend()
+    key = (id(backend), expr.op())
+    with _COMPILED_LOCK:
+        hit = _COMPILED.get(key)
+        if hit is not None:
+            _COMPILED.move_to_end(key)
+    if hit is None:
+        hit = (str(backend.compile(expr)), expr.schema().to_pyarrow())
+        with _COMPILED_LOCK:
+            _COMPILED[key] = hit
+            if len(_COMPILED) > _COMPILED_MAX:
+                _COMPILED.popitem(last=False)
+    sql, schema = hit
+    if backend.name == "duckdb":
+        data = backend.con.execute(sql).arrow()
+        if isinstance(data, pa.RecordBatchReader):
+            data = data.read_all()
+        data = data.rename_columns(schema.names)
+    else:
+        with backend.con.cursor() as cur:
+            cur.execute(sql)
+            rows = cur.fetchall()
+        data = pa.Table.from_pylist([dict(zip(schema.names, r, strict=True)) for r in rows],
+                                    schema=schema)
+    return pl.from_arrow(data)
 
 
 def connect(url: str) -> Engine:
