@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 import uvicorn
@@ -26,8 +27,9 @@ def client(app):
         yield c
 
 
-@pytest.fixture(scope="session")
-def live_server(app):
+@contextmanager
+def serving(app):
+    """Serve ``app`` with uvicorn on a free loopback port; yields the base URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -39,6 +41,14 @@ def live_server(app):
         if server.started:
             break
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=5)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    with serving(app) as url:
+        yield url

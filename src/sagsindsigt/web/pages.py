@@ -34,6 +34,8 @@ DIM_CODES = {"administration": "administration", "kind": "complaint_kind",
              "outcome": "complaint_outcome", "appeal_outcome": "appeal_outcome",
              "category": "check_category"}
 PAGES = [("overblik", "Overblik"), ("sager", "Sager"), ("klager", "Klager"),
+         ("borgerkontakt", "Styrket borgerkontakt"),
+         ("/klager/registrering", "Registrér klage"),
          ("kvalitet", "Kvalitet"), ("data", "Data")]
 
 

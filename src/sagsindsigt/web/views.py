@@ -215,4 +215,8 @@ def _lower(dim: str) -> str:
 
 VIEWS = {"overblik": overview, "sager": cases, "klager": complaints, "kvalitet": audits,
          "data": data}
+
+from . import sb  # noqa: E402  (page modules build on pages.py, not on this module)
+
+VIEWS.update({sb.SLUG: sb.view})
 ADMIN_NAMES = ADMINISTRATIONS
