@@ -16,9 +16,18 @@ from .measures import NO_DATA
 CASE_DIMS = ("administration", "benefit_area", "concept", "round", "unit", "reviewer_role")
 
 
-def reviews(ctx: Context, roles_default: tuple[str, ...] = ("intern",)) -> ibis.Table:
-    """Reviews of rounds inside the period, with the concept's administration and benefit
-    area and the check's category; only intern reviews unless a filter asks otherwise."""
+def rounds_in_period(ctx: Context) -> tuple[str, ...]:
+    """The review rounds whose period lies inside the query's period."""
+    r = ctx.store.table("reviews")
+    found = ctx.store.cached(("review_rounds",), lambda: _frame(r.select("round").distinct())[
+        "round"].to_list())
+    return tuple(sorted(x for x in found if _in_period(x, ctx.period)))
+
+
+def reviews(ctx: Context, roles_default: tuple[str, ...] = ("intern",),
+            rounds: tuple[str, ...] = ()) -> ibis.Table:
+    """Reviews of the given rounds, with the concept's administration and benefit area and
+    the check's category; only intern reviews unless a filter asks otherwise."""
     store = ctx.store
     r = store.table("reviews")
     c = store.table("concepts").select(concept_id="id", administration="administration",
@@ -28,9 +37,7 @@ def reviews(ctx: Context, roles_default: tuple[str, ...] = ("intern",)) -> ibis.
     t = r.left_join(c, r.concept == c.concept_id).drop("concept_id")
     t = t.left_join(k, (t.concept == k.k_concept) & (t.check == k.k_check)).drop(
         "k_concept", "k_check")
-    rounds = [x for x in _frame(r.select("round").distinct())["round"].to_list()
-              if _in_period(x, ctx.period)]
-    t = t.filter(t["round"].isin(rounds or ["-"]))
+    t = t.filter(t["round"].isin(list(rounds) or ["-"]))
     if "reviewer_role" not in ctx.q.where:
         t = t.filter(t.reviewer_role.isin(list(roles_default)))
     return ctx.apply_where(t)
@@ -77,14 +84,18 @@ class AuditCorrectRate(KPI):
 
     def evaluate(self, ctx: Context) -> list[Row]:
         ctx.check_dims(self.dims)
-        t = reviews(ctx)
-        t = t.filter(t.result != "ikke_relevant")
         by = ctx.q.by
-        case_keys = list(dict.fromkeys(["concept", "round", "case_id", "reviewer", *by]))
-        cases = t.group_by(case_keys).aggregate(err=_one(t.result == "fejl").max())
-        agg = {"num": _one(cases.err == 0).sum(), "den": cases.count()}
-        res = _frame(cases.group_by(by).aggregate(**agg) if by else cases.aggregate(**agg))
-        return _rows(ctx, res, by, light=True)
+        rounds = rounds_in_period(ctx)
+
+        def build() -> ibis.Table:
+            t = reviews(ctx, rounds=rounds)
+            t = t.filter(t.result != "ikke_relevant")
+            case_keys = list(dict.fromkeys(["concept", "round", "case_id", "reviewer", *by]))
+            cases = t.group_by(case_keys).aggregate(err=_one(t.result == "fejl").max())
+            agg = {"num": _one(cases.err == 0).sum(), "den": cases.count()}
+            return cases.group_by(by).aggregate(**agg) if by else cases.aggregate(**agg)
+
+        return _rows(ctx, ctx.frame("correct", build, rounds), by, light=True)
 
 
 @dataclass
@@ -99,12 +110,16 @@ class AuditCheckErrorRate(KPI):
 
     def evaluate(self, ctx: Context) -> list[Row]:
         ctx.check_dims(self.dims)
-        t = reviews(ctx)
-        t = t.filter(t.result.isin(["ok", "fejl"]))
         by = ctx.q.by
-        agg = {"num": _one(t.result == "fejl").sum(), "den": t.count()}
-        res = _frame(t.group_by(by).aggregate(**agg) if by else t.aggregate(**agg))
-        return _rows(ctx, res, by, light=False)
+        rounds = rounds_in_period(ctx)
+
+        def build() -> ibis.Table:
+            t = reviews(ctx, rounds=rounds)
+            t = t.filter(t.result.isin(["ok", "fejl"]))
+            agg = {"num": _one(t.result == "fejl").sum(), "den": t.count()}
+            return t.group_by(by).aggregate(**agg) if by else t.aggregate(**agg)
+
+        return _rows(ctx, ctx.frame("check_errors", build, rounds), by, light=False)
 
 
 def _rows(ctx: Context, res: pl.DataFrame, by: list[str], light: bool) -> list[Row]:
@@ -119,16 +134,20 @@ def _rows(ctx: Context, res: pl.DataFrame, by: list[str], light: bool) -> list[R
 
 
 def _members(ctx: Context, by: list[str]) -> list[dict]:
-    store = ctx.store
-    r = store.table("reviews")
-    c = store.table("concepts").select(concept_id="id", administration="administration",
-                                       benefit_area="benefit_area")
-    k = store.table("concept_checks").select(k_concept="concept", k_check="id",
-                                             category="category")
-    t = r.left_join(c, r.concept == c.concept_id)
-    t = t.left_join(k, (t.concept == k.k_concept) & (t.check == k.k_check))
-    df = _frame(ctx.apply_where(t).select(*by).distinct())
-    return df.sort(by, nulls_last=True).to_dicts()
+    def build() -> ibis.Table:
+        store = ctx.store
+        r = store.table("reviews")
+        c = store.table("concepts").select(concept_id="id", administration="administration",
+                                           benefit_area="benefit_area")
+        k = store.table("concept_checks").select(k_concept="concept", k_check="id",
+                                                 category="category")
+        t = r.left_join(c, r.concept == c.concept_id)
+        t = t.left_join(k, (t.concept == k.k_concept) & (t.check == k.k_check))
+        return ctx.apply_where(t).select(*by).distinct()
+
+    found = ctx.store.cached(("review_members", ctx.key()), lambda: ctx.frame("members", build)
+                             .sort(by, nulls_last=True).to_dicts())
+    return [dict(m) for m in found]
 
 
 @dataclass
@@ -146,10 +165,15 @@ class AuditAgreement(KPI):
 
     def evaluate(self, ctx: Context) -> list[Row]:
         ctx.check_dims(self.dims)
-        t = reviews(ctx, roles_default=("intern", "ekstern"))
         by = ctx.q.by
-        df = _frame(t.select(*dict.fromkeys([*by, "round", "concept", "case_id", "check",
-                                             "reviewer_role", "result"])))
+        rounds = rounds_in_period(ctx)
+
+        def build() -> ibis.Table:
+            t = reviews(ctx, roles_default=("intern", "ekstern"), rounds=rounds)
+            return t.select(*dict.fromkeys([*by, "round", "concept", "case_id", "check",
+                                            "reviewer_role", "result"]))
+
+        df = ctx.frame("pairs", build, rounds)
         keys = list(dict.fromkeys([*by, "round", "concept", "case_id", "check"]))
         a = df.filter(pl.col("reviewer_role") == "intern").group_by(keys).agg(
             pl.col("result").first().alias("a"))

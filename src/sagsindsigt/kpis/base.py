@@ -27,7 +27,7 @@ import ibis
 import polars as pl
 
 from ..calendar import Period, annualisation_factor
-from ..store.engines import run_expr
+from ..store.engines import run_expr, run_keyed
 
 PCT, DAYS, COUNT = "%", "dage", "antal"
 
@@ -207,6 +207,19 @@ class Context:
             else:
                 t = t.filter(col.isin(values))
         return t
+
+    def key(self) -> tuple:
+        """Everything of the query an expression may depend on."""
+        q = self.q
+        return (q.period.start, q.period.end, tuple(q.by),
+                tuple(sorted((k, tuple(v)) for k, v in q.where.items())))
+
+    def frame(self, name: Any, build: Callable[[], ibis.Table], *extra: Any) -> pl.DataFrame:
+        """Rows of the expression ``build()`` returns. ``name`` and ``extra`` together with
+        the KPI and the query must determine the expression (pass any data-dependent input,
+        such as dates read from the store, in ``extra``): it is then built and compiled once
+        per shape, like a prepared statement."""
+        return run_keyed(self.store.ibis, (self.kpi.id, name, self.key(), extra), build)
 
     def in_period(self, col: ibis.Value) -> ibis.Value:
         p = self.period

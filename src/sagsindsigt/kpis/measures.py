@@ -21,7 +21,6 @@ from .base import (
     Expr,
     KpiUsageError,
     Row,
-    _frame,
     keyed,
     pct,
 )
@@ -64,15 +63,17 @@ class Count:
     where: Expr | None = None
     value: Expr | None = None
 
-    def part(self, ctx: Context) -> Part:
+    def expr(self, ctx: Context) -> ibis.Table:
         t = ctx.table(self.table)
         if self.date:
             t = t.filter(ctx.in_period(t[self.date]))
         if self.where is not None:
             t = t.filter(self.where(t))
-        keys = _keys(ctx)
         measure = self.value(t).sum() if self.value is not None else t.count()
-        atoms = _frame(t.group_by(keys).aggregate(v=measure))
+        return t.group_by(_keys(ctx)).aggregate(v=measure)
+
+    def part(self, ctx: Context) -> Part:
+        atoms = ctx.frame(self, lambda: self.expr(ctx))
         return Part(atoms, {a: ctx.covered(self.table, a) for a in ctx.coverage(self.table)})
 
 
@@ -88,20 +89,27 @@ class CasesReceived:
         dims = set(ctx.q.by) | set(ctx.q.where)
         if not dims <= set(TABLE_DIMS["volumes"]):
             return plain.part(ctx)  # volumes cannot be split or filtered that way
-        v = ctx.table("volumes")
-        p = ctx.period
-        v = v.filter((v.period_start >= p.start) & (v.period_end <= p.end))
         keys = _keys(ctx)
         with_type = list(dict.fromkeys([*keys, "case_type"]))
-        vol = _frame(v.group_by([*with_type, "period_start", "period_end"])
-                     .aggregate(v=v.cases_received.sum()))
+
+        def volumes() -> ibis.Table:
+            v = ctx.table("volumes")
+            p = ctx.period
+            v = v.filter((v.period_start >= p.start) & (v.period_end <= p.end))
+            return v.group_by([*with_type, "period_start", "period_end"]).aggregate(
+                v=v.cases_received.sum())
+
+        def typed_cases() -> ibis.Table:
+            c = ctx.table("cases")
+            c = c.filter(ctx.in_period(c.received))
+            return c.group_by(with_type).aggregate(v=c.count())
+
+        vol = ctx.frame("volumes", volumes)
         if vol.is_empty():
             return plain.part(ctx)
         # one scan of the cases: counts per case type give both the atoms and the
         # (administration, case type) pairs that have case rows
-        c = ctx.table("cases")
-        c = c.filter(ctx.in_period(c.received))
-        typed = _frame(c.group_by(with_type).aggregate(v=c.count()))
+        typed = ctx.frame("typed_cases", typed_cases)
         cov = {a: ctx.covered("cases", a) for a in ctx.coverage("cases")}
         have = typed.select("administration", "case_type").unique()
         admins_with_cases = have["administration"].unique().to_list()
@@ -230,16 +238,25 @@ class Snapshot:
         if not days:
             empty = pl.DataFrame(schema={**{k: pl.Utf8 for k in keys}, "v": pl.Int64})
             return Part(empty, cov, snapshot=True)
-        t = ctx.table(self.table, where=False)
-        t = t.filter(t.administration.isin([a for admins in days.values() for a in admins]))
-        if len(days) == 1:
-            at = ibis.literal(next(iter(days)))
-        else:
-            at = ibis.cases(*[(t.administration.isin(admins), ibis.literal(d))
-                              for d, admins in sorted(days.items())])
-        t = t.filter(self.at(t, at))
-        t = ctx.apply_where(t.mutate(age_band=age_band(at.delta(t[self.since], unit="day"))))
-        atoms = _frame(t.group_by(keys).aggregate(v=t.count()))
+        snap_days = tuple((d, tuple(sorted(a))) for d, a in sorted(days.items()))
+
+        banded = AGE_BAND in (*ctx.q.by, *ctx.q.where)
+
+        def build() -> ibis.Table:
+            # one branch per snapshot day, so that every comparison is with a constant
+            base = ctx.table(self.table, where=False)
+            parts = []
+            for d, admins in snap_days:
+                t = base.filter(base.administration.isin(list(admins)))
+                at = ibis.literal(d)
+                t = t.filter(self.at(t, at))
+                if banded:
+                    t = t.mutate(age_band=age_band(at.delta(t[self.since], unit="day")))
+                t = ctx.apply_where(t)
+                parts.append(t.group_by(keys).aggregate(v=t.count()))
+            return parts[0] if len(parts) == 1 else ibis.union(*parts)
+
+        atoms = ctx.frame(self, build, snap_days)
         return Part(atoms, cov, snapshot=True, notes=notes)
 
 
@@ -342,14 +359,18 @@ class QuantileKPI(KPI):
 
     def evaluate(self, ctx: Context) -> list[Row]:
         ctx.check_dims(self.dims)
-        t = ctx.table(self.table)
-        t = t.filter(ctx.in_period(t[self.date]))
-        if self.where is not None:
-            t = t.filter(self.where(t))
         by = ctx.q.by
-        x = self.expr(t)
-        agg = {"v": x.quantile(self.q), "n": x.count()}
-        res = _frame(t.group_by(by).aggregate(**agg) if by else t.aggregate(**agg))
+
+        def build() -> ibis.Table:
+            t = ctx.table(self.table)
+            t = t.filter(ctx.in_period(t[self.date]))
+            if self.where is not None:
+                t = t.filter(self.where(t))
+            x = self.expr(t)
+            agg = {"v": x.quantile(self.q), "n": x.count()}
+            return t.group_by(by).aggregate(**agg) if by else t.aggregate(**agg)
+
+        res = ctx.frame("quantile", build)
         found = keyed(res.to_dicts(), by)
         rows = []
         for m in ctx.members([self.table]):

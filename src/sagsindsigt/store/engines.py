@@ -155,12 +155,20 @@ def run_expr(expr: ibis.Table) -> pl.DataFrame:
     same period and filters is the same expression) and backend, like a prepared statement.
     """
     backend = expr._find_backend()
-    key = (id(backend), expr.op())
+    return run_keyed(backend, (backend.name, expr.op()), lambda: expr)
+
+
+def run_keyed(backend, key: tuple, build) -> pl.DataFrame:
+    """Run the expression ``build()`` returns, built and compiled only the first time ``key``
+    is seen: the caller promises that the key determines the expression. Building an Ibis
+    expression with joins costs more than running it."""
+    key = (backend.name, *key)
     with _COMPILED_LOCK:
         hit = _COMPILED.get(key)
         if hit is not None:
             _COMPILED.move_to_end(key)
     if hit is None:
+        expr = build()
         hit = (str(backend.compile(expr)), expr.schema().to_pyarrow())
         with _COMPILED_LOCK:
             _COMPILED[key] = hit
