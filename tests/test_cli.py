@@ -69,7 +69,7 @@ def test_kpi_json_matches_contract(db, capsys):
     assert json.loads(out)["rows"][0] == {"value": 2, "n": 2, "estimate": False, "note": None}
     code, out, _ = run(capsys, "--db", db, "kpi", "cases_received", "--period", "2014",
                        "--format", "csv")
-    assert out.splitlines()[0] == "value,n,estimate,note"
+    assert out.splitlines()[:2] == ["value,n,estimate,note", "2,2,false,"]
     code, out, _ = run(capsys, "--db", db, "kpi", "refusal_rate", "--period", "2014")
     assert code == 0 and "100,0 %" in out
 
@@ -109,3 +109,17 @@ def test_installed_script_and_env_db(db, tmp_path):
                        cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["kpi"] == "open_cases"
+
+
+def test_demo_checks_its_options_before_dropping_anything(db, capsys):
+    from sagsindsigt.store import Store
+
+    run(capsys, "--db", db, "import", "cases", "cases.csv", "--covers", "2014")
+    s = Store(db)
+    s.set_meta("demo", "1 år fra 2012, seed 1")  # pretend this is a demo store
+    s.close()
+    code, _, err = run(capsys, "--db", db, "demo", "--fresh", "--years", "0")
+    assert code == 2 and "1 til 10 år" in err
+    s = Store(db)
+    assert s.engine.query("SELECT count(*) FROM batches")[0][0] == 1
+    s.close()

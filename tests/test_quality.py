@@ -45,3 +45,17 @@ def test_a_clean_store_has_no_warnings(store, tmp_path):
     _load(store, tmp_path, "cases", "c.csv",
           "case_id;administration;case_type;received\n1;SOF;A;2014-02-01\n", covers="2014")
     assert warnings(store) == []
+
+
+def test_a_corrected_delivery_of_the_file_clears_the_quarantine_warning(store, tmp_path):
+    _load(store, tmp_path, "case_types", "ct.csv", "code;name;administration\nA;Enkelt;SOF\n")
+    _load(store, tmp_path, "cases", "c.csv",
+          "case_id;administration;case_type;received\n1;SOF;A;2014-02-01\n"
+          "2;SOF;A;2014-02-31\n", covers="2014")
+    assert [w.kind for w in warnings(store)] == ["rejected_rows"]
+    _load(store, tmp_path, "cases", "c.csv",
+          "case_id;administration;case_type;received\n1;SOF;A;2014-02-01\n"
+          "2;SOF;A;2014-02-28\n", covers="2014")
+    assert warnings(store) == []
+    # the rejected row itself is kept: the quarantine is a log, not a to-do list
+    assert store.engine.query("SELECT count(*) FROM rejects")[0][0] == 1

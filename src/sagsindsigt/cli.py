@@ -256,6 +256,42 @@ def overview(ctx, period) -> None:
 
 
 @cli.command()
+@click.argument("kind", type=click.Choice(["oekonomiudvalg", "kvartal", "borgerraadgiver",
+                                           "kvalitet"]))
+@click.option("--period", help="Perioden, fx 2014 eller 2014-Q2; som standard det seneste år "
+              "med data.")
+@click.option("--where", multiple=True, help="Filter DIMENSION=VÆRDI (kan gentages).")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx", "html"]), default="pdf",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Filen rapporten skrives til.")
+@click.option("--internal", is_flag=True, help="Præcise tal: små antal skjules ikke.")
+@click.option("--threshold", default=5, show_default=True, type=int,
+              help="Antal under denne grænse skjules (offentliggørelse).")
+@click.pass_context
+def report(ctx, kind, period, where, fmt, output, internal, threshold) -> None:
+    """Dan en udvalgsrapport (PDF, Excel eller HTML) ud fra nøgletalsregistret."""
+    from .kpis import KpiUsageError
+    from .reports import build_report, render
+
+    store = _store(ctx)
+    try:
+        from .overview import default_period
+
+        rep = build_report(store, kind, period or default_period(store), list(where),
+                           internal=internal, threshold=threshold)
+    except KpiUsageError as exc:
+        raise Usage(str(exc)) from exc
+    data = render(rep, fmt)
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        raise Failure(f"Rapporten kunne ikke skrives til {output}: {exc.strerror}.") from exc
+    click.echo(f"{rep.title}, {rep.period.danish()}: {len(rep.tables())} tabeller skrevet til "
+               f"{output} ({danish.number(len(data) / 1024)} kB).")
+
+
+@cli.command()
 @click.option("--years", default=4, show_default=True, help="Antal år (2012 og frem).")
 @click.option("--seed", default=2014, show_default=True)
 @click.option("--fresh", is_flag=True, help="Slet demodata og byg demoen forfra.")
@@ -264,6 +300,8 @@ def demo(ctx, years, seed, fresh) -> None:
     """Fyld databasen med en realistisk demokommune."""
     from .demo import build_demo
 
+    if not 1 <= years <= 10:  # checked before anything is dropped
+        raise Usage("Demoen kan bygges for 1 til 10 år (--years).")
     store, _ = _init(ctx)
     built = store.meta("demo")
     has_data = store.engine.query("SELECT count(*) FROM batches")[0][0] > 0
@@ -462,8 +500,8 @@ def _emit(rows: list[dict], fmt: str, cols: list[str]) -> None:
     elif fmt == "csv":
         w = csv.DictWriter(sys.stdout, fieldnames=cols, extrasaction="ignore")
         w.writeheader()
-        for r in rows:
-            w.writerow(r)
+        for r in rows:  # booleans as in the JSON output: true/false
+            w.writerow({k: (str(v).lower() if isinstance(v, bool) else v) for k, v in r.items()})
     else:
         from rich.console import Console
         from rich.table import Table

@@ -91,8 +91,13 @@ def warnings(store) -> list[Warning_]:
             "unknown_case_type", admin,
             f"{number(n)} sager i {_admin(admin)} har en sagstype, der ikke findes i listen "
             "over sagstyper; de har derfor ingen frist og intet ydelsesområde."))
-    # rejected rows waiting to be corrected
-    for file, n in q("SELECT file, count(DISTINCT row) FROM rejects GROUP BY file ORDER BY file"):
+    # rejected rows waiting to be corrected: those of the latest loaded delivery of a file
+    # (a later batch of the same kind, source and file name supersedes them)
+    for file, n in q(
+            "SELECT r.file, count(DISTINCT r.row) FROM rejects r JOIN batches b ON b.id = r.batch "
+            "WHERE NOT EXISTS (SELECT 1 FROM batches l WHERE l.kind = b.kind AND "
+            "l.source = b.source AND l.file = b.file AND l.id > b.id AND l.status = 'indlæst') "
+            "GROUP BY r.file ORDER BY r.file"):
         out.append(Warning_(
             "rejected_rows", None,
             f"{number(n)} {'række' if n == 1 else 'rækker'} i {file} blev afvist og ligger i "

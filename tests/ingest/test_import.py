@@ -172,3 +172,23 @@ def test_cpr_masked_in_text_and_ids(store, tmp_path):
     row = {k: v[0] for k, v in _rows(store, "complaints", "complaint_id").items()}
     assert row["complaint_id"].startswith("p_")
     assert row["summary"] == ("Borger XXXXXX-XXXX klagede over XXXXXX-XXXX og tlf 33 66 33 66")
+
+
+def test_concept_and_its_checks_stand_or_fall_together(store, tmp_path):
+    """Rows are counted as concepts; a bad check rejects its concept (row = the concept's
+    place in the file), and none of a rejected concept's checks are loaded."""
+    (tmp_path / "c.yaml").write_text(
+        "- id: ok\n  name: God\n  administration: BIF\n  benefit_area: Kontanthjælp\n"
+        "  frequency: kvartal\n  checks:\n"
+        "  - {id: n1, text: Beregning, category: noeglekontrol}\n"
+        "  - {id: f1, text: Klagevejledning, category: formalia}\n"
+        "- id: bad\n  name: Dårlig\n  administration: BIF\n  benefit_area: Sygedagpenge\n"
+        "  frequency: kvartal\n  checks:\n"
+        "  - {id: n1, text: Beregning, category: noeglekontrol}\n"
+        "  - {id: x1, text: Ukendt, category: hemmelig}\n", encoding="utf-8")
+    r = import_file(store, "concepts", tmp_path / "c.yaml", today=TODAY)
+    assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (2, 1, 1)
+    assert [(x["row"], x["field"]) for x in r.rejects] == [(2, "checks.category")]
+    checks = store.engine.query("SELECT concept, id FROM concept_checks ORDER BY concept, id")
+    assert checks == [("ok", "f1"), ("ok", "n1")]
+    assert store.engine.query("SELECT id FROM concepts") == [("ok",)]

@@ -83,11 +83,17 @@ def _records(kind: Kind, path: Path) -> dict[str, pl.DataFrame]:
     else:
         return {kind.name: read_table(path)}
     if kind.name == "concepts":
-        checks = []
-        for c in items:
+        # a check carries its concept's row number: a concept and its checks are accepted
+        # or rejected together, and the row in a rejection is the concept's
+        checks, rows = [], []
+        for row, c in enumerate(items, start=1):
             for pos, ch in enumerate(c.pop("checks", None) or [], start=1):
                 checks.append({"concept": c.get("id"), "position": pos, **ch})
-        return {"concepts": read_records(items), "concept_checks": read_records(checks)}
+                rows.append(row)
+        check_table = read_records(checks)
+        if checks:
+            check_table = check_table.with_columns(pl.Series(ROW, rows, dtype=pl.Int64))
+        return {"concepts": read_records(items), "concept_checks": check_table}
     if kind.name == "targets":
         for t in items:
             rel = t.pop("relative_to", None)
@@ -186,8 +192,14 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
         checked[name] = validate(df, k, mk, pseudo, today, known)
         step("kontrollerer", df.height, df.height)
     main = checked[kind.name]
-    result.rows_read = sum(c.rows_read for c in checked.values())
-    rejects = pl.concat([c.rejects for c in checked.values()])
+    result.rows_read = main.rows_read
+    rejects = pl.concat([c.rejects.with_columns(pl.format("checks.{}", "field").alias("field"))
+                         if name == "concept_checks" else c.rejects
+                         for name, c in checked.items()])
+    if len(checked) > 1 and rejects.height:  # a record and its parts stand or fall together
+        bad = rejects[ROW].unique().implode()
+        for c in checked.values():
+            c.valid = c.valid.filter(~pl.col(ROW).is_in(bad))
     result.rows_rejected = rejects[ROW].n_unique() if rejects.height else 0
     cov, declared = _covers(kind, main.valid, covers)
     result.covers, result.covers_declared = cov, declared
@@ -264,7 +276,7 @@ def _reject_table(batch_id: int, fname: str, rejects: pl.DataFrame,
     for r in raw.filter(pl.col(ROW).is_in(list(rows))).iter_rows(named=True):
         rec = {k: ("(pseudonymiseret)" if k in hidden else mask_cpr(v))
                for k, v in r.items() if k != ROW and v is not None}
-        records[r[ROW]] = json.dumps(rec, ensure_ascii=False)
+        records.setdefault(r[ROW], json.dumps(rec, ensure_ascii=False))  # the main record
     return pa.table({
         "batch": [batch_id] * rejects.height, "file": [fname] * rejects.height,
         "row": rejects[ROW].to_list(), "field": rejects["field"].to_list(),
