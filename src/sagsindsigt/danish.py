@@ -25,3 +25,12 @@ def value(v: float | int | None, unit: str) -> str:
 
 def day(d: date | None) -> str:
     return "-" if d is None else f"{d.day}.{d.month}.{d.year}"
+
+
+MONTHS = ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september",
+          "oktober", "november", "december")
+
+
+def long_date(d: date | None) -> str:
+    """A date in running text, as in committee papers: 2. december 2014."""
+    return "-" if d is None else f"{d.day}. {MONTHS[d.month - 1]} {d.year}"

@@ -1,0 +1,80 @@
+"""Committee reports (issue 6): four kinds of report, each a set of tables and charts built
+from the KPI registry only, rendered as HTML, PDF (WeasyPrint) or XLSX (XlsxWriter).
+
+``build_report`` makes the report (figures, publication-mode suppression, chart specs);
+``render`` turns it into bytes. The CLI's ``report`` and the *Rapporter* page call these two.
+"""
+
+from __future__ import annotations
+
+from ..calendar import Period
+from ..web.pages import bar_chart
+from .kinds import KINDS, TITLES, build
+from .model import COUNT, Report, Source, Table
+from .suppression import suppress
+
+FORMATS = {"pdf": "application/pdf", "html": "text/html; charset=utf-8",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def build_report(store, kind: str, period: str | Period, where: list[str] | None = None,
+                 internal: bool = False, threshold: int = 5, source: Source | None = None
+                 ) -> Report:
+    """The report with every figure from the registry; in publication mode (the default)
+    small counts and what would reveal them are hidden (see ``suppression``)."""
+    src = source or Source(store)
+    report = build(src, kind, period, where, internal, threshold)
+    if not internal:
+        for t in report.tables():
+            suppress(t, threshold)
+        report.notes.append(
+            f"Offentliggørelse: antal fra 1 til {threshold - 1} vises som \"<{threshold}\"; "
+            "\"x\" er skjult, så et lille tal ikke kan regnes ud af totaler og andele, eller "
+            f"fordi tallet bygger på færre end {threshold} sager.")
+    else:
+        report.notes.append("Intern rapport med præcise tal: må ikke offentliggøres, hvis "
+                            "den indeholder små antal.")
+    for t in report.tables():
+        if t.chart is not None:
+            t.chart.spec = chart_spec(t)
+    return report
+
+
+def chart_rows(t: Table) -> list[dict]:
+    """The rows a chart of a table draws: all but the total row."""
+    return t.rows[:-1] if t.total_row else list(t.rows)
+
+
+def chart_spec(t: Table) -> dict:
+    """The dashboard's Vega-Lite bar chart over the shown (not hidden) figures of a table."""
+    ch = t.chart
+    labels = {c.key: c.label for c in t.columns}
+    data = []
+    for r in chart_rows(t):
+        for k in ch.values:
+            c = r.get(k)
+            if c is None or c.hidden or not isinstance(c.value, int | float):
+                continue
+            data.append({"gruppe": r["label"], "værdi": c.value, "serie": labels[k]})
+    return bar_chart(ch.title, data, "gruppe", "værdi",
+                     "serie" if len(ch.values) > 1 else None,
+                     unit="%" if ch.unit == "%" else "")
+
+
+def render(report: Report, fmt: str) -> bytes:
+    if fmt == "xlsx":
+        from .xlsx import render_xlsx
+
+        return render_xlsx(report)
+    if fmt == "html":
+        from .pdf import render_html
+
+        return render_html(report).encode("utf-8")
+    if fmt == "pdf":
+        from .pdf import render_pdf
+
+        return render_pdf(report)
+    raise ValueError(f"Ukendt format '{fmt}': brug pdf, xlsx eller html.")
+
+
+__all__ = ["COUNT", "FORMATS", "KINDS", "TITLES", "Report", "Source", "build_report", "render"]
