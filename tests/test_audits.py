@@ -303,3 +303,15 @@ def test_cli_exit_codes(duck_town, tmp_path, capsys):
     assert code == 0 and "2 sager valgt" in out
 
 
+
+
+@pytest.mark.xdist_group("demo")
+def test_demo_has_a_planned_year_with_drawn_samples(demo_store):
+    states = audits.round_states(demo_store, 2014, today=date(2014, 12, 31))
+    by = {(s.concept.id, s.round): s for s in states}
+    assert by[("kontanthjaelp", "2014-Q1")].status == "afsluttet"  # reviews imported
+    assert by[("kontanthjaelp", "2014-Q4")].status == "i_gang"  # a few answers given
+    assert by[("delpension", "2014")].status == "skal_gennemfoeres"
+    last = [s for s in states if s.round in ("2014-Q4", "2014-H2", "2014")]
+    assert len(last) == 10 and all(s.drawn > 0 for s in last)
+    assert all(s.status != "afsluttet" for s in last)

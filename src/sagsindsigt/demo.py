@@ -562,8 +562,11 @@ def build_demo(store: Store, years: int = 4, seed: int = 2014,
     concepts = [yaml.safe_load(p.read_text(encoding="utf-8"))
                 for p in sorted(CONCEPTS_DIR.glob("*.yaml"))]
     reviews = workdir / "bif-gennemgange.csv"
-    d.reviews(concepts).write_csv(reviews)
+    # the last round of the last year is not reviewed yet: its sample is drawn in the årshjul
+    last_rounds = {f"{last}-Q4", f"{last}-H2", str(last)}
+    d.reviews(concepts).filter(~pl.col("round").is_in(last_rounds)).write_csv(reviews)
     load("reviews", reviews, source="bif-kvalitet")
+    _plan_audits(store, concepts, last, seed)
     (workdir / "maaltal.yaml").write_text(
         yaml.safe_dump(_targets(last), allow_unicode=True, sort_keys=False), encoding="utf-8")
     load("targets", workdir / "maaltal.yaml", source="kk-maaltal")
@@ -573,6 +576,20 @@ def build_demo(store: Store, years: int = 4, seed: int = 2014,
 
     return (f"Demokommunen er bygget: {number(loaded)} rækker for {d.years[0]}–{last} "
             f"på {time.perf_counter() - t0:.0f} sekunder.")
+
+
+def _plan_audits(store: Store, concepts: list[dict], year: int, seed: int) -> None:
+    """Draw the samples of the year's last rounds (audits/), with a few answers given."""
+    from . import audits
+
+    for i, c in enumerate(concepts):
+        rnd = audits.rounds_of(c["frequency"], year)[-1]
+        s = audits.draw(store, c["id"], rnd, seed=seed + i, actor="kvalitetskoordinator")
+        if c["id"] == "kontanthjaelp":  # a round in progress
+            for x in s.cases[:3]:
+                for k in s.concept.checks:
+                    audits.save_answer(store, c["id"], rnd, x.case_id, k.id, "ok",
+                                       "kvalitetskoordinator")
 
 
 def _write_xlsx(df: pl.DataFrame, path: Path) -> None:

@@ -86,3 +86,94 @@ def _evaluate(store, target: dict, compute_fn=None) -> TargetStatus:
 def all_targets(store) -> list[dict]:
     t = store.table("targets")
     return t.order_by("id").to_pyarrow().to_pylist()
+
+
+# -- trend, caution and targets set in a form ------------------------------------------------
+VOLUME_KPIS = {"complaints_received", "complaint_rate"}
+SUGGESTED_KPI = "procedural_complaint_rate"
+CAUTION = (
+    "Klagemuligheden er en retssikkerhedsgaranti for borgerne, som ikke bør begrænses af "
+    "måltal: antallet af klager varierer ofte med ændringer i serviceniveauet, "
+    "omstruktureringer og ny lovgivning (Børne- og Ungdomsudvalget, 2016). Overvej i stedet et "
+    "måltal for formalitetsklager i forhold til sagsmængden (procedural_complaint_rate): de "
+    "peger på fejl i sagsbehandlingen, som forvaltningen selv kan rette, fx manglende svar, "
+    "overskredne frister, partshøring og begrundelser.")
+
+
+def caution(kpi: str) -> str | None:
+    """Seed 001's caution for a target on complaint volume, else None."""
+    return CAUTION if kpi in VOLUME_KPIS else None
+
+
+def trend(target: dict, compute_fn, n: int = 3) -> list[tuple[str, float | None]]:
+    """The KPI for the target's scope in the ``n`` periods before the target's period, oldest
+    first, as (period label, value)."""
+    from .calendar import Period, PeriodError
+
+    try:
+        p = Period.parse(str(target["period"]))
+    except PeriodError:
+        return []
+    where = [f"{d}={target[d]}" for d in ("administration", "unit", "case_type")
+             if target.get(d)]
+    out = []
+    for k in range(n, 0, -1):
+        label = p.previous(k).label
+        try:
+            out.append((label, _value(None, target["kpi"], label, where, compute_fn)))
+        except KpiUsageError:
+            out.append((label, None))
+    return out
+
+
+class TargetError(ValueError):
+    """A target from the form that was refused, with one plain Danish reason per field."""
+
+    def __init__(self, errors: list[dict[str, str]]):
+        self.errors = errors
+        super().__init__("; ".join(e["reason"] for e in errors))
+
+
+FORM_SOURCE = "maaltal-formular"
+
+
+def save_target(store, spec: dict, today=None, settings=None) -> str:
+    """Save one target from the form through the importer (the same validation as a YAML
+    file of targets); a known id gets a new version. Returns the id."""
+    import tempfile
+    from pathlib import Path
+
+    import yaml
+
+    from .ingest import import_file
+    from .kpis import all_kpis
+
+    spec = {k: v for k, v in spec.items() if v not in (None, "")}
+    errors = []
+    if spec.get("kpi") and spec["kpi"] not in {k.id for k in all_kpis()}:
+        errors.append({"field": "kpi", "reason": f"nøgletallet '{spec['kpi']}' findes ikke"})
+    has_rel = spec.get("relative_period") or spec.get("relative_factor")
+    if spec.get("value") is None and not has_rel:
+        errors.append({"field": "value", "reason": "angiv enten en værdi eller en basisperiode "
+                       "med en faktor"})
+    if has_rel and not (spec.get("relative_period") and spec.get("relative_factor")):
+        errors.append({"field": "relative_period", "reason": "et relativt måltal kræver både "
+                       "basisperiode og faktor"})
+    if spec.get("value") is not None and has_rel:
+        errors.append({"field": "value", "reason": "angiv enten en værdi eller en basisperiode, "
+                       "ikke begge"})
+    if errors:
+        raise TargetError(errors)
+    if has_rel:
+        spec["relative_to"] = {"period": str(spec.pop("relative_period")),
+                               "factor": str(spec.pop("relative_factor"))}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"maaltal-{spec.get('id') or 'uden-id'}.yaml"
+        path.write_text(yaml.safe_dump([{k: str(v) if not isinstance(v, dict) else v
+                                         for k, v in spec.items()}], allow_unicode=True),
+                        encoding="utf-8")
+        res = import_file(store, "targets", path, source=FORM_SOURCE, today=today,
+                          settings=settings)
+    if res.rows_rejected:
+        raise TargetError([{"field": r["field"], "reason": r["reason"]} for r in res.rejects])
+    return spec["id"]

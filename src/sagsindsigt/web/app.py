@@ -139,10 +139,11 @@ def create_app(db: str | Store, warm: bool = True) -> FastAPI:
         return JSONResponse(json.loads(json.dumps(res.as_json(), ensure_ascii=False,
                                                   default=str)))
 
-    from . import complaints, sb  # page modules with routes of their own
+    from . import complaints, sb, targets  # page modules with routes of their own
 
     app.include_router(complaints.router(fig, templates))
     app.include_router(sb.router(fig, templates))
+    app.include_router(targets.router(fig, templates))
     return app
 
 

@@ -36,6 +36,7 @@ DIM_CODES = {"administration": "administration", "kind": "complaint_kind",
 PAGES = [("overblik", "Overblik"), ("sager", "Sager"), ("klager", "Klager"),
          ("borgerkontakt", "Styrket borgerkontakt"),
          ("/klager/registrering", "Registrér klage"),
+         ("maaltal", "Måltal"),
          ("kvalitet", "Kvalitet"), ("data", "Data")]
 
 

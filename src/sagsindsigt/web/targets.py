@@ -1,0 +1,153 @@
+"""The *Måltal* page (slug ``maaltal``): every target with status, distance and trend, a chart
+per target with the target drawn as a line, seed 001's caution on complaint-volume targets,
+and the form for a new target (``/maaltal/nyt``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from .. import targets as core
+from ..contract.codes import ADMINISTRATIONS
+from ..danish import value as dk_value
+from ..kpis import all_kpis
+from .pages import Cell, Column, Figures, Filters, Table
+
+SLUG = "maaltal"
+FORM_URL = "/maaltal/nyt"
+FORM_FIELDS = ["id", "kpi", "administration", "unit", "case_type", "period", "direction",
+               "value", "relative_period", "relative_factor"]
+
+
+def statuses(fig: Figures, f: Filters | None = None) -> list[dict[str, Any]]:
+    """Every target (in the filter's administration) evaluated, with its trend."""
+    with fig.lock:
+        rows = core.all_targets(fig.store)
+    out = []
+    for t in rows:
+        if f is not None and f.administration and t.get("administration") not in (
+                None, f.administration):
+            continue
+
+        def get(k, p, w):
+            return fig.get(k, p, [], w)
+
+        st = core.evaluate(fig.store, t, get)
+        out.append({"target": t, "status": st, "trend": core.trend(t, get),
+                    "caution": core.caution(t["kpi"])})
+    return out
+
+
+def view(fig: Figures, f: Filters) -> dict[str, Any]:
+    items = statuses(fig, f)
+    table = Table("maaltal", "Måltal", [
+        Column("id", "Måltal"), Column("kpi", "Nøgletal"), Column("scope", "Afgrænsning"),
+        Column("period", "Periode"), Column("goal", "Mål"), Column("actual", "Faktisk"),
+        Column("status", "Status"), Column("distance", "Afstand til mål"),
+        Column("trend", "Udvikling i de foregående perioder")])
+    charts = []
+    for it in items:
+        st, t = it["status"], it["target"]
+        unit = st.unit
+        goal = "-" if st.target is None else (
+            f"{'højst' if st.direction == 'max' else 'mindst'} {dk_value(st.target, unit)}")
+        if t.get("relative_period") and st.target is not None:
+            factor = f"{t['relative_factor']:g}".replace(".", ",")
+            goal += f" ({factor} × {t['relative_period']})"
+        table.add({"id": st.id, "kpi": st.kpi_label, "scope": scope_text(st.scope),
+                   "period": st.period, "goal": goal,
+                   "actual": Cell(st.actual, unit, st.note or "ingen data"),
+                   "status": st.label,
+                   "distance": Cell(st.distance, unit, "kan ikke beregnes"),
+                   "trend": trend_text(it["trend"], unit)})
+        charts.append(target_chart(st, it["trend"]))
+    cautions = [{"id": it["status"].id, "kpi": it["status"].kpi_label, "text": it["caution"]}
+                for it in items if it["caution"]]
+    return {"tables": [table], "charts": charts, "cautions": cautions, "form_url": FORM_URL,
+            "items": items}
+
+
+def scope_text(scope: dict[str, str]) -> str:
+    if not scope:
+        return "Hele kommunen"
+    return ", ".join(ADMINISTRATIONS.get(v, v) if d == "administration" else f"{v}"
+                     for d, v in scope.items())
+
+
+def trend_text(trend: list[tuple[str, float | None]], unit: str) -> str:
+    known = [(p, v) for p, v in trend if v is not None]
+    if not known:
+        return "ingen data for de foregående perioder"
+    return " · ".join(f"{p}: {dk_value(v, unit)}" for p, v in trend)
+
+
+def target_chart(st: core.TargetStatus, trend: list[tuple[str, float | None]]) -> dict:
+    """The KPI over the earlier periods and the target's period, the target as a line."""
+    data = [{"periode": p, "værdi": v} for p, v in [*trend, (st.period, st.actual)]
+            if v is not None]
+    layers: list[dict[str, Any]] = [{
+        "mark": {"type": "line", "point": True, "tooltip": True},
+        "encoding": {"x": {"field": "periode", "type": "ordinal", "title": None},
+                     "y": {"field": "værdi", "type": "quantitative",
+                           "title": st.unit or None}}}]
+    if st.target is not None:
+        layers.append({"mark": {"type": "rule", "strokeDash": [6, 4], "color": "#8b0000",
+                                "size": 2},
+                       "encoding": {"y": {"datum": st.target}}})
+        layers.append({"mark": {"type": "text", "align": "left", "dx": 4, "dy": -6,
+                                "color": "#8b0000"},
+                       "encoding": {"y": {"datum": st.target}, "x": {"value": 0},
+                                    "text": {"value": f"Mål: {dk_value(st.target, st.unit)}"}}})
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+            "title": f"{st.kpi_label} – {st.id}", "width": "container", "height": 180,
+            "data": {"values": data}, "layer": layers,
+            "config": {"locale": {"number": {"decimal": ",", "thousands": ".",
+                                             "grouping": [3], "currency": ["", " kr."]}}}}
+
+
+def router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
+    r = APIRouter()
+
+    def render(request: Request, values: dict[str, str], errors: list[dict] | None = None):
+        field_errors: dict[str, list[str]] = {}
+        for e in errors or []:
+            field_errors.setdefault(e["field"], []).append(e["reason"])
+        with fig.lock:
+            from ..overview import default_period
+
+            period = default_period(fig.store)
+        kpi = values.get("kpi")
+        return HTMLResponse(templates.get_template("maaltal_nyt.html").render({
+            "request": request, "slug": SLUG, "f": Filters(period), "title": "Nyt måltal",
+            "query": "", "charts_json": "[]", "values": values, "errors": errors or [],
+            "field_errors": field_errors, "kpis": all_kpis(), "admins": ADMINISTRATIONS,
+            "caution": core.CAUTION, "volume_kpis": sorted(core.VOLUME_KPIS),
+            "chosen_caution": core.caution(kpi) if kpi else None, "form_url": FORM_URL}))
+
+    @r.get(FORM_URL, response_class=HTMLResponse, include_in_schema=False)
+    def new(request: Request, kpi: str = ""):
+        return render(request, {"kpi": kpi, "direction": "max"})
+
+    @r.post(FORM_URL, response_class=HTMLResponse, include_in_schema=False)
+    async def submit(request: Request):
+        form = await request.form()
+        values = {k: str(form.get(k) or "").strip() for k in FORM_FIELDS}
+
+        def save():
+            with fig.lock:
+                return core.save_target(fig.store, values)
+
+        try:
+            tid = await run_in_threadpool(save)
+        except core.TargetError as exc:
+            return render(request, values, exc.errors)
+        return RedirectResponse(f"/side/{SLUG}?gemt={tid}", status_code=303)
+
+    return r
+
+
+__all__ = ["FORM_URL", "SLUG", "router", "statuses", "target_chart", "view"]

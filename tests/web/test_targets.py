@@ -1,0 +1,58 @@
+"""The Måltal page on the demo (status, distance, trend, the target drawn on its chart, seed
+001's caution) and the target form on a fresh store."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from sagsindsigt.store import Store
+from sagsindsigt.web import create_app
+from sagsindsigt.web.pages import Filters
+from sagsindsigt.web.targets import view
+
+pytestmark = pytest.mark.xdist_group("demo")
+
+
+def test_maaltal_page_on_the_demo(client):
+    html = client.get("/side/maaltal", params={"period": "2014"}).text
+    api = client.get("/api/kpi/complaint_rate", params={
+        "period": "2014", "where": "administration=BIF"}).json()["rows"][0]["value"]
+    row = re.search(r"klager_bif</th>(.*?)</tr>", html, flags=re.S).group(1)
+    assert "højst 2,5 %" in row and f"{api:.1f}".replace(".", ",") + " %" in row
+    assert ("Ikke opfyldt" if api > 2.5 else "Opfyldt") in row
+    # seed 001: a target on complaint volume gets the caution and the suggestion
+    assert "retssikkerhedsgaranti" in html and "kpi=procedural_complaint_rate" in html
+    assert html.count('class="caution"') == 1  # only klager_bif is on complaint volume
+    charts = view(client.app.state.figures, Filters("2014"))["charts"]
+    assert json.dumps(charts[0], ensure_ascii=False) in html  # the page carries the specs
+    bif = next(c for c in charts if c["title"].endswith("klager_bif"))
+    rule = next(layer for layer in bif["layer"] if layer["mark"]["type"] == "rule")
+    assert rule["encoding"]["y"]["datum"] == 2.5
+    assert [d["periode"] for d in bif["data"]["values"]][-1] == "2014"
+
+
+def test_target_form_saves_and_refuses(tmp_path):
+    store = Store(str(tmp_path / "t.duckdb"))
+    store.init()
+    try:
+        with TestClient(create_app(store, warm=False)) as c:
+            form = c.get("/maaltal/nyt", params={"kpi": "complaints_received"}).text
+            assert "retssikkerhedsgaranti" in form
+            bad = c.post("/maaltal/nyt", data={"id": "a", "kpi": "complaint_rate",
+                                               "period": "2015", "direction": "max"})
+            assert bad.status_code == 200 and 'role="alert"' in bad.text
+            assert "Angiv enten en værdi" in bad.text
+            ok = c.post("/maaltal/nyt", data={"id": "frister", "kpi": "deadline_compliance",
+                                              "administration": "SOF", "period": "2015",
+                                              "direction": "min", "value": "90"},
+                        follow_redirects=False)
+            assert ok.status_code == 303
+            page = c.get(ok.headers["location"] + "&period=2015").text
+            row = re.search(r"frister</th>(.*?)</tr>", page, flags=re.S).group(1)
+            assert "mindst 90,0 %" in row and "Ingen data" in row
+    finally:
+        store.close()
