@@ -22,6 +22,7 @@ from ..danish import value as dk_value
 from ..kpis import KpiUsageError, all_kpis
 from ..overview import default_period
 from ..store import Store
+from .audits import audits_router
 from .pages import LEVELS, PAGES, Cell, Figures, Filters, Table, period_options
 from .views import VIEWS
 
@@ -144,6 +145,7 @@ def create_app(db: str | Store, warm: bool = True) -> FastAPI:
     app.include_router(complaints.router(fig, templates))
     app.include_router(sb.router(fig, templates))
     app.include_router(targets.router(fig, templates))
+    app.include_router(audits_router(fig, templates))
     return app
 
 

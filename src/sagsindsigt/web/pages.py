@@ -37,7 +37,8 @@ PAGES = [("overblik", "Overblik"), ("sager", "Sager"), ("klager", "Klager"),
          ("borgerkontakt", "Styrket borgerkontakt"),
          ("/klager/registrering", "Registrér klage"),
          ("maaltal", "Måltal"),
-         ("kvalitet", "Kvalitet"), ("data", "Data")]
+         ("kvalitet", "Kvalitet"), ("/kvalitet/aarshjul", "Årshjul"),
+         ("/kvalitet/resultater", "Kvalitetsrapport"), ("data", "Data")]
 
 
 @dataclass(frozen=True)
