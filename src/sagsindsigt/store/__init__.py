@@ -205,45 +205,41 @@ class Store:
             return WriteResult(0, 0)
         self.touch()
         e = self.engine
-        stage = f"_stage_{kind.name}"
         fields = [f.name for f in kind.fields]
         derived = [c for c, _ in DERIVED.get(kind.name, []) if c in staged.column_names]
-        e.execute(f'DROP TABLE IF EXISTS "{stage}"')
         cols = [("_source", "VARCHAR"), ("_key", "VARCHAR")] + [
             (c, t) for c, t in self._columns(kind, True) if c in fields or c in derived]
-        e.execute(f'CREATE TEMP TABLE "{stage}" ({", ".join(f"{_q(c)} {t}" for c, t in cols)})')
-        e.load_arrow(stage, staged.select([c for c, _ in cols]))
         content = " || '\x1f' || ".join(
             f"coalesce(CAST({_q(f)} AS VARCHAR), '\\N')" for f in fields)
-        changed = f"_changed_{kind.name}"
-        e.execute(f'DROP TABLE IF EXISTS "{changed}"')
-        e.execute(
-            f'CREATE TEMP TABLE "{changed}" AS SELECT s.*, md5({content}) '
-            f'AS _hash FROM "{stage}" s')
-        e.execute(
-            f'DELETE FROM "{changed}" WHERE EXISTS (SELECT 1 FROM "{kind.name}" c '
-            f'WHERE c._source = "{changed}"._source AND c._key = "{changed}"._key '
-            f'AND c._hash = "{changed}"._hash)')
-        loaded = e.query(f'SELECT count(*) FROM "{changed}"')[0][0]
+        cur, changed = _q(kind.name), f"_changed_{kind.name}"
         flist = ", ".join(_q(f) for f in fields)
-        e.execute(
-            f'INSERT INTO "{kind.name}_history" (_source, _key, _version, _batch, _hash, {flist}) '
-            f'SELECT s._source, s._key, coalesce(c._version, 0) + 1, {int(batch_id)}, s._hash, '
-            f'{", ".join("s." + _q(f) for f in fields)} FROM "{changed}" s '
-            f'LEFT JOIN "{kind.name}" c ON c._source = s._source AND c._key = s._key')
-        e.execute(
-            f'DELETE FROM "{kind.name}" WHERE EXISTS (SELECT 1 FROM "{changed}" s '
-            f'WHERE s._source = "{kind.name}"._source AND s._key = "{kind.name}"._key)')
         dlist = "".join(", " + _q(d) for d in derived)
-        e.execute(
-            f'INSERT INTO "{kind.name}" (_source, _key, _version, _batch, _hash, {flist}{dlist}) '
-            f'SELECT h._source, h._key, h._version, h._batch, h._hash, '
-            f'{", ".join("h." + _q(f) for f in fields)}'
-            f'{"".join(", s." + _q(d) for d in derived)} '
-            f'FROM "{kind.name}_history" h JOIN "{changed}" s '
-            f'ON s._source = h._source AND s._key = h._key WHERE h._batch = {int(batch_id)}')
-        e.execute(f'DROP TABLE "{stage}"')
-        e.execute(f'DROP TABLE "{changed}"')
+        with e.staged(f"_stage_{kind.name}", cols, staged) as stage:
+            # one pass: content hash, the version it would get, and whether it changed
+            e.execute(f'DROP TABLE IF EXISTS "{changed}"')
+            e.execute(
+                f'CREATE TEMP TABLE "{changed}" AS SELECT s.*, coalesce(c._version, 0) + 1 '
+                f'AS _version FROM (SELECT *, md5({content}) AS _hash FROM "{stage}") s '
+                f'LEFT JOIN {cur} c ON c._source = s._source AND c._key = s._key '
+                f'WHERE c._hash IS NULL OR c._hash <> s._hash')
+        try:
+            loaded = e.query(f'SELECT count(*) FROM "{changed}"')[0][0]
+            if loaded:
+                e.execute(
+                    f'INSERT INTO "{kind.name}_history" (_source, _key, _version, _batch, '
+                    f'_hash, {flist}) SELECT _source, _key, _version, {int(batch_id)}, _hash, '
+                    f'{flist} FROM "{changed}"')
+                if e.query(f'SELECT count(*) FROM "{changed}" WHERE _version > 1')[0][0]:
+                    e.execute(
+                        f'DELETE FROM {cur} WHERE EXISTS (SELECT 1 FROM "{changed}" s '
+                        f'WHERE s._source = {cur}._source AND s._key = {cur}._key '
+                        f'AND s._version > 1)')
+                e.execute(
+                    f'INSERT INTO {cur} (_source, _key, _version, _batch, _hash, {flist}'
+                    f'{dlist}) SELECT _source, _key, _version, {int(batch_id)}, _hash, '
+                    f'{flist}{dlist} FROM "{changed}"')
+        finally:
+            e.execute(f'DROP TABLE IF EXISTS "{changed}"')
         return WriteResult(loaded=loaded, unchanged=staged.num_rows - loaded)
 
     def update_derived(self, kind: Kind, rows: pa.Table) -> None:

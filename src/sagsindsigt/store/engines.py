@@ -53,6 +53,19 @@ class Engine:
         raise NotImplementedError
         yield
 
+    @contextmanager
+    def staged(self, name: str, cols: list[tuple[str, str]], data: pa.Table):
+        """``data`` as a table ``name`` with the given (column, SQL type) list, for the
+        duration of the block: a temporary table filled in bulk."""
+        body = ", ".join(f'"{c}" {t}' for c, t in cols)
+        self.execute(f'DROP TABLE IF EXISTS "{name}"')
+        self.execute(f'CREATE TEMP TABLE "{name}" ({body})')
+        self.load_arrow(name, data.select([c for c, _ in cols]))
+        try:
+            yield name
+        finally:
+            self.execute(f'DROP TABLE IF EXISTS "{name}"')
+
     def close(self) -> None:
         self.ibis.disconnect()
 
@@ -76,6 +89,20 @@ class DuckDBEngine(Engine):
 
     def query(self, sql, params=()):
         return self.raw.execute(sql, list(params)).fetchall()
+
+    @contextmanager
+    def staged(self, name, cols, data):
+        # DuckDB reads the Arrow table in place: no copy into a temporary table
+        data = data.select([c for c, _ in cols])
+        types = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DATE": pa.date32(),
+                 "BOOLEAN": pa.bool_(), "DOUBLE": pa.float64(), "TIMESTAMP": pa.timestamp("us")}
+        data = data.cast(pa.schema([(c, types.get(t, data.schema.field(c).type))
+                                    for c, t in cols]))
+        self.raw.register(name, data)
+        try:
+            yield name
+        finally:
+            self.raw.unregister(name)
 
     def load_arrow(self, table, data):
         name = f"_arrow_{table}"
