@@ -24,7 +24,7 @@ from ..contract.kinds import (
 )
 from . import parse
 from .mapping import Mapping
-from .privacy import Pseudonymiser, is_cpr_shaped, mask_cpr, mask_cpr_expr
+from .privacy import CPR_FULL, Pseudonymiser, mask_cpr, mask_cpr_expr
 from .read import ROW
 
 DTYPES = {DATE: pl.Date, TIMESTAMP: pl.Datetime("us"), BOOL: pl.Boolean, INT: pl.Int64,
@@ -143,7 +143,8 @@ def _text(raw: pl.Series, is_key: bool, pseudo: Pseudonymiser,
         raw = raw.replace(mapped)
     if is_key:
         # An id that is itself a CPR number keeps its identity as a pseudonym.
-        uniq = [v for v in raw.drop_nulls().unique().to_list() if is_cpr_shaped(v)]
+        shaped = raw.drop_nulls().unique()
+        uniq = shaped.filter(shaped.str.contains(CPR_FULL)).to_list()
         if uniq:
             raw = raw.replace({v: pseudo(v) for v in uniq})
     return pl.DataFrame({"v": raw}).select(mask_cpr_expr(pl.col("v")))["v"].alias(raw.name)
