@@ -24,6 +24,7 @@ from ..overview import default_period
 from ..store import Store
 from .audits import audits_router
 from .pages import LEVELS, PAGES, Cell, Figures, Filters, Table, period_options
+from .reports import reports_router
 from .views import VIEWS
 
 HERE = Path(__file__).parent
@@ -54,6 +55,7 @@ def create_app(db: str | Store, warm: bool = True) -> FastAPI:
     env.filters["cell"] = _cell_text
     env.filters["num"] = number
     env.globals.update(PAGES=PAGES, LIGHTS=LIGHTS, urlencode=urlencode, Cell=Cell)
+    app.include_router(reports_router(fig, templates))
 
     def filters(period: str | None, administration: str | None, unit: str | None,
                 case_type: str | None) -> Filters:

@@ -38,7 +38,8 @@ PAGES = [("overblik", "Overblik"), ("sager", "Sager"), ("klager", "Klager"),
          ("/klager/registrering", "Registrér klage"),
          ("maaltal", "Måltal"),
          ("kvalitet", "Kvalitet"), ("/kvalitet/aarshjul", "Årshjul"),
-         ("/kvalitet/resultater", "Kvalitetsrapport"), ("data", "Data")]
+         ("/kvalitet/resultater", "Kvalitetsrapport"), ("data", "Data"),
+         ("/rapporter", "Rapporter")]
 
 
 @dataclass(frozen=True)
