@@ -315,3 +315,5 @@ def test_demo_has_a_planned_year_with_drawn_samples(demo_store):
     last = [s for s in states if s.round in ("2014-Q4", "2014-H2", "2014")]
     assert len(last) == 10 and all(s.drawn > 0 for s in last)
     assert all(s.status != "afsluttet" for s in last)
+    with pytest.raises(audits.AuditError, match="allerede gennemgange indlæst"):
+        audits.draw(demo_store, "kontanthjaelp", "2014-Q1", seed=1)

@@ -133,6 +133,11 @@ def draw(store: Store, concept_id: str, round_label: str, size: int | None = Non
                [c.id, round_label])[0][0]:
         raise AuditError(f"Der er allerede svar i runden {round_label} for {c.name}; en ny "
                          "stikprøve ville gøre dem ugyldige.")
+    other = e.query("SELECT min(_source) FROM reviews WHERE concept = ? AND round = ? AND "
+                    "_source <> ?", [c.id, round_label, SOURCE])[0][0]
+    if other is not None:
+        raise AuditError(f"Runden {round_label} for {c.name} har allerede gennemgange indlæst "
+                         f"fra kilden '{other}'; en stikprøve her ville tælle sagerne to gange.")
     pop = population(store, c, round_label)
     if not pop:
         raise AuditError(f"Der er ingen afgjorte sager for {c.name} ({c.administration}) i "

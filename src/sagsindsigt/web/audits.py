@@ -112,16 +112,20 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
             prog = audits.progress(store, s) if s else []
             hist = audits.history(store, concept, rnd)
             pop = len(audits.population(store, c, rnd)) if s is None else s.population
-            return c, s, prog, hist, pop
+            year = Period.parse(rnd).start.year
+            state = next(x for x in audits.round_states(store, year, concept_id=concept)
+                         if x.round == rnd)
+            return c, s, prog, hist, pop, state
 
-        c, s, prog, hist, pop = locked(load)
+        c, s, prog, hist, pop, state = locked(load)
         answered = sum(p.answered for p in prog)
         return render(request, "runde", "/kvalitet/aarshjul", f"{c.name}, runde {rnd}",
                       c=c, rnd=rnd, period=Period.parse(rnd), s=s, prog=prog, hist=hist,
+                      state=state,
                       population=pop, answered=answered,
                       expected=len(prog) * len(c.checks), round_url=round_url,
-                      message=besked, can_draw=s is None or (s.status != "afsluttet"
-                                                              and not answered))
+                      message=besked, can_draw=not state.imported and (
+                          s is None or (s.status != "afsluttet" and not answered)))
 
     @r.post("/runde/{concept}/{rnd}/stikproeve")
     def draw(concept: str, rnd: str, size: Annotated[str, Form()] = "",
