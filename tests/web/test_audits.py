@@ -86,6 +86,8 @@ def test_results_overall_and_per_area_with_lights_in_text(client):
         t[t.index("pr. kontrolpunkt (flest"):t.index("Udvikling over årene")])][:-1]
     assert rates == sorted(rates, reverse=True)  # most frequent first (total row last)
     assert "2014-Q1" not in t[t.index("pr. runde"):t.index("pr. enhed")]  # only the period
+    trend = t[t.index("Udvikling pr. runde 2012–2014"):]
+    assert "2012-Q1" in trend and "2014-Q3" in trend  # every round of the area
 
 
 @pytest.mark.xdist_group("demo")

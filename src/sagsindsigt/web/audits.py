@@ -325,6 +325,11 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
             if row["audit_correct_rate"].value is not None:
                 chart_data.append({"år": y, "korrekte": row["audit_correct_rate"].value})
         tables.append(trend)
+        if area and years:  # every round of the area, across the years
+            span = Filters(f"{years[0]}-01-01..{years[-1]}-12-31")
+            tables.append(_with_data(kpi_table(
+                fig, "runder_alle", f"Udvikling pr. runde {years[0]}–{years[-1]}", span,
+                ["audit_correct_rate", "audit_check_error_rate"], "round", where)))
         goals = _targets(fig, area)
         charts = [bar_chart("Korrekte sager pr. år (%)", chart_data, "år", "korrekte", unit="%")]
         return {"period": period, "area": area, "areas": areas, "tables": tables,
