@@ -37,6 +37,7 @@ PAGES = [("overblik", "Overblik"), ("sager", "Sager"), ("klager", "Klager"),
          ("borgerkontakt", "Styrket borgerkontakt"),
          ("/klager/registrering", "Registrér klage"),
          ("maaltal", "Måltal"),
+         ("sammenligning", "Sammenligning"),
          ("kvalitet", "Kvalitet"), ("/kvalitet/aarshjul", "Årshjul"),
          ("/kvalitet/resultater", "Kvalitetsrapport"), ("data", "Data"),
          ("/rapporter", "Rapporter")]

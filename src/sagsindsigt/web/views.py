@@ -216,7 +216,7 @@ def _lower(dim: str) -> str:
 VIEWS = {"overblik": overview, "sager": cases, "klager": complaints, "kvalitet": audits,
          "data": data}
 
-from . import sb, targets  # noqa: E402  (page modules build on pages.py, not on this module)
+from . import comparison, sb, targets  # noqa: E402  (page modules use pages.py only)
 
-VIEWS.update({sb.SLUG: sb.view, targets.SLUG: targets.view})
+VIEWS.update({sb.SLUG: sb.view, targets.SLUG: targets.view, comparison.SLUG: comparison.view})
 ADMIN_NAMES = ADMINISTRATIONS

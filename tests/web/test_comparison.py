@@ -1,0 +1,52 @@
+"""The Sammenligning page on the demo: funnel tables and plots agree with the funnel view of
+the KPI API, units are not ranked, and a target for the KPI is drawn on its plot."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from sagsindsigt.web.comparison import view
+from sagsindsigt.web.pages import Filters
+
+pytestmark = pytest.mark.xdist_group("demo")
+
+
+def test_page_agrees_with_the_funnel_api(client):
+    html = client.get("/side/sammenligning", params={"period": "2013"}).text
+    api = client.get("/api/kpi/deadline_compliance",
+                     params={"period": "2013", "view": "funnel"}).json()
+    assert api["view"] == "funnel" and api["by"] == ["unit"] and api["centre"] > 0
+    rows = [r for r in api["rows"] if r["lower95"] is not None]
+    assert rows and any(r["flag"] for r in rows)
+    section = html[html.index('id="tragt_deadline_compliance"'):]
+    section = section[:section.index("</table>")]
+    shown = re.findall(r'<th scope="row">([^<]+)</th>', section)
+    assert shown == sorted(shown)  # alphabetical: no ranking by rate
+    for r in rows:
+        cells = re.search(rf'<th scope="row">{r["unit"]}</th>(.*?)</tr>', section,
+                          flags=re.S).group(1)
+        expected = {"markant_over": "Markant over", "markant_under": "Markant under",
+                    None: "Inden for grænserne"}[r["flag"]]
+        assert expected in cells
+        assert f"{r['lower998']:.1f}".replace(".", ",") + " %" in cells
+    # the plain KPI API is unchanged by the funnel view (cached results are not touched)
+    plain = client.get("/api/kpi/deadline_compliance", params={"period": "2013",
+                                                                "by": "unit"}).json()
+    assert "lower95" not in plain["rows"][0]
+
+
+def test_target_is_drawn_on_the_funnel_plot(client):
+    fig = client.app.state.figures
+    charts = view(fig, Filters("2014", "SOF"))["charts"]
+    deadline = next(c for c in charts if c["title"].startswith("Overholdte"))
+    rules = [layer["encoding"]["y"]["datum"] for layer in deadline["layer"]
+             if layer["mark"]["type"] == "rule"]
+    centre = client.get("/api/kpi/deadline_compliance", params={
+        "period": "2014", "view": "funnel", "where": "administration=SOF"}).json()["centre"]
+    assert rules == [centre, 80]  # the demo's target frister_sof: at least 80 % in 2014
+    points = next(layer for layer in deadline["layer"] if layer["mark"]["type"] == "point")
+    assert {p["enhed"] for p in points["data"]["values"]} == {"HCK", "RCK", "SCK"}
+    json.dumps(charts)  # the specs go to the page as JSON
