@@ -313,6 +313,33 @@ class RatioKPI(KPI):
         tabs = self.tables()
         return tuple(d for d in TABLE_DIMS[tabs[0]] if all(d in TABLE_DIMS[t] for t in tabs))
 
+    def parts(self, ctx: Context) -> tuple[Part, Part]:
+        """Numerator and denominator; two counts of the same table and date are made in one
+        scan (one query with two sums) instead of two."""
+        a, b = self.numerator, self.denominator
+        if not (isinstance(a, Count) and isinstance(b, Count) and a.table == b.table
+                and a.date == b.date and a.value is None and b.value is None):
+            return a.part(ctx), b.part(ctx)
+
+        def build() -> ibis.Table:
+            t = ctx.table(a.table)
+            if a.date:
+                t = t.filter(ctx.in_period(t[a.date]))
+
+            def hits(where: Expr | None) -> ibis.Value:
+                if where is None:
+                    return t.count()
+                return ibis.ifelse(where(t).fill_null(False), 1, 0).sum()
+
+            return t.group_by(_keys(ctx)).aggregate(n=hits(a.where), d=hits(b.where))
+
+        both = ctx.frame(("ratio", a, b), build)
+        keys = _keys(ctx)
+        cov = {x: ctx.covered(a.table, x) for x in ctx.coverage(a.table)}
+        n = both.select(*keys, v=pl.col("n")).filter(pl.col("v") > 0)
+        d = both.select(*keys, v=pl.col("d")).filter(pl.col("v") > 0)
+        return Part(n, cov), Part(d, dict(cov))
+
     def denominator_table(self) -> str:
         return "cases" if isinstance(self.denominator, CasesReceived) else self.denominator.table
 
@@ -322,7 +349,7 @@ class RatioKPI(KPI):
 
     def evaluate(self, ctx: Context) -> list[Row]:
         ctx.check_dims(self.dims)
-        num, den = self.numerator.part(ctx), self.denominator.part(ctx)
+        num, den = self.parts(ctx)
         member_tables = self.tables() + (["volumes"] if isinstance(self.denominator,
                                                                    CasesReceived) else [])
         rows = []
