@@ -12,7 +12,10 @@ from openpyxl import load_workbook
 
 from sagsindsigt.reports.xlsx import HEADER_ROW
 
+from . import test_accessibility, test_browser
+
 pytestmark = pytest.mark.xdist_group("demo")
+browser, page = test_browser.browser, test_browser.page  # the same Chromium fixtures
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CASES = {
     "oekonomiudvalg": {"period": "2014"},
@@ -101,3 +104,24 @@ def test_html_report_and_danish_errors(client):
     assert client.get("/rapporter/hent", params={"kind": "findes_ikke"}).status_code == 404
     fmt = client.get("/rapporter/hent", params={"kind": "kvartal", "format": "doc"})
     assert fmt.status_code == 400 and "pdf, xlsx eller html" in fmt.json()["detail"]
+
+
+# -- in a real browser ---------------------------------------------------------------------
+
+
+def test_a_person_downloads_a_report_in_the_browser(page, live_server, tmp_path):
+    page.goto(f"{live_server}/rapporter?period=2014")
+    assert test_accessibility.axe_violations(page) == []
+    page.get_by_label("Kvartalsrapport: kritiske sagsområder").check()
+    page.get_by_label("Periode", exact=True).last.select_option("2014-Q2")
+    page.get_by_label("Forvaltning").select_option("SOF")
+    page.get_by_label("Excel (tal til videre beregning)").check()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Dan rapport").click()
+    download = info.value
+    assert download.suggested_filename == "kvartal-2014-Q2-SOF.xlsx"
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    wb = load_workbook(path)
+    assert "Forvaltning: Socialforvaltningen" in wb["Rapport"]["A2"].value
+    assert "2. kvartal 2014" in wb["Rapport"]["A2"].value
