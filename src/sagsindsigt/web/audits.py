@@ -291,8 +291,13 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
         f = Filters(period)
         tables = []
         if not area:
-            tables.append(kpi_table(fig, "koncepter", "Korrekte sager pr. koncept", f,
-                                    ["audit_correct_rate"], "concept", where))
+            by_concept = kpi_table(fig, "koncepter", "Korrekte sager pr. koncept", f,
+                                   ["audit_correct_rate"], "concept", where)
+            with fig.lock:
+                names = {c.id: c.name for c in audits.concepts(store)}
+            for row in by_concept.rows[:-1]:
+                row["concept"] = names.get(row["_key"], row["concept"])
+            tables.append(by_concept)
         tables.append(_with_data(kpi_table(fig, "runder", "Korrekte sager pr. runde", f,
                                            ["audit_correct_rate"], "round", where)))
         tables.append(kpi_table(fig, "enheder", "Korrekte sager pr. enhed", f,
