@@ -38,6 +38,7 @@ PAGES = [("overblik", "Overblik"), ("sager", "Sager"), ("klager", "Klager"),
          ("/klager/registrering", "Registrér klage"),
          ("maaltal", "Måltal"),
          ("sammenligning", "Sammenligning"),
+         ("registreringspraksis", "Registreringspraksis"),
          ("kvalitet", "Kvalitet"), ("/kvalitet/aarshjul", "Årshjul"),
          ("/kvalitet/resultater", "Kvalitetsrapport"), ("data", "Data"),
          ("/rapporter", "Rapporter")]

@@ -216,7 +216,8 @@ def _lower(dim: str) -> str:
 VIEWS = {"overblik": overview, "sager": cases, "klager": complaints, "kvalitet": audits,
          "data": data}
 
-from . import comparison, sb, targets  # noqa: E402  (page modules use pages.py only)
+from . import comparison, practice, sb, targets  # noqa: E402  (they use pages.py only)
 
-VIEWS.update({sb.SLUG: sb.view, targets.SLUG: targets.view, comparison.SLUG: comparison.view})
+VIEWS.update({sb.SLUG: sb.view, targets.SLUG: targets.view, comparison.SLUG: comparison.view,
+              practice.SLUG: practice.view})
 ADMIN_NAMES = ADMINISTRATIONS

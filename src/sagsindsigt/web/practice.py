@@ -1,0 +1,72 @@
+"""The *Registreringspraksis* page (slug ``registreringspraksis``): the scorecard of
+:mod:`sagsindsigt.practice` per unit, for the management dialogue (seed 001)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import practice as core
+from ..danish import number
+from .pages import Cell, Column, Figures, Filters, Table
+
+SLUG = "registreringspraksis"
+
+
+def view(fig: Figures, f: Filters) -> dict[str, Any]:
+    where = {d: getattr(f, d) for d in ("administration", "unit", "case_type")}
+
+    def make():
+        with fig.lock:
+            return core.scorecard(fig.store, f.period, where)
+
+    cards = fig.memo(("practice", f), make)
+    days = core.DEFAULT_OPEN_DAYS
+    card = Table("scorecard", "Registreringspraksis pr. enhed", [
+        Column("unit", "Enhed"), Column("complaints", "Klager", "antal"),
+        Column("cases", "Sager", "antal"), Column("completeness", "Udfyldte felter", "%"),
+        Column("without_points", "Formalitetsklager uden klagepunkter"),
+        Column("impossible", "Umulige forløb", "antal"),
+        Column("open_past", f"Åbne sager uden afgørelse efter {days} dage"),
+        Column("journal", "Journaliseringstid, median", "dage")])
+    fields_c = Table("felter_klager", "Udfyldte felter pr. enhed: klager",
+                     [Column("unit", "Enhed")] + [Column(n, label, "%")
+                                                  for n, label, _ in core.COMPLAINT_FIELDS])
+    fields_s = Table("felter_sager", "Udfyldte felter pr. enhed: sager",
+                     [Column("unit", "Enhed")] + [Column(n, label, "%")
+                                                  for n, label, _ in core.CASE_FIELDS])
+    impossible = Table("umulige", "Umulige forløb pr. enhed",
+                       [Column("unit", "Enhed")] + [Column(k, label.capitalize(), "antal")
+                                                    for k, label in core.IMPOSSIBLE.items()])
+    for u in cards:
+        who = f"{u.unit or '(ingen enhed)'} ({u.administration})"
+        card.add({
+            "unit": who, "complaints": Cell(u.complaints, "antal"),
+            "cases": Cell(u.cases, "antal"),
+            "completeness": Cell(u.completeness, "%", "ingen registreringer"),
+            "without_points": _share(u.procedural_without_points, u.procedural,
+                                     u.without_points_share),
+            "impossible": Cell(u.impossible_total, "antal"),
+            "open_past": _share(u.open_past_days, u.open_cases, u.open_past_share),
+            "journal": Cell(u.journal_lag_median, "dage",
+                            "hændelsesloggen har ingen journaliseringer for enhedens sager"),
+        })
+        if u.complaints:
+            fields_c.add({"unit": who, **{n: Cell(u.complaint_fields.get(n), "%",
+                                                  "feltet er ikke relevant for klagerne")
+                                          for n, _, _ in core.COMPLAINT_FIELDS}})
+        if u.cases:
+            fields_s.add({"unit": who, **{n: Cell(u.case_fields.get(n), "%",
+                                                  "feltet er ikke relevant for sagerne")
+                                          for n, _, _ in core.CASE_FIELDS}})
+        impossible.add({"unit": who, **{k: Cell(u.impossible.get(k, 0), "antal")
+                                        for k in core.IMPOSSIBLE}})
+    return {"tables": [card, fields_c, fields_s, impossible], "charts": [], "days": days}
+
+
+def _share(n: int, of: int, pct: float | None) -> str:
+    if not of:
+        return "-"
+    return f"{number(n)} af {number(of)} ({number(pct, 1)} %)"
+
+
+__all__ = ["SLUG", "view"]
