@@ -104,12 +104,20 @@ class CasesReceived:
             c = c.filter(ctx.in_period(c.received))
             return c.group_by(with_type).aggregate(v=c.count())
 
-        vol = ctx.frame("volumes", volumes)
+        def both() -> ibis.Table:
+            # one query: the volumes and the case counts per case type (which give both the
+            # atoms and the (administration, case type) pairs that have case rows)
+            v = volumes().mutate(src=ibis.literal("v"))
+            c = typed_cases()
+            c = c.mutate(period_start=ibis.null("date"), period_end=ibis.null("date"),
+                         src=ibis.literal("c")).select(*v.columns)
+            return ibis.union(v, c.cast(v.schema()))
+
+        rows = ctx.frame("volumes_and_cases", both)
+        vol = rows.filter(pl.col("src") == "v").drop("src")
+        typed = rows.filter(pl.col("src") == "c").select(*with_type, "v")
         if vol.is_empty():
             return plain.part(ctx)
-        # one scan of the cases: counts per case type give both the atoms and the
-        # (administration, case type) pairs that have case rows
-        typed = ctx.frame("typed_cases", typed_cases)
         cov = {a: ctx.covered("cases", a) for a in ctx.coverage("cases")}
         have = typed.select("administration", "case_type").unique()
         admins_with_cases = have["administration"].unique().to_list()
