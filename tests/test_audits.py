@@ -93,6 +93,27 @@ def test_same_seed_same_sample_on_every_engine(town):
     assert audits.draw(town, "kontanthjaelp", "2014-Q1", size=30, seed=4243).cases != s.cases
 
 
+def test_duckdb_and_postgresql_draw_the_very_same_sample(tmp_path):
+    from .conftest import make_store
+
+    samples = []
+    for engine in ("duckdb", "postgres"):
+        (tmp_path / engine).mkdir()
+        store, close = make_store(engine, tmp_path / engine)
+        try:
+            fill(store, tmp_path / engine)
+            for strat in (None, "unit"):
+                s = audits.draw(store, "kontanthjaelp", "2014-Q1", size=25, seed=2013,
+                                stratify=strat)
+                samples.append((engine, strat, [(x.position, x.case_id, x.unit)
+                                                for x in s.cases]))
+        finally:
+            close()
+    duck, pg = samples[:2], samples[2:]
+    assert [x[2] for x in duck] == [x[2] for x in pg]
+    assert duck[0][2] != duck[1][2]  # simple and stratified differ
+
+
 def test_stratified_sample_allocates_proportionally(town):
     s = audits.draw(town, "kontanthjaelp", "2014-Q1", size=40, stratify="unit", seed=7)
     # 40 × (90, 60, 30, 20) / 200 = 18, 12, 6, 4
