@@ -82,3 +82,28 @@ def test_scorecard_scope_and_period(practice_store):
     assert (q1["U1"].complaints, q1["U1"].cases, q1["U2"].complaints) == (2, 2, 0)
     assert (q1["U1"].open_cases, q1["U1"].open_past_days) == (1, 0)
     assert scorecard(practice_store, "2012", today=TODAY) == []
+
+
+def test_practice_cli(tmp_path, capsys, monkeypatch):
+    import json
+
+    from sagsindsigt.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    db = str(tmp_path / "p.duckdb")
+    assert main(["--db", db, "init"]) == 0
+    for kind, text in (("cases", CASES), ("complaints", COMPLAINTS)):
+        (tmp_path / f"{kind}.csv").write_text(text, encoding="utf-8")
+        assert main(["--db", db, "import", kind, f"{kind}.csv", "--covers", "2014"]) == 0
+    capsys.readouterr()
+    assert main(["--db", db, "practice", "--period", "2014", "--where", "unit=U1",
+                 "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["unit"] for r in rows] == ["U1"] and rows[0]["procedural_without_points"] == 1
+    assert rows[0]["impossible"]["complaint_before_case"] == 1
+    assert main(["--db", db, "practice", "--format", "csv"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "complaint_points" in header and "event_before_case" in header
+    assert main(["--db", db, "practice", "--where", "kind=x"]) == 2
+    assert main(["--db", db, "practice", "--period", "i går"]) == 2
+    assert "Traceback" not in capsys.readouterr().err

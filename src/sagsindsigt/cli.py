@@ -494,6 +494,50 @@ def audit_calibrate(ctx, concept, round_, n, case_ids) -> None:
     click.echo(f"{len(chosen)} sager valgt til kalibrering: {', '.join(chosen)}.")
 
 
+@cli.command()
+@click.option("--period", help="Perioden, som standard det seneste år med data.")
+@click.option("--where", multiple=True, help="Afgrænsning administration=X, unit=Y eller "
+              "case_type=Z (kan gentages).")
+@click.option("--days", default=90, show_default=True,
+              help="Åbne sager uden afgørelse tælles efter så mange dage.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@click.pass_context
+def practice(ctx, period, where, days, fmt) -> None:
+    """Registreringspraksis pr. enhed: scorekort til ledelsesdialogen."""
+    from .calendar import PeriodError
+    from .overview import default_period
+    from .practice import scorecard
+
+    scope = {}
+    for item in where:
+        dim, _, value = item.partition("=")
+        if dim not in ("administration", "unit", "case_type") or not value:
+            raise Usage(f"Afgrænsningen '{item}' skal være administration=X, unit=Y eller "
+                        "case_type=Z.")
+        scope[dim] = value
+    store = _store(ctx)
+    try:
+        cards = scorecard(store, period or default_period(store), scope, days)
+    except PeriodError as exc:
+        raise Usage(str(exc)) from exc
+    rows = [c.as_dict() for c in cards]
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, default=str))
+        return
+    flat = []
+    for r in rows:
+        f = {k: v for k, v in r.items() if not isinstance(v, dict)}
+        f.update({f"complaint_{k}": v for k, v in r["complaint_fields"].items()})
+        f.update({f"case_{k}": v for k, v in r["case_fields"].items()})
+        f.update(r["impossible"])
+        flat.append(f)
+    cols = ["administration", "unit", "complaints", "cases", "completeness",
+            "procedural_without_points", "impossible_total", "open_cases", "open_past_days",
+            "journal_lag_median"]
+    _emit(flat, fmt, list(dict.fromkeys(cols + [k for f in flat for k in f])) if fmt == "csv"
+          else cols)
+
+
 def _emit(rows: list[dict], fmt: str, cols: list[str]) -> None:
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, default=str))
