@@ -13,7 +13,6 @@ from fastapi.templating import Jinja2Templates
 from ..contract.codes import ADMINISTRATIONS
 from ..kpis import KpiUsageError
 from ..overview import default_period
-from ..reports import FORMATS, KINDS, TITLES, Source, build_report, render
 from .pages import Figures, Filters, period_options
 
 DESCRIPTIONS = {
@@ -28,6 +27,10 @@ DESCRIPTIONS = {
 
 
 def reports_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
+    # imported here: the core imports the dashboard's chart spec from web.pages, so a
+    # module-level import would be circular when the core is imported first (the CLI)
+    from ..reports import FORMATS, KINDS, TITLES, Source, build_report, render
+
     r = APIRouter(include_in_schema=False)
 
     def units() -> list[tuple[str, str, str]]:
