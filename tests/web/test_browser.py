@@ -93,3 +93,26 @@ def test_keyboard_reaches_content_with_visible_focus(page, live_server):
     nodata = page.locator(".nodata").first
     nodata.focus()
     assert nodata.get_attribute("title")
+
+
+def test_clicking_a_bar_drills_down_like_the_row_link(page, live_server):
+    page.goto(f"{live_server}/side/sager?period=2013")
+    # chart 0: deadline compliance per administration; its bars link where the rows link
+    bar = page.locator('#chart-0 svg .mark-rect path[aria-label*="Socialforvaltningen"]')
+    bar.wait_for(timeout=15_000)
+    row_link = page.locator('#frister tbody th a', has_text="Socialforvaltningen")
+    expected = row_link.get_attribute("href")
+    assert expected and "administration=SOF" in expected
+    bar.click()
+    page.wait_for_url("**administration=SOF**")
+    assert page.url.endswith(expected)
+    assert page.locator('[aria-current="location"]').inner_text() == "Socialforvaltningen"
+    # one level further: a centre's bar on SOF's page leads to that centre
+    bar = page.locator('#chart-0 svg .mark-rect path[aria-label*="HCK"]')
+    bar.wait_for(timeout=15_000)
+    expected = page.locator('#frister tbody th a', has_text="HCK").get_attribute("href")
+    bar.click()
+    page.wait_for_url("**unit=HCK**")
+    assert page.url.endswith(expected)
+    # the age-band chart has no level below it: its bars do not navigate
+    assert page.locator("#alder").count() == 1

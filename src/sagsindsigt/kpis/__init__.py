@@ -6,16 +6,26 @@ compute a figure themselves.
 
 from __future__ import annotations
 
+import threading
+
 from .base import KPI, REGISTRY, KpiUsageError, Query, Result, Row, compute, get
 
 _loaded = False
+_loading = threading.Lock()
 
 
 def load_definitions() -> None:
+    """Import the definitions (they register themselves) once. Thread-safe: the web app's
+    warm-up thread and the first request may ask at the same time, and neither may see a
+    half-filled registry."""
     global _loaded
-    if not _loaded:
-        _loaded = True
-        from . import audits, complaints, flow, timeliness  # noqa: F401  (they register)
+    if _loaded:
+        return
+    with _loading:
+        if not _loaded:
+            from . import audits, complaints, flow, timeliness  # noqa: F401  (they register)
+
+            _loaded = True
 
 
 def all_kpis() -> list[KPI]:

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from .base import register
-from .measures import CasesReceived, Count, CountKPI, QuantileKPI, RatioKPI, days_between
+from .measures import (
+    CasesReceived,
+    Count,
+    CountKPI,
+    QuantileKPI,
+    RatioKPI,
+    Snapshot,
+    SnapshotKPI,
+    days_between,
+)
 
 
 def _open_at(t, end):
@@ -16,14 +25,14 @@ register(CountKPI(
 register(CountKPI(
     "cases_decided", "Afgjorte sager", description="Sager afgjort i perioden.", theme="flow",
     table="cases", count=Count("cases", "decided")))
-register(CountKPI(
+register(SnapshotKPI(
     "open_cases", "Åbne sager", description="Sager modtaget senest ved periodens slutning og "
     "ikke afgjort på det tidspunkt.", theme="flow", table="cases",
-    count=Count("cases", at_end=_open_at)))
-register(CountKPI(
+    count=Snapshot("cases", _open_at)))
+register(SnapshotKPI(
     "overdue_open_cases", "Åbne sager over frist", description="Åbne sager ved periodens "
     "slutning, hvis frist var overskredet på det tidspunkt.", theme="flow", table="cases",
-    count=Count("cases", at_end=lambda t, end: _open_at(t, end) & (t.due < end))))
+    count=Snapshot("cases", lambda t, end: _open_at(t, end) & (t.due < end))))
 register(QuantileKPI(
     "processing_days_median", "Sagsbehandlingstid, median", description="Kalenderdage fra "
     "modtagelse til afgørelse for sager afgjort i perioden (median).", theme="flow",

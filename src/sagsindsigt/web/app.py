@@ -75,7 +75,8 @@ def create_app(db: str | Store, warm: bool = True) -> FastAPI:
                 "request": request, "slug": slug, "f": f, "content": content,
                 "periods": fig.memo(("periods",), lambda: period_options(fig)),
                 "title": dict(PAGES)[slug], "query": urlencode(f.params()),
-                "charts_json": json.dumps(content.get("charts", []), ensure_ascii=False),
+                "charts_json": json.dumps(content.get("charts", []), ensure_ascii=False)
+                .replace("</", "<\\/"),
             }).encode("utf-8")
 
         return HTMLResponse(fig.memo(("page", slug, f), render))

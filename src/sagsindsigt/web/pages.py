@@ -12,6 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from ..calendar import Period
 from ..contract.codes import ADMINISTRATIONS, CODE_LISTS, label
@@ -27,7 +28,7 @@ DIM_LABELS = {
     "channel": "Kanal", "via": "Modtaget via", "outcome": "Udfald",
     "appeal_outcome": "Ankestyrelsens afgørelse", "strengthened_contact": "Styrket borgerkontakt",
     "concept": "Koncept", "round": "Runde", "check": "Kontrolpunkt", "category": "Kategori",
-    "rule": "Regel", "month": "Måned",
+    "rule": "Regel", "month": "Måned", "age_band": "Alder",
 }
 DIM_CODES = {"administration": "administration", "kind": "complaint_kind",
              "points": "complaint_point", "channel": "channel", "via": "via",
@@ -181,6 +182,16 @@ class Figures:
                 self._cache.popitem(last=False)
         return value
 
+    def memo_db(self, key: tuple, make):
+        """Like ``memo``, for a value computed on the store directly (not through ``get``):
+        under the store's lock, since the one connection cannot run two queries at once."""
+
+        def locked():
+            with self.lock:
+                return make()
+
+        return self.memo(key, locked)
+
     def query(self, sql: str, params=()) -> list[tuple]:
         with self.lock:
             return self.store.engine.query(sql, list(params))
@@ -234,8 +245,8 @@ def kpi_table(fig: Figures, tid: str, title: str, f: Filters, kpis: list[str], d
         tot = fig.get(k, f.period, [], [*f.where(), *where], annualise)
         totals[k] = cell(tot, tot.rows[0] if tot.rows else None)
     t.add(totals)
-    t.notes = sorted({c.note for r in t.rows for c in r.values()
-                      if isinstance(c, Cell) and c.estimate and c.note})
+    t.notes = sorted({c.note for r in t.rows for c in r.values()  # footnotes of values
+                      if isinstance(c, Cell) and c.value is not None and c.note})
     return t
 
 
@@ -247,18 +258,36 @@ def bar_chart(title: str, data: list[dict], x: str, y: str, color: str | None = 
         "x": {"field": x, "type": "ordinal", "title": None, "sort": None},
         "y": {"field": y, "type": "quantitative", "title": unit or None},
         "tooltip": [{"field": x, "title": ""}, {"field": y, "title": title,
-                                                 "format": ",.1f" if unit == "%" else ",d"}],
+                                                 "format": ",.1f" if unit in ("%", "dage")
+                                                 else ",d"}],
     }
     if color:
         enc["xOffset"] = {"field": color}
         enc["color"] = {"field": color, "title": None,
-                        "scale": {"range": ["#1f5fa8", "#d9822b"]}}
+                        "scale": {"range": ["#1f5fa8", "#c46a12"]}}
         enc["tooltip"].append({"field": color, "title": ""})
+    mark: dict[str, Any] = {"type": "bar", "tooltip": True}
+    if any(d.get("href") for d in data):  # web/static/charts.js follows it on a click
+        mark["cursor"] = "pointer"
     return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "title": title,
             "width": "container", "height": 220, "data": {"values": data},
-            "mark": {"type": "bar", "tooltip": True}, "encoding": enc,
+            "mark": mark, "encoding": enc,
             "config": {"locale": {"number": {"decimal": ",", "thousands": ".",
                                              "grouping": [3], "currency": ["", " kr."]}}}}
+
+
+def table_chart(t: Table, key: str, title: str) -> dict:
+    """A bar per row of a KPI table (the total left out), each bar linking where its row
+    links: a click on a bar drills down like a click on the row."""
+    dim, unit = t.columns[0].key, next(c.unit for c in t.columns if c.key == key)
+    data = []
+    for row, link in zip(t.rows, t.links, strict=True):
+        c = row.get(key)
+        if row.get("_key") is None or not isinstance(c, Cell) or c.value is None:
+            continue
+        data.append({"gruppe": row[dim], "værdi": c.value,
+                     **({"href": "?" + urlencode(link)} if link else {})})
+    return bar_chart(title, data, "gruppe", "værdi", unit=unit)
 
 
 # -- periods ---------------------------------------------------------------------------------

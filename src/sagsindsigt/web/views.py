@@ -7,6 +7,7 @@ from typing import Any
 from ..contract.codes import ADMINISTRATIONS
 from ..danish import value as dk_value
 from ..kpis import get as get_kpi
+from ..kpis.measures import AGE_BAND, AGE_BAND_LABELS
 from ..overview import overview_table
 from ..quality import warnings
 from ..targets import evaluate
@@ -22,6 +23,7 @@ from .pages import (
     months,
     name,
     previous,
+    table_chart,
 )
 
 TILE_KPIS = ["complaint_rate", "deadline_compliance", "processing_days_median", "timeliness",
@@ -57,8 +59,8 @@ def overview(fig: Figures, f: Filters) -> dict[str, Any]:
         tiles.append({"kpi": kd, "items": items,
                       "total": Cell(tot.value if tot else None, kd.unit,
                                     tot.note if tot else "ingen data")})
-    seed = None if f.where() else fig.memo(("seed", f.period),
-                                           lambda: overview_table(fig.store, f.period))
+    seed = None if f.where() else fig.memo_db(("seed", f.period),
+                                              lambda: overview_table(fig.store, f.period))
     return {"tiles": tiles, "seed": seed, "target_list": list(targets.values())}
 
 
@@ -72,7 +74,7 @@ def _trend(now, before, unit: str, prev: str | None) -> str | None:
 
 
 def _targets(fig: Figures) -> dict[tuple, Any]:
-    return fig.memo(("targets",), lambda: _evaluate_targets(fig))
+    return fig.memo_db(("targets",), lambda: _evaluate_targets(fig))
 
 
 def _evaluate_targets(fig: Figures) -> dict[tuple, Any]:
@@ -114,9 +116,26 @@ def cases(fig: Figures, f: Filters) -> dict[str, Any]:
         table.add(row)
     rules = kpi_table(fig, "rettidighed", "Rettidighed (regler på hændelsesloggen)", f,
                       ["timeliness"], "rule")
-    chart = bar_chart("Modtagne og afgjorte sager pr. måned", per_month, "måned", "antal",
-                      "serie")
-    return {"tables": [flow, quality, table, rules], "charts": [chart]}
+    backlog, backlog_chart = _backlog(fig, f)
+    charts = [table_chart(quality, "deadline_compliance",
+                          f"Overholdte frister pr. {_lower(dim)} (%)"),
+              bar_chart("Modtagne og afgjorte sager pr. måned", per_month, "måned", "antal",
+                        "serie"),
+              backlog_chart]
+    return {"tables": [flow, backlog, quality, table, rules], "charts": charts}
+
+
+def _backlog(fig: Figures, f: Filters) -> tuple[Table, dict]:
+    """Open and overdue cases at the period's end by age band, in band order."""
+    t = kpi_table(fig, "alder", "Åbne sager og sager over frist efter alder ved periodens "
+                  "slutning", f, ["open_cases", "overdue_open_cases"], AGE_BAND)
+    t.rows[:-1] = sorted(t.rows[:-1], key=lambda r: AGE_BAND_LABELS.index(r["_key"]))
+    data = [{"alder": r[AGE_BAND], "antal": r[k].value, "serie": series}
+            for r in t.rows[:-1]
+            for k, series in (("open_cases", "Åbne"), ("overdue_open_cases", "Over frist"))
+            if r[k].value is not None]
+    return t, bar_chart("Åbne sager og sager over frist efter alder", data, "alder", "antal",
+                        "serie")
 
 
 def complaints(fig: Figures, f: Filters) -> dict[str, Any]:
@@ -128,7 +147,8 @@ def complaints(fig: Figures, f: Filters) -> dict[str, Any]:
                       "upheld_rate", "appeal_change_rate", "complaints_answered_within"],
                      level, drill=f.level is not None)
     tables = [main]
-    charts = []
+    charts = [table_chart(main, "complaint_rate",
+                          f"Klager i forhold til sagsmængde pr. {_lower(level)} (%)")]
     for dim, title in (("kind", "Klager pr. klagetype"), ("points", "Klager pr. klagepunkt"),
                        ("benefit_area", "Klager pr. ydelsesområde"),
                        ("channel", "Klager pr. kanal"), ("outcome", "Klager pr. udfald"),
@@ -204,7 +224,7 @@ def data(fig: Figures, f: Filters) -> dict[str, Any]:
                       "first": f"{r[2]:%d.%m.%Y}" if r[2] else "-",
                       "last": f"{r[3]:%d.%m.%Y}" if r[3] else "-",
                       "batches": Cell(r[4], "antal")})
-    warns = fig.memo(("warnings",), lambda: warnings(fig.store))
+    warns = fig.memo_db(("warnings",), lambda: warnings(fig.store))
     return {"tables": [coverage, batches, rejects], "warnings": warns}
 
 
