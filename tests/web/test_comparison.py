@@ -10,6 +10,7 @@ import pytest
 
 from sagsindsigt.web.comparison import view
 from sagsindsigt.web.pages import Filters
+from tests.web.test_browser import browser, page  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.xdist_group("demo")
 
@@ -50,3 +51,11 @@ def test_target_is_drawn_on_the_funnel_plot(client):
     points = next(layer for layer in deadline["layer"] if layer["mark"]["type"] == "point")
     assert {p["enhed"] for p in points["data"]["values"]} == {"HCK", "RCK", "SCK"}
     json.dumps(charts)  # the specs go to the page as JSON
+
+
+def test_sammenligning_in_the_browser(page, live_server):  # noqa: F811
+    page.goto(f"{live_server}/side/sammenligning?period=2013")
+    assert page.locator("h1").inner_text() == "Sammenligning"
+    page.wait_for_selector("#chart-0 svg", timeout=15_000)  # vega-embed drew the first chart
+    assert page.locator('nav[aria-label="Sider"] [aria-current="page"]').inner_text() == \
+        "Sammenligning"

@@ -9,6 +9,7 @@ import pytest
 
 from sagsindsigt import sb
 from sagsindsigt.sb import REFERENCE, compare, p_text, p_value
+from tests.web.test_browser import browser, page  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.xdist_group("demo")
 
@@ -18,9 +19,9 @@ def text(html: str) -> str:
 
 
 def test_page_shows_the_kpis_and_the_dutch_reference(client):
-    page = client.get("/side/borgerkontakt", params={"period": "2013"})
-    assert page.status_code == 200
-    body = text(page.text)
+    response = client.get("/side/borgerkontakt", params={"period": "2013"})
+    assert response.status_code == 200
+    body = text(response.text)
     for ref in REFERENCE:
         assert ref.text in body
     total = client.get("/api/kpi/sb_vs_written", params={"period": "2013"}).json()["rows"][0]
@@ -61,3 +62,16 @@ def test_reference_comparison_and_p_value_wording():
     assert compare(REFERENCE[0], 12) == "Måles ikke i Sagsindsigt."
     assert p_value(0.0004) == "< 0,001" and p_value(0.0123) == "0,012" and p_value(None) == "-"
     assert "næppe tilfældig" in p_text(0.01) and "tilfældigheder" in p_text(0.2)
+
+
+def test_borgerkontakt_in_the_browser(page, live_server):  # noqa: F811
+    page.goto(f"{live_server}/side/borgerkontakt?period=2013")
+    assert page.locator("h1").inner_text() == "Styrket borgerkontakt"
+    page.wait_for_selector("#chart-0 svg", timeout=15_000)  # vega-embed drew the first chart
+    assert page.locator('nav[aria-label="Sider"] [aria-current="page"]').inner_text() == \
+        "Styrket borgerkontakt"
+    page.fill("#q", "telefon")
+    page.get_by_role("button", name="Søg").click()
+    page.wait_for_url("**/borgerkontakt/laering?q=telefon**")
+    assert "»telefon«" in page.locator("#antal").inner_text()
+    assert page.locator("#laeringstekster tbody tr").count() > 0

@@ -13,6 +13,7 @@ from sagsindsigt.store import Store
 from sagsindsigt.web import create_app
 from sagsindsigt.web.pages import Filters
 from sagsindsigt.web.targets import view
+from tests.web.test_browser import browser, page  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.xdist_group("demo")
 
@@ -56,3 +57,11 @@ def test_target_form_saves_and_refuses(tmp_path):
             assert "mindst 90,0 %" in row and "Ingen data" in row
     finally:
         store.close()
+
+
+def test_maaltal_in_the_browser(page, live_server):  # noqa: F811
+    page.goto(f"{live_server}/side/maaltal?period=2014")
+    assert page.locator("h1").inner_text() == "Måltal"
+    page.wait_for_selector("#chart-0 svg", timeout=15_000)  # vega-embed drew the first chart
+    assert page.locator('nav[aria-label="Sider"] [aria-current="page"]').inner_text() == \
+        "Måltal"
