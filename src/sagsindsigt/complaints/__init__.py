@@ -303,9 +303,12 @@ def history(store, complaint_id: str, source: str = SOURCE,
             f"({', '.join(str(int(v['_batch'])) for v in versions)})")}
         log = {}
         if LOG_TABLE in store.engine.table_names():
-            log = {r[0]: r for r in store.engine.query(
-                f'SELECT batch, action, registered_by, registered_at FROM "{LOG_TABLE}" '
-                "WHERE _source = ? AND complaint_id = ?", [source, complaint_id])}
+            for r in store.engine.query(
+                    f'SELECT batch, action, registered_by, registered_at FROM "{LOG_TABLE}" '
+                    "WHERE _source = ? AND complaint_id = ?", [source, complaint_id]):
+                b = batches.get(r[0])
+                if b and b[2] == r[3]:  # a row left from an earlier store has another time
+                    log[r[0]] = r
     out, previous = [], None
     for v in versions:
         b, entry = batches.get(v["_batch"]), log.get(v["_batch"])
@@ -328,8 +331,10 @@ def recent(store, limit: int = 25, lock: threading.RLock | None = None) -> list[
         if LOG_TABLE not in store.engine.table_names():
             return []
         rows = store.engine.query(
-            f'SELECT _source, complaint_id, version, action, registered_by, registered_at '
-            f'FROM "{LOG_TABLE}" ORDER BY registered_at DESC, batch DESC LIMIT {int(limit)}')
+            f'SELECT r._source, r.complaint_id, r.version, r.action, r.registered_by, '
+            f'r.registered_at FROM "{LOG_TABLE}" r JOIN batches b ON b.id = r.batch '
+            f'AND b.loaded_at = r.registered_at '
+            f'ORDER BY r.registered_at DESC, r.batch DESC LIMIT {int(limit)}')
     return [dict(zip(["source", "complaint_id", "version", "action", "by", "at"], r,
                      strict=True)) for r in rows]
 
