@@ -120,18 +120,24 @@ def test_calibration_page_warns_about_kappa_and_lists_disagreements(client, demo
 
 # -- the workflow on a store of its own -------------------------------------------------
 @pytest.fixture
-def town_client(duck, tmp_path):
-    fill(duck, tmp_path)
-    with TestClient(create_app(duck, warm=False)) as c:
+def town(store, tmp_path):
+    fill(store, tmp_path)
+    return store
+
+
+@pytest.fixture
+def town_client(town):
+    with TestClient(create_app(town, warm=False)) as c:
         yield c
 
 
-def test_draw_answer_close_reopen_in_the_browser_forms(town_client, duck, tmp_path):
+def test_draw_answer_close_reopen_in_the_browser_forms(town_client, town):
+    """On DuckDB and on PostgreSQL."""
     c = town_client
     r = c.post("/kvalitet/runde/kontanthjaelp/2014-Q1/stikproeve",
                data={"size": "4", "stratify": "unit", "seed": "77", "actor": "Koordinator"})
     assert r.status_code == 200 and "seed 77" in r.text  # followed the redirect
-    s = audits.load_sample(duck, "kontanthjaelp", "2014-Q1")
+    s = audits.load_sample(town, "kontanthjaelp", "2014-Q1")
     assert s.seed == 77 and s.drawn_by == "Koordinator"
     assert s.allocation() == {"JCA": 2, "JCN": 1, "JCV": 1}  # 90/60/30/20 of 200 → 1,8/1,2/…
     checks = [k.id for k in s.concept.checks]
@@ -173,12 +179,12 @@ def test_draw_answer_close_reopen_in_the_browser_forms(town_client, duck, tmp_pa
     clean(aar.text)
 
 
-def test_calibration_cases_are_chosen_on_the_round_page(town_client, duck):
+def test_calibration_cases_are_chosen_on_the_round_page(town_client, town):
     c = town_client
     c.post("/kvalitet/runde/kontanthjaelp/2014-Q1/stikproeve", data={"size": "10", "seed": "3"})
     r = c.post("/kvalitet/runde/kontanthjaelp/2014-Q1/kalibrering", data={"cases": "3"})
     assert "3 sager er valgt til anden bedømmer." in text(r.text)
-    chosen = [x.case_id for x in audits.load_sample(duck, "kontanthjaelp", "2014-Q1").cases
+    chosen = [x.case_id for x in audits.load_sample(town, "kontanthjaelp", "2014-Q1").cases
               if x.calibration]
     assert len(chosen) == 3
     assert r.text.count("rolle=ekstern") == 3
