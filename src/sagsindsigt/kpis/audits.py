@@ -24,19 +24,24 @@ def rounds_in_period(ctx: Context) -> tuple[str, ...]:
     return tuple(sorted(x for x in found if _in_period(x, ctx.period)))
 
 
-def reviews(ctx: Context, roles_default: tuple[str, ...] = ("intern",),
-            rounds: tuple[str, ...] = ()) -> ibis.Table:
-    """Reviews of the given rounds, with the concept's administration and benefit area and
-    the check's category; only intern reviews unless a filter asks otherwise."""
-    store = ctx.store
+def _with_concepts(store) -> ibis.Table:
+    """Every review with its concept's administration and benefit area and its check's
+    category."""
     r = store.table("reviews")
     c = store.table("concepts").select(concept_id="id", administration="administration",
                                        benefit_area="benefit_area")
     k = store.table("concept_checks").select(k_concept="concept", k_check="id",
                                              category="category")
     t = r.left_join(c, r.concept == c.concept_id).drop("concept_id")
-    t = t.left_join(k, (t.concept == k.k_concept) & (t.check == k.k_check)).drop(
+    return t.left_join(k, (t.concept == k.k_concept) & (t.check == k.k_check)).drop(
         "k_concept", "k_check")
+
+
+def reviews(ctx: Context, roles_default: tuple[str, ...] = ("intern",),
+            rounds: tuple[str, ...] = ()) -> ibis.Table:
+    """Reviews of the given rounds, with the concept's administration and benefit area and
+    the check's category; only intern reviews unless a filter asks otherwise."""
+    t = _with_concepts(ctx.store)
     t = t.filter(t["round"].isin(list(rounds) or ["-"]))
     if "reviewer_role" not in ctx.q.where:
         t = t.filter(t.reviewer_role.isin(list(roles_default)))
@@ -135,15 +140,7 @@ def _rows(ctx: Context, res: pl.DataFrame, by: list[str], light: bool) -> list[R
 
 def _members(ctx: Context, by: list[str]) -> list[dict]:
     def build() -> ibis.Table:
-        store = ctx.store
-        r = store.table("reviews")
-        c = store.table("concepts").select(concept_id="id", administration="administration",
-                                           benefit_area="benefit_area")
-        k = store.table("concept_checks").select(k_concept="concept", k_check="id",
-                                                 category="category")
-        t = r.left_join(c, r.concept == c.concept_id)
-        t = t.left_join(k, (t.concept == k.k_concept) & (t.check == k.k_check))
-        return ctx.apply_where(t).select(*by).distinct()
+        return ctx.apply_where(_with_concepts(ctx.store)).select(*by).distinct()
 
     found = ctx.store.cached(("review_members", ctx.key()), lambda: ctx.frame("members", build)
                              .sort(by, nulls_last=True).to_dicts())
