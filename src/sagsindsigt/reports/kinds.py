@@ -137,6 +137,22 @@ class Builder:
         t.notes = _estimate_notes(t)
         return t
 
+    def pairs_table(self, tid: str, title: str, kpi: str, dims: list[str]) -> Table:
+        """One KPI by two dimensions as a list of the pairs with data (sparse breakdowns such
+        as concept × round, where each concept has its own round frequency)."""
+        kd = get_kpi(kpi)
+        res = self.get(kpi, dims)
+        t = Table(tid, title, [Column("label", " / ".join(FILTER_LABELS.get(d, d)
+                                                         for d in dims)),
+                               Column(kpi, kd.label, kd.unit, kpi)])
+        for r in res.rows:
+            if r.value is None:
+                continue
+            t.rows.append({"label": " / ".join(self.label(d, r.dims.get(d)) for d in dims),
+                           kpi: self.cell(res, r)})
+        t.notes = _estimate_notes(t)
+        return t
+
     def trend_table(self, tid: str, title: str, periods: list[Period], kpis: list[str],
                     annualise: bool = False, chart: ChartRef | None = None) -> Table:
         cols = [Column("label", "Periode")]
@@ -362,8 +378,8 @@ def kvalitet(b: Builder) -> list[Section]:
                 [b.kpi_table("koncepter", "Korrekte sager pr. koncept", ["audit_correct_rate"],
                              "concept", chart=ChartRef("Korrekte sager pr. koncept (%)",
                                                        ["audit_correct_rate"], PCT)),
-                 b.cross_table("koncept_runde", "Korrekte sager pr. koncept og runde",
-                               "audit_correct_rate", "concept", "round")]),
+                 b.pairs_table("koncept_runde", "Korrekte sager pr. koncept og runde",
+                               "audit_correct_rate", ["concept", "round"])]),
         Section("enheder", "Korrekte sager pr. enhed", "",
                 [b.kpi_table("enheder", "Korrekte sager pr. enhed", ["audit_correct_rate"],
                              "unit")]),

@@ -38,7 +38,9 @@ def svg(spec: dict) -> str:
     import vl_convert as vlc
 
     spec = copy.deepcopy(spec)
-    spec["width"] = CHART_WIDTH
+    spec["width"] = CHART_WIDTH  # paper has no container to fill
+    spec["encoding"]["x"].setdefault("axis", {"labelAngle": -30, "labelLimit": 170})
+    spec.setdefault("padding", {"left": 60, "top": 5, "right": 5, "bottom": 5})
     data = vlc.vegalite_to_svg(spec, format_locale="da-DK")
     return "data:image/svg+xml;base64," + base64.b64encode(data.encode("utf-8")).decode()
 
