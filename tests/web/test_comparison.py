@@ -37,6 +37,8 @@ def test_page_agrees_with_the_funnel_api(client):
     plain = client.get("/api/kpi/deadline_compliance", params={"period": "2013",
                                                                 "by": "unit"}).json()
     assert "lower95" not in plain["rows"][0]
+    refused = client.get("/api/kpi/cases_received", params={"view": "funnel"})
+    assert refused.status_code == 400 and "kræver en andel" in refused.json()["error"]
 
 
 def test_target_is_drawn_on_the_funnel_plot(client):
