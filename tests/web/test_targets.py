@@ -65,3 +65,14 @@ def test_maaltal_in_the_browser(page, live_server):  # noqa: F811
     page.wait_for_selector("#chart-0 svg", timeout=15_000)  # vega-embed drew the first chart
     assert page.locator('nav[aria-label="Sider"] [aria-current="page"]').inner_text() == \
         "Måltal"
+
+
+def test_the_target_is_on_the_tile_of_its_kpi(client):
+    html = client.get("/", params={"period": "2014", "administration": "BIF"}).text
+    tile = html[html.index("<h3>Klager i forhold til sagsmængde</h3>"):]
+    tile = tile[:tile.index("</article>")]
+    assert re.search(r'class="tile-target">Måltal klager_bif: <span class="status '
+                     r'status-(not_met|met)">(Ikke opfyldt|Opfyldt)</span> \(højst 2,5 %\)',
+                     tile), tile[:600]
+    whole = client.get("/", params={"period": "2014"}).text
+    assert "tile-target" not in whole  # the demo has no municipality-wide target

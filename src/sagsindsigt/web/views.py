@@ -58,7 +58,9 @@ def overview(fig: Figures, f: Filters) -> dict[str, Any]:
         tot = total.rows[0] if total.rows else None
         tiles.append({"kpi": kd, "items": items,
                       "total": Cell(tot.value if tot else None, kd.unit,
-                                    tot.note if tot else "ingen data")})
+                                    tot.note if tot else "ingen data"),
+                      "target": None if f.unit or f.case_type else
+                      targets.get((k, f.administration, f.period))})
     seed = None if f.where() else fig.memo_db(("seed", f.period),
                                               lambda: overview_table(fig.store, f.period))
     return {"tiles": tiles, "seed": seed, "target_list": list(targets.values())}
