@@ -143,6 +143,7 @@ class Store:
         ours = {"meta", "batches", "rejects", "timeliness_items"}
         ours |= {n for k in KINDS for n in (k, f"{k}_history")}
         ours |= set(AUDIT_TABLES)
+        ours |= {"complaint_registrations"}  # the registration log of complaints/
         self._tables.clear()
         self.touch()
         with self.engine.transaction():
