@@ -44,3 +44,15 @@ def test_import_logs_are_masked(store, tmp_path):
     text = stream.getvalue()
     assert "Batch 1 (complaints" in text and "Afvist: k.csv række 3" in text
     assert "0101801234" not in text
+
+
+def test_configure_again_after_the_old_stream_was_closed():
+    """A CLI call in-process binds the handler to that moment's stderr; once that stream is
+    closed (a finished test's capture), configuring a new stream still works."""
+    old = io.StringIO()
+    logs.configure(logging.WARNING, old)
+    old.close()
+    stream = io.StringIO()
+    logs.configure(logging.DEBUG, stream)
+    logs.get("test").warning("cpr 010203-1234")
+    assert "010203-1234" not in stream.getvalue() and "cpr" in stream.getvalue()

@@ -31,7 +31,10 @@ def configure(level: int = logging.INFO, stream=None) -> logging.Handler:
         if getattr(h, "_sagsindsigt", False):
             h.setLevel(level)
             if stream is not None:
-                h.setStream(stream)
+                try:
+                    h.setStream(stream)
+                except ValueError:  # the old stream is closed (a finished CLI call's stderr)
+                    h.stream = stream
             return h
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

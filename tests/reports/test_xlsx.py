@@ -172,6 +172,11 @@ def test_definitions_and_batches_sheets(report_files, reports, demo_store, kind)
             "kvartal": {"cases"}, "borgerraadgiver": {"complaints"},
             "kvalitet": {"reviews", "concepts"}}[kind]
     assert need <= kinds
+    if kind == "kvartal":  # filtered to SOF: only case batches holding SOF's cases
+        sof = {r[0] for r in demo_store.engine.query(
+            "SELECT DISTINCT _batch FROM cases WHERE administration = 'SOF'")}
+        case_batches = {i for i in ids if stored[i] == "cases"}
+        assert case_batches and case_batches <= sof
 
 
 def test_cells_are_plain_data():

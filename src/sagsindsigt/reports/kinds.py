@@ -399,19 +399,30 @@ KINDS: dict[str, Callable[[Builder], list[Section]]] = {
 }
 
 
-def batches_behind(src: Source, kpis: list[str], period: Period) -> list[dict]:
+def batches_behind(src: Source, kpis: list[str], period: Period,
+                   where: list[str] = ()) -> list[dict]:
     """The import batches whose data the figures are made of: every loaded batch of a record
     kind the KPIs read that covers part of the period (or states no coverage), plus the
-    organisation, case types and targets."""
+    organisation, case types and targets. With an administration filter, batches of cases,
+    volumes and complaints only when they hold rows of the filtered administrations."""
     kinds = {"organisation", "case_types", "targets"}
     for k in kpis:
         kinds |= set(BATCH_KINDS.get(get_kpi(k).table, ()))
+    admins = _values(list(where), "administration")
+    outside: set = set()
+    if admins:
+        for kind in kinds & {"cases", "volumes", "complaints"}:
+            mine: dict = {}
+            for batch, admin in src.query(f'SELECT DISTINCT "_batch", administration '
+                                          f'FROM "{kind}"'):
+                mine.setdefault(batch, set()).add(admin)
+            outside |= {b for b, a in mine.items() if not a & set(admins)}
     cols = ["id", "kind", "source", "file", "status", "rows_loaded", "covers_start",
             "covers_end", "loaded_at", "sha256"]
     out = []
     for r in src.query(f"SELECT {', '.join(cols)} FROM batches ORDER BY id"):
         d = dict(zip(cols, r, strict=True))
-        if d["kind"] not in kinds or d["status"] != "indlæst":
+        if d["kind"] not in kinds or d["status"] != "indlæst" or d["id"] in outside:
             continue
         s, e = d["covers_start"], d["covers_end"]
         if s is not None and e is not None and (e < period.start or s > period.end):
@@ -436,9 +447,12 @@ def build(src: Source, kind: str, period: str | Period, where: list[str] | None 
         raise KpiUsageError(f"Ukendt rapport '{kind}': brug en af {', '.join(KINDS)}.")
     if threshold < 1:
         raise KpiUsageError("Grænsen for diskretionering skal være mindst 1.")
-    from ..kpis import Query
+    from ..calendar import PeriodError
 
-    p = Query.make("complaints_received", period).period
+    try:
+        p = period if isinstance(period, Period) else Period.parse(str(period))
+    except PeriodError as exc:
+        raise KpiUsageError(str(exc)) from exc
     where = list(where or [])
     for w in where:
         if "=" not in w:
@@ -449,5 +463,5 @@ def build(src: Source, kind: str, period: str | Period, where: list[str] | None 
         s.tables = [t for t in s.tables if t is not None]
     report = Report(kind, TITLES[kind], p, filter_labels(b), internal, threshold, sections,
                     list(src.used), [])
-    report.batches = batches_behind(src, report.kpis, p)
+    report.batches = batches_behind(src, report.kpis, p, where)
     return report
