@@ -49,6 +49,7 @@ def create_app(db: str | Store, warm: bool = True) -> FastAPI:
                   description="Nøgletal om sagsbehandlingens kvalitet. "
                   "Samme JSON som `sagsindsigt kpi --format json`.", version="0.1.0")
     app.state.figures = fig
+    app.add_middleware(_Serving, fig=fig)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     env = templates.env
@@ -158,18 +159,46 @@ def _default_period(fig: Figures) -> str:
 
 
 def _warm(fig: Figures) -> None:
+    """Fill the figure cache in the background, most visited views first. It computes only
+    while no request is being served (``Figures.serving``), so it never slows a visitor."""
+    fig.background = threading.get_ident()
     try:
         fig.refresh()
-        with fig.lock:
-            period = default_period(fig.store)
-        top = Filters(period)
-        for view in VIEWS.values():
-            view(fig, top)
-        for admin in ("BIF", "SOF", "TMF", "SUF", "BUF", "KFF"):
-            for slug in ("overblik", "sager", "klager"):
-                VIEWS[slug](fig, Filters(period, admin))
+        period = fig.memo(("default_period",), lambda: _default_period(fig))
+        for slug, f in _warm_plan(fig, period):
+            VIEWS[slug](fig, f)
     except Exception:  # warming is a courtesy; a real request reports real errors
         pass
+
+
+def _warm_plan(fig: Figures, period: str):
+    """Every page of the default period; then each administration's Overblik, Sager and
+    Klager; then the Sager page of each centre (the drill-down's next step)."""
+    top = Filters(period)
+    yield from ((slug, top) for slug in VIEWS)
+    admins = [r.dims["administration"] for k in ("cases_received", "complaints_received")
+              for r in fig.get(k, period, ["administration"]).rows if r.value]
+    admins = list(dict.fromkeys(admins))
+    for admin in admins:
+        for slug in ("overblik", "sager", "klager"):
+            yield slug, Filters(period, admin)
+    for admin in admins:
+        for r in fig.get("cases_received", period, ["unit"], [f"administration={admin}"]).rows:
+            if r.value and r.dims["unit"] is not None:
+                yield "sager", Filters(period, admin, r.dims["unit"])
+
+
+class _Serving:
+    """ASGI middleware: every request counts as being served (``Figures.serving``)."""
+
+    def __init__(self, app, fig: Figures):
+        self.app, self.fig = app, fig
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        with self.fig.serving():
+            await self.app(scope, receive, send)
 
 
 def _cell_text(c) -> str:

@@ -8,7 +8,9 @@ download always holds the numbers on the page.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -130,15 +132,52 @@ class Table:
         self.links.append(link)
 
 
+_MISSING = object()
+
+
 class Figures:
-    """The KPI results one request needs, cached per store version (imports bump it)."""
+    """The KPI results one request needs, cached per store version (imports bump it).
+    Queries on the store's one connection take turns (``lock``); the cache has a lock of its
+    own, so a request whose figures are cached never waits behind a computation."""
 
     def __init__(self, store, capacity: int = 4096):
         self.store = store
         self.lock = threading.RLock()  # one connection per store: queries take turns
+        self._cache_lock = threading.RLock()
         self._cache: OrderedDict[tuple, Result] = OrderedDict()
         self._capacity = capacity
         self._version: int | None = None
+        self._busy = 0  # requests being served
+        self._idle = threading.Condition()
+        self._last_served = 0.0  # time.monotonic() when the last request ended
+        self.background: int | None = None  # the warm-up thread's ident
+
+    @contextmanager
+    def serving(self):
+        """Mark a request in progress: the warm-up yields to it."""
+        with self._idle:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._busy -= 1
+                self._last_served = time.monotonic()
+                self._idle.notify_all()
+
+    def _yield_to_requests(self, quiet: float = 0.2) -> None:
+        """In the warm-up thread, before each computation: wait until no request has been
+        served for ``quiet`` seconds (visitors come in bursts), so a visitor never queues
+        behind the warm-up for the one connection. Never while holding the store's lock: a
+        request waiting for it would never end."""
+        if self.background != threading.get_ident() or self.lock._is_owned():
+            return
+        with self._idle:
+            while True:
+                rest = self._last_served + quiet - time.monotonic()
+                if self._busy == 0 and rest <= 0:
+                    return
+                self._idle.wait(max(rest, 0.01) if self._busy == 0 else None)
 
     def version(self) -> int:
         with self.lock:
@@ -147,39 +186,50 @@ class Figures:
 
     def refresh(self) -> None:
         v = self.version()
-        with self.lock:
+        with self._cache_lock:
             if v != self._version:
                 self._cache.clear()
                 self._version = v
+
+    def _cached(self, key: tuple):
+        """The cached value, or ``_MISSING``."""
+        with self._cache_lock:
+            hit = self._cache.get(key, _MISSING)
+            if hit is not _MISSING:
+                self._cache.move_to_end(key)
+            return hit
+
+    def _keep(self, key: tuple, value) -> None:
+        with self._cache_lock:
+            self._cache[key] = value
+            if len(self._cache) > self._capacity:
+                self._cache.popitem(last=False)
 
     def get(self, kpi: str, period: str | Period, by=(), where=(), annualise=False) -> Result:
         q = Query.make(kpi, period, list(by), list(where), annualise)
         key = (kpi, q.period.label, tuple(q.by), tuple(sorted((k, tuple(v))
                                                              for k, v in q.where.items())),
                annualise)
+        hit = self._cached(key)
+        if hit is not _MISSING:
+            return hit
+        self._yield_to_requests()
         with self.lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
+            hit = self._cached(key)  # computed meanwhile by another thread
+            if hit is not _MISSING:
                 return hit
             res = compute(self.store, q)
-            self._cache[key] = res
-            if len(self._cache) > self._capacity:
-                self._cache.popitem(last=False)
-            return res
+            self._keep(key, res)  # before a refresh on the connection can clear the cache
+        return res
 
     def memo(self, key: tuple, make):
         """Any other derived value (the seed table, warnings), cached like KPI results."""
         key = ("memo", *key)
-        with self.lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
+        hit = self._cached(key)
+        if hit is not _MISSING:
+            return hit
         value = make()  # outside the lock: rendering needs no database
-        with self.lock:
-            self._cache[key] = value
-            if len(self._cache) > self._capacity:
-                self._cache.popitem(last=False)
+        self._keep(key, value)
         return value
 
     def memo_db(self, key: tuple, make):
@@ -187,6 +237,7 @@ class Figures:
         under the store's lock, since the one connection cannot run two queries at once."""
 
         def locked():
+            self._yield_to_requests()
             with self.lock:
                 return make()
 

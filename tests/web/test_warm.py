@@ -1,0 +1,57 @@
+"""The background warm-up: which views it prepares, and that it computes nothing while a
+request is being served (so it never slows down a visitor)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from sagsindsigt.web import app as web_app
+from sagsindsigt.web import pages
+from sagsindsigt.web.pages import Figures, Filters
+from sagsindsigt.web.views import VIEWS
+
+pytestmark = pytest.mark.xdist_group("demo")
+
+
+def test_warm_plan_covers_every_page_then_the_drill_down(demo_store):
+    plan = list(web_app._warm_plan(Figures(demo_store), "2014"))
+    assert plan[:len(VIEWS)] == [(slug, Filters("2014")) for slug in VIEWS]
+    for step in (("overblik", Filters("2014", "BIF")), ("klager", Filters("2014", "SOF")),
+                 ("sager", Filters("2014", "SOF", "HCK"))):
+        assert step in plan, step
+    assert sum(1 for slug, f in plan if slug == "sager" and f.administration == "BIF"
+               and f.unit) > 1  # each of BIF's centres
+    assert len(plan) == len(set(plan))
+
+
+@pytest.fixture
+def computed(monkeypatch):
+    """The KPIs computed (on any connection), with the warm-up limited to one page."""
+    seen: list[str] = []
+    real = pages.compute
+
+    def counting(store, q):
+        seen.append(q.kpi)
+        return real(store, q)
+
+    monkeypatch.setattr(pages, "compute", counting)
+    monkeypatch.setattr(web_app, "_warm_plan",
+                        lambda fig, period: [("kvalitet", Filters(period))])
+    return seen
+
+
+def test_warm_up_yields_to_requests_and_fills_the_cache(demo_store, computed):
+    fig = Figures(demo_store)
+    with fig.serving():  # a request is being served: the warm-up computes nothing
+        warm = threading.Thread(target=web_app._warm, args=(fig,))
+        warm.start()
+        time.sleep(1.5)
+        assert computed == [] and warm.is_alive()
+    warm.join(timeout=300)
+    assert not warm.is_alive() and "audit_correct_rate" in computed
+    computed.clear()
+    VIEWS["kvalitet"](fig, Filters(fig.memo(("default_period",), lambda: "")))
+    assert computed == []  # the visitor finds every figure ready
