@@ -125,3 +125,41 @@ def test_a_person_downloads_a_report_in_the_browser(page, live_server, tmp_path)
     wb = load_workbook(path)
     assert "Forvaltning: Socialforvaltningen" in wb["Rapport"]["A2"].value
     assert "2. kvartal 2014" in wb["Rapport"]["A2"].value
+
+
+def _download(client, url, params) -> dict:
+    r = client.get(url, params=params)
+    assert r.status_code == 200, r.text
+    ws = load_workbook(io.BytesIO(r.content)).active
+    head = [c.value for c in ws[1]]
+    return {row[0]: dict(zip(head, row, strict=False))
+            for row in ws.iter_rows(min_row=2, values_only=True)}
+
+
+@pytest.mark.parametrize("kind, params, page_table, sheet, kpis", [
+    ("kvalitet", {"period": "2014", "administration": "BIF"}, "kvalitet/koncepter",
+     "koncepter", ["audit_correct_rate"]),
+    ("kvartal", {"period": "2014-Q2", "administration": "SOF"}, "sager/frister", "centre",
+     ["deadline_compliance", "processing_days_median", "processing_days_p90"]),
+])
+def test_report_tables_equal_the_dashboard_tables(client, kind, params, page_table, sheet,
+                                                  kpis):
+    """The same rows on the dashboard page (its XLSX download) and in the report."""
+    from sagsindsigt.kpis import get as get_kpi
+
+    page = _download(client, f"/download/{page_table}.xlsx", params)
+    x = client.get("/rapporter/hent", params={"kind": kind, **params, "format": "xlsx",
+                                              "internal": "true"})
+    report = _sheet(x.content, sheet)
+    compared = 0
+    for k in kpis:
+        col = get_kpi(k).label
+        page_values = sorted(r[col] for key, r in page.items()
+                             if key != "I alt" and r[col] is not None)
+        report_values = sorted(r[f"{col} ({get_kpi(k).unit})"] for key, r in report.items()
+                               if key != "I alt" and r[f"{col} ({get_kpi(k).unit})"] != "-")
+        assert report_values == pytest.approx(page_values), k
+        assert report["I alt"][f"{col} ({get_kpi(k).unit})"] == pytest.approx(
+            page["I alt"][col])
+        compared += len(page_values)
+    assert compared >= 3
