@@ -312,9 +312,9 @@ def bar_chart(title: str, data: list[dict], x: str, y: str, color: str | None = 
                                                  "format": ",.1f" if unit in ("%", "dage")
                                                  else ",d"}],
     }
-    if color:
-        enc["xOffset"] = {"field": color}
-        enc["color"] = {"field": color, "title": None,
+    if color:  # the series in the order of the data
+        enc["xOffset"] = {"field": color, "sort": None}
+        enc["color"] = {"field": color, "title": None, "sort": None,
                         "scale": {"range": ["#1f5fa8", "#c46a12"]}}
         enc["tooltip"].append({"field": color, "title": ""})
     mark: dict[str, Any] = {"type": "bar", "tooltip": True}
@@ -338,7 +338,13 @@ def table_chart(t: Table, key: str, title: str) -> dict:
             continue
         data.append({"gruppe": row[dim], "værdi": c.value,
                      **({"href": "?" + urlencode(link)} if link else {})})
-    return bar_chart(title, data, "gruppe", "værdi", unit=unit)
+    spec = bar_chart(title, data, "gruppe", "værdi", unit=unit)
+    enc = spec["encoding"]  # horizontal bars: long names stay readable
+    enc["x"] = {**enc["y"], "axis": {"tickCount": 10}}
+    enc["y"] = {"field": "gruppe", "type": "ordinal", "title": None, "sort": None,
+                "axis": {"labelLimit": 320}}
+    spec["height"] = {"step": 24}
+    return spec
 
 
 # -- periods ---------------------------------------------------------------------------------
