@@ -116,3 +116,14 @@ def test_clicking_a_bar_drills_down_like_the_row_link(page, live_server):
     assert page.url.endswith(expected)
     # the age-band chart has no level below it: its bars do not navigate
     assert page.locator("#alder").count() == 1
+
+
+def test_api_docs_render_from_vendored_files_only(page, live_server):
+    """/docs (Swagger UI) draws the registry's endpoints without any request leaving
+    loopback: municipal networks often have no internet."""
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url)
+            if not r.url.startswith((live_server, "data:")) else None)
+    page.goto(f"{live_server}/docs")
+    page.get_by_text("/api/kpi/{kpi_id}", exact=True).wait_for(timeout=15_000)
+    assert outside == []

@@ -75,7 +75,9 @@ def test_api_equals_cli_for_every_kpi(client, demo_store, capsys, monkeypatch):
 def test_api_errors_are_danish_json(client):
     r = client.get("/api/kpi/findes_ikke")
     assert r.status_code == 400 and "Ukendt nøgletal" in r.json()["error"]
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "cdn" not in docs.text
+    assert client.get("/static/vendor/swagger-ui-bundle.js").status_code == 200
     assert "/api/kpi/{kpi_id}" in client.get("/openapi.json").json()["paths"]
 
 

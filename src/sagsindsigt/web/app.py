@@ -13,6 +13,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -45,9 +46,19 @@ def create_app(db: str | Store, warm: bool = True) -> FastAPI:
             threading.Thread(target=_warm, args=(fig,), daemon=True).start()
         yield
 
+    # /docs is served from vendored Swagger UI files (FastAPI's default loads a CDN)
     app = FastAPI(lifespan=lifespan, title="Sagsindsigt",
                   description="Nøgletal om sagsbehandlingens kvalitet. "
-                  "Samme JSON som `sagsindsigt kpi --format json`.", version="0.1.0")
+                  "Samme JSON som `sagsindsigt kpi --format json`.", version="0.1.0",
+                  docs_url=None, redoc_url=None)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url, title="Sagsindsigt – API",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui.css",
+            swagger_favicon_url="data:,")
     app.state.figures = fig
     app.add_middleware(_Serving, fig=fig)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
