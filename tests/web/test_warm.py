@@ -55,3 +55,23 @@ def test_warm_up_yields_to_requests_and_fills_the_cache(demo_store, computed):
     computed.clear()
     VIEWS["kvalitet"](fig, Filters(fig.memo(("default_period",), lambda: "")))
     assert computed == []  # the visitor finds every figure ready
+
+
+def test_a_request_after_the_warm_up_never_waits_for_itself(demo_store, computed):
+    """Regression: the warm-up was recognised by its thread ident, which a later request's
+    worker thread can reuse; such a request then waited for itself forever."""
+    fig = Figures(demo_store)
+    warm = threading.Thread(target=web_app._warm, args=(fig,))
+    warm.start()
+    warm.join(timeout=300)
+    assert fig.background is None
+    done: list[object] = []
+
+    def request():
+        with fig.serving():  # as the middleware does
+            done.append(fig.get("complaint_rate", "2013", ["administration"]))
+
+    t = threading.Thread(target=request)
+    t.start()
+    t.join(timeout=60)
+    assert not t.is_alive() and len(done) == 1

@@ -172,7 +172,9 @@ def _default_period(fig: Figures) -> str:
 def _warm(fig: Figures) -> None:
     """Fill the figure cache in the background, most visited views first. It computes only
     while no request is being served (``Figures.serving``), so it never slows a visitor."""
-    fig.background = threading.get_ident()
+    # the thread object, not its ident: idents are reused by later threads (a request's
+    # worker thread taking the ident of a finished warm-up would wait for itself)
+    fig.background = threading.current_thread()
     try:
         fig.refresh()
         period = fig.memo(("default_period",), lambda: _default_period(fig))
@@ -180,6 +182,8 @@ def _warm(fig: Figures) -> None:
             VIEWS[slug](fig, f)
     except Exception:  # warming is a courtesy; a real request reports real errors
         pass
+    finally:
+        fig.background = None
 
 
 def _warm_plan(fig: Figures, period: str):

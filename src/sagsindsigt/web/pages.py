@@ -150,7 +150,7 @@ class Figures:
         self._busy = 0  # requests being served
         self._idle = threading.Condition()
         self._last_served = 0.0  # time.monotonic() when the last request ended
-        self.background: int | None = None  # the warm-up thread's ident
+        self.background: threading.Thread | None = None  # the warm-up thread, while it runs
 
     @contextmanager
     def serving(self):
@@ -170,7 +170,7 @@ class Figures:
         served for ``quiet`` seconds (visitors come in bursts), so a visitor never queues
         behind the warm-up for the one connection. Never while holding the store's lock: a
         request waiting for it would never end."""
-        if self.background != threading.get_ident() or self.lock._is_owned():
+        if self.background is not threading.current_thread() or self.lock._is_owned():
             return
         with self._idle:
             while True:
