@@ -123,3 +123,16 @@ def test_demo_checks_its_options_before_dropping_anything(db, capsys):
     s = Store(db)
     assert s.engine.query("SELECT count(*) FROM batches")[0][0] == 1
     s.close()
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["kpi", "cases_received", "--bogus"], "Ukendt tilvalg --bogus."),
+    (["findesikke"], "Ukendt kommando 'findesikke'"),
+    (["import", "cases"], "Mangler argumentet 'FILE'"),
+    (["kpi", "cases_received", "--period"], "Tilvalget --period mangler en værdi."),
+    (["demo", "--years", "x"], "Ugyldig værdi for '--years': 'x' er ikke et heltal."),
+])
+def test_usage_errors_are_danish(db, capsys, args, expected):
+    code, _, err = run(capsys, "--db", db, *args)
+    assert code == 2 and expected in err, err
+    assert "Traceback" not in err

@@ -570,8 +570,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.UsageError as exc:
-        click.echo(exc.format_message() if exc.ctx is None else
-                   f"{exc.ctx.get_usage()}\nFejl: {exc.format_message()}", err=True)
+        message = _danish_usage(exc)
+        click.echo(f"Fejl: {message}" if exc.ctx is None else
+                   f"{exc.ctx.get_usage()}\nFejl: {message}", err=True)
         return exc.exit_code
     except click.ClickException as exc:
         click.echo(f"Fejl: {exc.format_message()}", err=True)
@@ -585,6 +586,42 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"Fejl: {_sentence(exc)}", err=True)
         return _code(exc)
     return rv if isinstance(rv, int) else 0
+
+
+def _danish_usage(exc: click.UsageError) -> str:
+    """Click's usage errors in Danish (click itself speaks English)."""
+    hint = ""
+    if isinstance(exc, click.BadParameter | click.MissingParameter):
+        if exc.param is not None and exc.ctx is not None:
+            hint = exc.param.get_error_hint(exc.ctx)  # '--years', 'FILE'
+        else:
+            hint = str(exc.param_hint or "")
+    if isinstance(exc, click.MissingParameter):
+        what = "argumentet" if isinstance(exc.param, click.Argument) else "tilvalget"
+        return f"Mangler {what} {hint}: se 'sagsindsigt {_command(exc)} --help'."
+    if isinstance(exc, click.NoSuchOption):
+        near = f" Mente du {', '.join(exc.possibilities)}?" if exc.possibilities else ""
+        return f"Ukendt tilvalg {exc.option_name}.{near}"
+    if isinstance(exc, click.BadOptionUsage):
+        return f"Tilvalget {exc.option_name} mangler en værdi."
+    if isinstance(exc, click.BadParameter):
+        detail = exc.message
+        for english, danish in ((" is not a valid integer.", " er ikke et heltal."),
+                                (" is not a valid float.", " er ikke et tal."),
+                                (" is not one of ", " er ikke en af "),
+                                (" is not in the range ", " ligger ikke i intervallet ")):
+            detail = detail.replace(english, danish)
+        return f"Ugyldig værdi for {hint}: {detail}"
+    text = exc.format_message()
+    if text.startswith("No such command"):
+        return f"Ukendt kommando {text.split(' ', 3)[-1].rstrip('.')}: se 'sagsindsigt --help'."
+    if text.startswith("Got unexpected extra argument"):
+        return "For mange argumenter: " + text.split("(", 1)[-1].rstrip(")") + "."
+    return text
+
+
+def _command(exc: click.UsageError) -> str:
+    return exc.ctx.command_path.split(" ", 1)[-1] if exc.ctx is not None else ""
 
 
 def _code(exc: Exception) -> int:
