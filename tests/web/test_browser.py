@@ -127,3 +127,9 @@ def test_api_docs_render_from_vendored_files_only(page, live_server):
     page.goto(f"{live_server}/docs")
     page.get_by_text("/api/kpi/{kpi_id}", exact=True).wait_for(timeout=15_000)
     assert outside == []
+
+
+def test_a_chart_with_a_target_line_draws(page, live_server):
+    page.goto(f"{live_server}/side/sager?period=2014&administration=SOF")
+    page.wait_for_selector("#chart-0 svg", timeout=15_000)
+    assert page.locator("#chart-0 svg text", has_text="Mål: 80,0 %").count() == 1

@@ -78,3 +78,28 @@ def test_chart_bars_link_where_the_rows_link(client):
     html = client.get("/side/sager", params={"period": "2013", "administration": "SOF",
                                              "unit": "HCK", "case_type": "BIL"}).text
     assert all("href" not in b for b in specs(html)[0]["data"]["values"])
+
+
+def _target_line(spec: dict) -> float | None:
+    rules = [lay for lay in spec.get("layer", []) if lay["mark"]["type"] == "rule"]
+    return rules[0]["encoding"]["x"]["datum"] if rules else None
+
+
+def test_targets_are_drawn_on_the_charts_of_their_kpi(client):
+    """The demo's måltal (SOF: deadline compliance ≥ 80 %, BIF: complaint rate ≤ 2,5 % in the
+    last year) are drawn on the Sager and Klager charts of that administration, with the same
+    value the Måltal page evaluates; other scopes carry no line."""
+    from sagsindsigt.web.views import _targets
+
+    last = "2014"  # the test demo's last year
+    targets = _targets(client.app.state.figures)
+    sager = specs(client.get("/side/sager", params={"period": last,
+                                                   "administration": "SOF"}).text)[0]
+    assert _target_line(sager) == targets[("deadline_compliance", "SOF", last)].target == 80
+    assert "Mål: 80,0 %" in json.dumps(sager, ensure_ascii=False)
+    klager = specs(client.get("/side/klager", params={"period": last,
+                                                     "administration": "BIF"}).text)[0]
+    assert _target_line(klager) == 2.5
+    other = specs(client.get("/side/sager", params={"period": last,
+                                                   "administration": "BIF"}).text)[0]
+    assert _target_line(other) is None and "layer" not in other

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from ..calendar import Period
 from ..contract.codes import ADMINISTRATIONS, CODE_LISTS, label
+from ..danish import value as dk_value
 from ..kpis import Query, Result, compute
 from ..kpis import get as get_kpi
 
@@ -327,9 +328,10 @@ def bar_chart(title: str, data: list[dict], x: str, y: str, color: str | None = 
                                              "grouping": [3], "currency": ["", " kr."]}}}}
 
 
-def table_chart(t: Table, key: str, title: str) -> dict:
+def table_chart(t: Table, key: str, title: str, target: float | None = None) -> dict:
     """A bar per row of a KPI table (the total left out), each bar linking where its row
-    links: a click on a bar drills down like a click on the row."""
+    links: a click on a bar drills down like a click on the row. A target (måltal) of the
+    KPI for the page's scope and period is drawn as a dashed line with its value."""
     dim, unit = t.columns[0].key, next(c.unit for c in t.columns if c.key == key)
     data = []
     for row, link in zip(t.rows, t.links, strict=True):
@@ -344,6 +346,18 @@ def table_chart(t: Table, key: str, title: str) -> dict:
     enc["y"] = {"field": "gruppe", "type": "ordinal", "title": None, "sort": None,
                 "axis": {"labelLimit": 320}}
     spec["height"] = {"step": 24}
+    if target is not None:
+        label = f"Mål: {dk_value(target, unit)}"
+        one = {"values": [{}]}  # one line and one label, not one per bar
+        rule = {"data": one,
+                "mark": {"type": "rule", "color": "#8a1c1c", "strokeDash": [6, 4], "size": 2},
+                "encoding": {"x": {"datum": target, "type": "quantitative"}}}
+        text = {"data": one,
+                "mark": {"type": "text", "color": "#8a1c1c", "align": "left", "dx": 4,
+                         "baseline": "top", "y": 0, "text": label},
+                "encoding": {"x": {"datum": target, "type": "quantitative"}}}
+        spec["layer"] = [{"mark": spec.pop("mark"), "encoding": spec.pop("encoding")},
+                         rule, text]
     return spec
 
 

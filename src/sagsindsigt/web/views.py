@@ -79,6 +79,16 @@ def _targets(fig: Figures) -> dict[tuple, Any]:
     return fig.memo_db(("targets",), lambda: _evaluate_targets(fig))
 
 
+def _target_value(fig: Figures, kpi: str, f: Filters) -> float | None:
+    """The target of a KPI for the page's scope (kommune or one administration) and period,
+    as drawn on its charts; none below administration level (targets are set per
+    administration)."""
+    if f.unit or f.case_type:
+        return None
+    st = _targets(fig).get((kpi, f.administration, f.period))
+    return st.target if st is not None else None
+
+
 def _evaluate_targets(fig: Figures) -> dict[tuple, Any]:
     out = {}
     rows = fig.query("SELECT id, kpi, administration, unit, case_type, period, direction, "
@@ -120,7 +130,8 @@ def cases(fig: Figures, f: Filters) -> dict[str, Any]:
                       ["timeliness"], "rule")
     backlog, backlog_chart = _backlog(fig, f)
     charts = [table_chart(quality, "deadline_compliance",
-                          f"Overholdte frister pr. {_lower(dim)} (%)"),
+                          f"Overholdte frister pr. {_lower(dim)} (%)",
+                          _target_value(fig, "deadline_compliance", f)),
               bar_chart("Modtagne og afgjorte sager pr. måned", per_month, "måned", "antal",
                         "serie"),
               backlog_chart]
@@ -150,7 +161,8 @@ def complaints(fig: Figures, f: Filters) -> dict[str, Any]:
                      level, drill=f.level is not None)
     tables = [main]
     charts = [table_chart(main, "complaint_rate",
-                          f"Klager i forhold til sagsmængde pr. {_lower(level)} (%)")]
+                          f"Klager i forhold til sagsmængde pr. {_lower(level)} (%)",
+                          _target_value(fig, "complaint_rate", f))]
     for dim, title in (("kind", "Klager pr. klagetype"), ("points", "Klager pr. klagepunkt"),
                        ("benefit_area", "Klager pr. ydelsesområde"),
                        ("channel", "Klager pr. kanal"), ("outcome", "Klager pr. udfald"),
