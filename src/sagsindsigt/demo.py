@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -593,11 +593,19 @@ def _plan_audits(store: Store, concepts: list[dict], year: int, seed: int) -> No
 
 
 def _write_xlsx(df: pl.DataFrame, path: Path) -> None:
-    from openpyxl import Workbook
+    """One sheet "Data" with a header row, as a case system's export (XlsxWriter: fast)."""
+    import xlsxwriter
 
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("Data")
-    ws.append(df.columns)
-    for row in df.iter_rows():
-        ws.append(list(row))
-    wb.save(path)
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    ws = wb.add_worksheet("Data")
+    date_fmt = wb.add_format({"num_format": "dd-mm-yyyy"})
+    ws.write_row(0, 0, df.columns)
+    for i, row in enumerate(df.iter_rows(), start=1):
+        for j, v in enumerate(row):
+            if v is None:
+                continue
+            if isinstance(v, date):
+                ws.write_datetime(i, j, datetime.combine(v, datetime.min.time()), date_fmt)
+            else:
+                ws.write(i, j, v)
+    wb.close()

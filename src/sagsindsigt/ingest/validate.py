@@ -77,14 +77,20 @@ def validate(df: pl.DataFrame, kind: Kind, mapping: Mapping, pseudo: Pseudonymis
                     return fn(v, f, mapped, lookup)
             else:
                 parser = PARSERS[f.type]
+            # the common ISO timestamp parsed vectorised (event logs have a distinct value per
+            # row); the rest, and every failure with its Danish reason, by the parser
+            fast = _fast_timestamps(raw) if f.type == TIMESTAMP else None
+            todo = raw if fast is None else raw.filter(fast.is_null())
             good, bad = {}, {}
-            for v in raw.drop_nulls().unique().to_list():
+            for v in todo.drop_nulls().unique().to_list():
                 try:
                     good[v] = parser(v)
                 except parse.Invalid as exc:
                     bad[v] = str(exc)
             value = raw.replace_strict(good, default=None, return_dtype=dtype) if good else \
                 pl.Series(f.name, [None] * n, dtype=dtype)
+            if fast is not None:
+                value = fast.fill_null(value)
             if bad:
                 problems.append(_problems(df[ROW], raw, raw.is_in(list(bad)), f.name,
                                           raw.replace_strict(bad, default=None,
@@ -135,6 +141,13 @@ def validate(df: pl.DataFrame, kind: Kind, mapping: Mapping, pseudo: Pseudonymis
     bad_rows = rejects[ROW].unique()
     valid = out.filter(~pl.col(ROW).is_in(bad_rows.implode()))
     return Checked(valid=valid, rejects=rejects, rows_read=n)
+
+
+def _fast_timestamps(raw: pl.Series) -> pl.Series:
+    """``2014-03-31 14:30:05`` (or with ``T``) parsed in one pass; anything else null (the
+    same result as ``parse.parse_timestamp`` for what it parses)."""
+    return raw.str.replace("T", " ", literal=True).str.to_datetime(
+        "%Y-%m-%d %H:%M:%S", strict=False, exact=True, time_unit="us")
 
 
 def _text(raw: pl.Series, is_key: bool, pseudo: Pseudonymiser,
