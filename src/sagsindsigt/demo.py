@@ -461,6 +461,8 @@ def build_demo(store: Store, years: int = 4, seed: int = 2014,
     d = Demo(years, seed, workdir)
     last = d.years[-1]
     loaded = 0
+    if store.engine.name == "duckdb":  # one checkpoint at the end, not one per import
+        store.engine.execute("SET checkpoint_threshold = '4GB'")
 
     def load(kind, path, **kw):
         nonlocal loaded
@@ -570,6 +572,9 @@ def build_demo(store: Store, years: int = 4, seed: int = 2014,
     (workdir / "maaltal.yaml").write_text(
         yaml.safe_dump(_targets(last), allow_unicode=True, sort_keys=False), encoding="utf-8")
     load("targets", workdir / "maaltal.yaml", source="kk-maaltal")
+    if store.engine.name == "duckdb":
+        store.engine.execute("CHECKPOINT")
+        store.engine.execute("RESET checkpoint_threshold")
     if tmp is not None:
         tmp.cleanup()
     from .danish import number
