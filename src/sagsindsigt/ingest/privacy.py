@@ -44,8 +44,8 @@ def mask_cpr_expr(expr: pl.Expr) -> pl.Expr:
 
 
 def normalise_id(value: str) -> str:
-    """The id as the pseudonym sees it: without spaces and hyphens, so that 010180-1234,
-    0101801234 and 010180 1234 are the same citizen."""
+    """The id as the pseudonym sees it: without spaces and hyphens, so that DDMMYY-XXXX,
+    DDMMYYXXXX and DDMMYY XXXX are the same citizen."""
     return re.sub(r"[\s-]", "", value)
 
 
