@@ -19,7 +19,7 @@ import ibis
 import pyarrow as pa
 
 from ..contract import KINDS, Kind
-from .engines import Engine, StoreError, connect
+from .engines import ARROW_TYPES, Engine, StoreError, connect
 
 SCHEMA_VERSION = "1"
 META_COLUMNS = [("_source", "VARCHAR"), ("_key", "VARCHAR"), ("_version", "BIGINT"),
@@ -274,12 +274,8 @@ def _q(name: str) -> str:
     return f'"{name}"'
 
 
-_ARROW = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DATE": pa.date32(),
-          "BOOLEAN": pa.bool_(), "TIMESTAMP": pa.timestamp("us"), "DOUBLE": pa.float64()}
-
-
 def _arrow_schema(cols: list[tuple[str, str]]) -> pa.Schema:
-    return pa.schema([(c, _ARROW[t]) for c, t in cols])
+    return pa.schema([(c, ARROW_TYPES[t]) for c, t in cols])
 
 
 def open_store(url: str, create: bool = False) -> Store:

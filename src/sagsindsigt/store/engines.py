@@ -20,6 +20,10 @@ import pyarrow.csv as pacsv
 
 from ..contract.kinds import BOOL, DATE, INT, NUMBER, TIMESTAMP
 
+# SQL column type → Arrow type, for moving rows in and out in bulk
+ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DATE": pa.date32(),
+               "BOOLEAN": pa.bool_(), "TIMESTAMP": pa.timestamp("us"), "DOUBLE": pa.float64()}
+
 
 class StoreError(RuntimeError):
     """A store problem told in one Danish sentence."""
@@ -94,9 +98,7 @@ class DuckDBEngine(Engine):
     def staged(self, name, cols, data):
         # DuckDB reads the Arrow table in place: no copy into a temporary table
         data = data.select([c for c, _ in cols])
-        types = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DATE": pa.date32(),
-                 "BOOLEAN": pa.bool_(), "DOUBLE": pa.float64(), "TIMESTAMP": pa.timestamp("us")}
-        data = data.cast(pa.schema([(c, types.get(t, data.schema.field(c).type))
+        data = data.cast(pa.schema([(c, ARROW_TYPES.get(t, data.schema.field(c).type))
                                     for c, t in cols]))
         self.raw.register(name, data)
         try:

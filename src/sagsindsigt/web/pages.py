@@ -147,7 +147,7 @@ class Figures:
         self._cache_lock = threading.RLock()
         self._cache: OrderedDict[tuple, Result] = OrderedDict()
         self._capacity = capacity
-        self._version: int | None = None
+        self._version: tuple | None = None
         self._busy = 0  # requests being served
         self._idle = threading.Condition()
         self._last_served = 0.0  # time.monotonic() when the last request ended
@@ -180,10 +180,10 @@ class Figures:
                     return
                 self._idle.wait(max(rest, 0.01) if self._busy == 0 else None)
 
-    def version(self) -> int:
+    def version(self) -> tuple:
+        """The store's data version (``Store.data_version``: every import or write bumps it)."""
         with self.lock:
-            rows = self.store.engine.query("SELECT coalesce(max(id), 0) FROM batches")
-        return int(rows[0][0])
+            return self.store.data_version()
 
     def refresh(self) -> None:
         v = self.version()
