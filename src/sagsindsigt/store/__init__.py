@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import ibis
 import pyarrow as pa
 
+from ..access import restrict, scope_key
 from ..contract import KINDS, Kind
 from .engines import ARROW_TYPES, Engine, StoreError, connect
 
@@ -61,6 +62,22 @@ AUDIT_TABLES = {
                      ("at", "TIMESTAMP"), ("action", "VARCHAR"), ("actor", "VARCHAR"),
                      ("reason", "VARCHAR"), ("detail", "VARCHAR")],
 }
+# Tables of access and trust (access/): users with argon2 password hashes, API tokens stored
+# hashed, and the append-only audit log of who saw, downloaded or changed what.
+ACCESS_TABLES = {
+    "users": [("name", "VARCHAR"), ("role", "VARCHAR"), ("scope", "VARCHAR"),
+              ("password_hash", "VARCHAR"), ("origin", "VARCHAR"), ("failures", "BIGINT"),
+              ("locked_until", "TIMESTAMP"), ("created_at", "TIMESTAMP"),
+              ("last_login", "TIMESTAMP")],
+    "api_tokens": [("id", "VARCHAR"), ("name", "VARCHAR"), ("role", "VARCHAR"),
+                   ("scope", "VARCHAR"), ("token_hash", "VARCHAR"), ("created_at", "TIMESTAMP"),
+                   ("created_by", "VARCHAR"), ("last_used", "TIMESTAMP"),
+                   ("revoked_at", "TIMESTAMP")],
+    "auditlog": [("id", "VARCHAR"), ("at", "TIMESTAMP"), ("actor", "VARCHAR"),
+                 ("role", "VARCHAR"), ("scope", "VARCHAR"), ("via", "VARCHAR"),
+                 ("action", "VARCHAR"), ("object", "VARCHAR"), ("filters", "VARCHAR"),
+                 ("outcome", "VARCHAR"), ("address", "VARCHAR")],
+}
 
 
 @dataclass
@@ -103,6 +120,7 @@ class Store:
     def cached(self, key: tuple, compute):
         """A value derived from the data (coverage, members), kept until the data changes
         (call :meth:`check_version` first, once per unit of work)."""
+        key = (scope_key(), *key)  # cached values are made of the rows the caller may see
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]
@@ -128,7 +146,7 @@ class Store:
             self._create("batches", BATCH_COLUMNS, existing)
             self._create("rejects", REJECT_COLUMNS, existing)
             self._create("timeliness_items", TIMELINESS_ITEMS, existing)
-            for name, cols in AUDIT_TABLES.items():
+            for name, cols in {**AUDIT_TABLES, **ACCESS_TABLES}.items():
                 self._create(name, cols, existing)
             for kind in KINDS.values():
                 self._create(f"{kind.name}_history", self._columns(kind, False), existing)
@@ -142,7 +160,7 @@ class Store:
         """Drop every table of the store (the demo's --fresh; never used on real data)."""
         ours = {"meta", "batches", "rejects", "timeliness_items"}
         ours |= {n for k in KINDS for n in (k, f"{k}_history")}
-        ours |= set(AUDIT_TABLES)
+        ours |= set(AUDIT_TABLES) | set(ACCESS_TABLES)
         ours |= {"complaint_registrations"}  # the registration log of complaints/
         self._tables.clear()
         self.touch()
@@ -175,7 +193,7 @@ class Store:
         t = self._tables.get(name)
         if t is None:
             t = self._tables[name] = self.ibis.table(name)
-        return t
+        return restrict(t)  # the acting principal's scope, below every reader
 
     def next_batch_id(self) -> int:
         rows = self.engine.query("SELECT max(id) FROM batches")
@@ -285,5 +303,5 @@ def open_store(url: str, create: bool = False) -> Store:
     return store
 
 
-__all__ = ["AUDIT_TABLES", "Store", "StoreError", "open_store", "WriteResult", "DERIVED",
-           "REJECT_COLUMNS", "TIMELINESS_ITEMS"]
+__all__ = ["ACCESS_TABLES", "AUDIT_TABLES", "Store", "StoreError", "open_store", "WriteResult",
+           "DERIVED", "REJECT_COLUMNS", "TIMELINESS_ITEMS"]

@@ -18,6 +18,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from ..access import scope_key
 from ..contract.kinds import BOOL, DATE, INT, NUMBER, TIMESTAMP
 
 # SQL column type → Arrow type, for moving rows in and out in bulk
@@ -191,7 +192,8 @@ def run_keyed(backend, key: tuple, build) -> pl.DataFrame:
     """Run the expression ``build()`` returns, built and compiled only the first time ``key``
     is seen: the caller promises that the key determines the expression. Building an Ibis
     expression with joins costs more than running it."""
-    key = (backend.name, *key)
+    # the scope is part of the expression (Store.table filters by it): part of the key too
+    key = (backend.name, scope_key(), *key)
     with _COMPILED_LOCK:
         hit = _COMPILED.get(key)
         if hit is not None:

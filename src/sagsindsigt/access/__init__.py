@@ -1,0 +1,216 @@
+"""Who may see and do what: roles, scopes and the acting principal.
+
+Every read of a table goes through :meth:`sagsindsigt.store.Store.table`, which calls
+:func:`restrict`: rows outside the acting principal's scope are filtered away there, below
+every KPI, page, download, report and API call, so no route can forget it. The principal is
+set per request by the web layer (a context variable); the CLI acts as the operator of the
+database (``SYSTEM``, the whole municipality).
+
+Roles (the issue's words): ``admin`` everything; ``analytiker`` aggregates of every
+administration, no case-level rows; ``leder`` own scope, case level; ``registrator`` registers
+complaints in own scope; ``kvalitet`` audits in own scope; ``laeser`` aggregates of own scope.
+A scope is a node of the organisation tree: ``kommune``, a forvaltning or a center/enhed.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import ibis
+
+# permissions: view = aggregates (pages, KPIs, downloads of them, reports); cases = case-level
+# rows (search, complaint records, audit cases); complaints = register and correct complaints;
+# audits = draw samples, review, close rounds; targets = set target figures; admin = users,
+# tokens and the audit log.
+PERMISSIONS = ("view", "cases", "complaints", "audits", "targets", "admin")
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    label: str  # Danish
+    permissions: frozenset[str]
+    everywhere: bool  # aggregates of every administration, whatever the scope
+
+
+ROLES: dict[str, Role] = {r.name: r for r in [
+    Role("admin", "Administrator", frozenset(PERMISSIONS), True),
+    Role("analytiker", "Analytiker", frozenset({"view"}), True),
+    Role("leder", "Leder", frozenset({"view", "cases", "targets"}), False),
+    Role("registrator", "Klageregistrator", frozenset({"view", "complaints"}), False),
+    Role("kvalitet", "Kvalitetskoordinator", frozenset({"view", "audits"}), False),
+    Role("laeser", "Læser", frozenset({"view"}), False),
+]}
+KOMMUNE = "kommune"
+
+
+class AccessError(ValueError):
+    """A bad role, scope or credential (Danish message; CLI exit code 2)."""
+
+
+class Denied(PermissionError):
+    """The acting principal may not do this (Danish message; HTTP 403)."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A node of the organisation tree and what it covers. ``administrations`` None: all;
+    ``units`` None: every unit of the administrations; ``member_units``: the units under
+    the node (for tables that name a unit but no administration)."""
+
+    code: str
+    level: str
+    administrations: frozenset[str] | None = None
+    units: frozenset[str] | None = None
+    member_units: frozenset[str] | None = None
+    name: str = ""
+
+    @property
+    def everything(self) -> bool:
+        return self.administrations is None
+
+    def contains(self, administration: str | None, unit: str | None = None) -> bool:
+        if self.everything:
+            return True
+        if administration not in self.administrations:
+            return False
+        return self.units is None or unit in self.units
+
+    def key(self) -> str:
+        return self.code
+
+
+ALL = Scope(KOMMUNE, "kommune", name="Hele kommunen")
+NOTHING = Scope("-", "ingen", frozenset(), frozenset(), frozenset(), "Intet")
+
+
+def resolve(store, code: str | None) -> Scope:
+    """The scope of a node code (``kommune`` or empty: the whole municipality). An unknown
+    code raises :class:`AccessError`."""
+    from ..organisation import tree
+
+    if not code or code.lower() == KOMMUNE:
+        return ALL
+    nodes = {n.code: n for n in tree(store)}
+    node = nodes.get(code)
+    if node is None:
+        raise AccessError(f"Området '{code}' findes ikke i organisationen: brug 'kommune', en "
+                          "forvaltning (fx BIF) eller et center.")
+    if node.level == "kommune":
+        return ALL
+    children: dict[str, list[str]] = {}
+    for n in nodes.values():
+        if n.parent:
+            children.setdefault(n.parent, []).append(n.code)
+
+    def below(c: str) -> set[str]:
+        out = {c}
+        for k in children.get(c, []):
+            out |= below(k)
+        return out
+
+    if node.level == "forvaltning":
+        units = frozenset(below(code) - {code})
+        return Scope(code, node.level, frozenset({code}), None, units, node.name)
+    admin = node
+    while admin is not None and admin.level != "forvaltning":
+        admin = nodes.get(admin.parent) if admin.parent else None
+    if admin is None:
+        return NOTHING
+    units = frozenset(below(code))
+    return Scope(code, node.level, frozenset({admin.code}), units, units, node.name)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who acts: a user signed in, an API token, or the CLI's operator."""
+
+    name: str
+    role: str
+    scope: Scope
+    via: str  # cli | adgangskode | sso | token | lokal
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        return ROLES[self.role].permissions
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    @property
+    def data_scope(self) -> Scope:
+        """The rows this principal's figures are made of: everything for the roles that see
+        aggregates of every administration, else the own scope."""
+        return ALL if ROLES[self.role].everywhere else self.scope
+
+    def require(self, permission: str) -> None:
+        if not self.can(permission):
+            raise Denied(f"Din rolle ({ROLES[self.role].label}) giver ikke adgang til dette.")
+
+    def require_within(self, administration: str | None, unit: str | None = None) -> None:
+        """A write (complaint, audit) must lie inside the own scope."""
+        if not self.scope.contains(administration, unit):
+            raise Denied(f"Du kan kun arbejde med sager i dit eget område ({self.scope.code}).")
+
+
+SYSTEM = Principal("system", "admin", ALL, "cli")
+_current: contextvars.ContextVar[Principal] = contextvars.ContextVar("principal",
+                                                                    default=SYSTEM)
+
+
+def current() -> Principal:
+    """The acting principal (``SYSTEM`` outside a request)."""
+    return _current.get()
+
+
+def set_current(p: Principal) -> contextvars.Token:
+    return _current.set(p)
+
+
+@contextmanager
+def acting_as(p: Principal) -> Iterator[Principal]:
+    token = _current.set(p)
+    try:
+        yield p
+    finally:
+        _current.reset(token)
+
+
+def scope_key() -> str:
+    """What cached figures and compiled queries must be keyed by besides their own inputs."""
+    return _current.get().data_scope.key()
+
+
+def restrict(t: ibis.Table) -> ibis.Table:
+    """The rows of ``t`` inside the acting principal's data scope. Tables that name an
+    administration are filtered by it (and by unit under a center); tables that name only a
+    unit (audit samples) by the units under the scope; others are not case data."""
+    s = _current.get().data_scope
+    if s.everything:
+        return t
+    cols = t.columns
+    if "administration" in cols:
+        t = t.filter(_isin(t.administration, s.administrations))
+        if s.units is not None and "unit" in cols:
+            t = t.filter(_isin(t.unit, s.units))
+    elif "unit" in cols:
+        t = t.filter(_isin(t.unit, s.member_units or frozenset()))
+    return t
+
+
+def _isin(col: ibis.Value, values: frozenset[str]) -> ibis.Value:
+    return col.isin(sorted(values)) if values else ibis.literal(False)
+
+
+def check_role(role: str) -> Role:
+    if role not in ROLES:
+        raise AccessError(f"Ukendt rolle '{role}': brug en af {', '.join(ROLES)}.")
+    return ROLES[role]
+
+
+__all__ = ["ALL", "AccessError", "Denied", "KOMMUNE", "NOTHING", "PERMISSIONS", "Principal",
+           "ROLES", "Role", "SYSTEM", "Scope", "acting_as", "check_role", "current",
+           "resolve", "restrict", "scope_key", "set_current"]
