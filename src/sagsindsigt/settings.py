@@ -19,6 +19,18 @@ class Settings(BaseSettings):
     # Days closed besides public holidays, for working-day deadlines:
     # any of grundlovsdag, juleaften, nytaarsaften.
     closed_days: set[str] = set()
+    # Web sign-in: the key that signs session cookies (default: derived from the secret above,
+    # so all workers agree), and whether cookies require HTTPS (turn off only on loopback).
+    session_secret: SecretStr | None = None
+    secure_cookies: bool = True
+    session_hours: int = 8
+    # OpenID Connect (SSO), e.g. Entra ID: see docs/access.md
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_group_claim: str = "groups"
+    # group id → "role:scope", e.g. {"3f2a...": "leder:BIF"}
+    oidc_groups: dict[str, str] = {}
 
     def secret_path(self, db: str | None = None) -> Path:
         if self.secret_file:

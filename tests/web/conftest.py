@@ -18,13 +18,20 @@ pytestmark = pytest.mark.xdist_group("demo")
 
 @pytest.fixture(scope="session")
 def app(demo_store):
-    return create_app(demo_store, warm=False)
+    return create_app(demo_store, warm=False, auth=False, secure_cookies=False)
+
+
+def with_csrf(c: TestClient) -> TestClient:
+    """A client that sends the session's CSRF token with every request, as the pages do."""
+    html = c.get("/login").text
+    c.headers["X-CSRF-Token"] = html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    return c
 
 
 @pytest.fixture(scope="session")
 def client(app):
     with TestClient(app) as c:
-        yield c
+        yield with_csrf(c)
 
 
 @contextmanager

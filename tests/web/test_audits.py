@@ -15,6 +15,7 @@ from sagsindsigt import audits
 from sagsindsigt.web import create_app
 
 from ..test_audits import fill
+from .conftest import with_csrf
 from .test_browser import browser  # noqa: F401  (the Chromium fixture)
 
 
@@ -127,7 +128,8 @@ def town(store, tmp_path):
 
 @pytest.fixture
 def town_client(town):
-    with TestClient(create_app(town, warm=False)) as c:
+    with TestClient(create_app(town, warm=False, auth=False, secure_cookies=False)) as c:
+        c = with_csrf(c)
         yield c
 
 

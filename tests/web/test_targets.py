@@ -15,6 +15,8 @@ from sagsindsigt.web.pages import Filters
 from sagsindsigt.web.targets import view
 from tests.web.test_browser import browser, page  # noqa: F401  (fixtures)
 
+from .conftest import with_csrf
+
 pytestmark = pytest.mark.xdist_group("demo")
 
 
@@ -40,7 +42,8 @@ def test_target_form_saves_and_refuses(tmp_path):
     store = Store(str(tmp_path / "t.duckdb"))
     store.init()
     try:
-        with TestClient(create_app(store, warm=False)) as c:
+        with TestClient(create_app(store, warm=False, auth=False, secure_cookies=False)) as c:
+            c = with_csrf(c)
             form = c.get("/maaltal/nyt", params={"kpi": "complaints_received"}).text
             assert "retssikkerhedsgaranti" in form
             bad = c.post("/maaltal/nyt", data={"id": "a", "kpi": "complaint_rate",

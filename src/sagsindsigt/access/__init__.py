@@ -184,6 +184,12 @@ def scope_key() -> str:
     return _current.get().data_scope.key()
 
 
+def view_key() -> tuple[str, str]:
+    """What a cached page or figure differs by between principals: role and data scope."""
+    p = _current.get()
+    return (p.role, p.data_scope.key())
+
+
 def restrict(t: ibis.Table) -> ibis.Table:
     """The rows of ``t`` inside the acting principal's data scope. Tables that name an
     administration are filtered by it (and by unit under a center); tables that name only a
@@ -213,4 +219,4 @@ def check_role(role: str) -> Role:
 
 __all__ = ["ALL", "AccessError", "Denied", "KOMMUNE", "NOTHING", "PERMISSIONS", "Principal",
            "ROLES", "Role", "SYSTEM", "Scope", "acting_as", "check_role", "current",
-           "resolve", "restrict", "scope_key", "set_current"]
+           "resolve", "restrict", "scope_key", "set_current", "view_key"]

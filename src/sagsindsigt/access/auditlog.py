@@ -17,7 +17,7 @@ from . import Principal, current
 @dataclass
 class Entry:
     id: str
-    at: datetime
+    logged_at: datetime
     actor: str
     role: str
     scope: str
@@ -29,7 +29,7 @@ class Entry:
     address: str | None
 
 
-_COLS = "id, at, actor, role, scope, via, action, object, filters, outcome, address"
+_COLS = "id, logged_at, actor, role, scope, via, action, object, filters, outcome, address"
 
 
 def append(store, action: str, object: str = "", filters: dict[str, Any] | None = None,
@@ -55,7 +55,7 @@ def entries(store, actor: str | None = None, action: str | None = None,
         sql += " AND action LIKE ?"
         params.append(action + "%")
     if since:
-        sql += " AND at >= ?"
+        sql += " AND logged_at >= ?"
         params.append(since)
-    sql += f" ORDER BY at DESC, id LIMIT {int(limit)}"
+    sql += f" ORDER BY logged_at DESC, id LIMIT {int(limit)}"
     return [Entry(*r) for r in store.engine.query(sql, params)]

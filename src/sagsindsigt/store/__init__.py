@@ -73,7 +73,7 @@ ACCESS_TABLES = {
                    ("scope", "VARCHAR"), ("token_hash", "VARCHAR"), ("created_at", "TIMESTAMP"),
                    ("created_by", "VARCHAR"), ("last_used", "TIMESTAMP"),
                    ("revoked_at", "TIMESTAMP")],
-    "auditlog": [("id", "VARCHAR"), ("at", "TIMESTAMP"), ("actor", "VARCHAR"),
+    "auditlog": [("id", "VARCHAR"), ("logged_at", "TIMESTAMP"), ("actor", "VARCHAR"),
                  ("role", "VARCHAR"), ("scope", "VARCHAR"), ("via", "VARCHAR"),
                  ("action", "VARCHAR"), ("object", "VARCHAR"), ("filters", "VARCHAR"),
                  ("outcome", "VARCHAR"), ("address", "VARCHAR")],

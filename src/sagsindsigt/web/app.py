@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -33,12 +33,22 @@ LIGHTS = {"green": "Grøn", "yellow": "Gul", "red": "Rød"}
 Period_ = Annotated[str | None, Query(description="2014, 2014-H1, 2014-Q3 eller 2014-03")]
 
 
-def create_app(db: str | Store, warm: bool = True) -> FastAPI:
+def create_app(db: str | Store, warm: bool = True, auth: bool = True,
+               secure_cookies: bool | None = None) -> FastAPI:
     """The app over one store. ``warm`` fills the figure cache for the default views in the
-    background, so the first visitors do not wait for the first computations."""
+    background, so the first visitors do not wait for the first computations. ``auth`` False
+    is the ``--no-auth`` mode: one local user with every right (loopback only, see the CLI).
+    """
+    from starlette.middleware.sessions import SessionMiddleware
+
+    from ..settings import Settings
+    from . import access as web_access
+
     store = db if isinstance(db, Store) else Store(db)
     store.require()
     fig = Figures(store)
+    settings = Settings()
+    trust = web_access.Trust(fig, auth)
 
     @asynccontextmanager
     async def lifespan(app):
@@ -49,8 +59,12 @@ def create_app(db: str | Store, warm: bool = True) -> FastAPI:
     # /docs is served from vendored Swagger UI files (FastAPI's default loads a CDN)
     app = FastAPI(lifespan=lifespan, title="Sagsindsigt",
                   description="Nøgletal om sagsbehandlingens kvalitet. "
-                  "Samme JSON som `sagsindsigt kpi --format json`.", version="0.1.0",
-                  docs_url=None, redoc_url=None)
+                  "Samme JSON som `sagsindsigt kpi --format json`. Maskiner logger ind med "
+                  "en API-nøgle: `Authorization: Bearer ssi_…` (`sagsindsigt tokens create`).",
+                  version="0.1.0", docs_url=None, redoc_url=None,
+                  dependencies=[Depends(web_access.guard)])
+    app.state.trust = trust
+    web_access.handlers(app)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -61,12 +75,21 @@ def create_app(db: str | Store, warm: bool = True) -> FastAPI:
             swagger_favicon_url="data:,")
     app.state.figures = fig
     app.add_middleware(_Serving, fig=fig)
+    app.add_middleware(web_access.Guarded, trust=trust)
+    secure = settings.secure_cookies if secure_cookies is None else secure_cookies
+    app.add_middleware(SessionMiddleware, secret_key=web_access.session_secret(store),
+                       session_cookie="sagsindsigt", max_age=settings.session_hours * 3600,
+                       same_site="lax", https_only=secure)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     env = templates.env
     env.filters["cell"] = _cell_text
     env.filters["num"] = number
-    env.globals.update(PAGES=PAGES, LIGHTS=LIGHTS, urlencode=urlencode, Cell=Cell)
+    env.globals.update(PAGES=PAGES, LIGHTS=LIGHTS, urlencode=urlencode, Cell=Cell,
+                       CSRF_MARK=web_access.CSRF_MARK, USER_MARK=web_access.USER_MARK,
+                       visible=web_access.visible, csrf_field=_csrf_field)
+    app.include_router(web_access.router(trust, templates,
+                                         sso_enabled=bool(settings.oidc_issuer)))
     app.include_router(reports_router(fig, templates))
 
     def filters(period: str | None, administration: str | None, unit: str | None,
@@ -162,6 +185,14 @@ def create_app(db: str | Store, warm: bool = True) -> FastAPI:
     app.include_router(targets.router(fig, templates))
     app.include_router(audits_router(fig, templates))
     return app
+
+
+def _csrf_field():
+    from markupsafe import Markup
+
+    from .access import CSRF_MARK
+
+    return Markup(f'<input type="hidden" name="csrf_token" value="{CSRF_MARK}">')
 
 
 def _default_period(fig: Figures) -> str:

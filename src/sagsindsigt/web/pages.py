@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+from ..access import view_key
 from ..calendar import Period
 from ..contract.codes import ADMINISTRATIONS, CODE_LISTS, label
 from ..danish import value as dk_value
@@ -208,9 +209,8 @@ class Figures:
 
     def get(self, kpi: str, period: str | Period, by=(), where=(), annualise=False) -> Result:
         q = Query.make(kpi, period, list(by), list(where), annualise)
-        key = (kpi, q.period.label, tuple(q.by), tuple(sorted((k, tuple(v))
-                                                             for k, v in q.where.items())),
-               annualise)
+        key = (view_key(), kpi, q.period.label, tuple(q.by),
+               tuple(sorted((k, tuple(v)) for k, v in q.where.items())), annualise)
         hit = self._cached(key)
         if hit is not _MISSING:
             return hit
@@ -225,7 +225,7 @@ class Figures:
 
     def memo(self, key: tuple, make):
         """Any other derived value (the seed table, warnings), cached like KPI results."""
-        key = ("memo", *key)
+        key = (view_key(), "memo", *key)  # a view differs by role and scope
         hit = self._cached(key)
         if hit is not _MISSING:
             return hit

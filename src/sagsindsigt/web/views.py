@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..access import current
 from ..contract.codes import ADMINISTRATIONS
 from ..danish import value as dk_value
 from ..kpis import get as get_kpi
@@ -224,8 +225,9 @@ def data(fig: Figures, f: Filters) -> dict[str, Any]:
     rejects = Table("afviste", "Afviste rækker (karantæne)", [
         Column("batch", "Batch"), Column("file", "Fil"), Column("row", "Række"),
         Column("field", "Felt"), Column("value", "Værdi"), Column("reason", "Årsag")])
+    # rejected rows are rows of source files (case data): shown to administrators only
     for r in fig.query("SELECT batch, file, row, field, value, reason FROM rejects "
-                       "ORDER BY batch DESC, row LIMIT 500"):
+                       "ORDER BY batch DESC, row LIMIT 500") if current().can("admin") else []:
         rejects.add({"batch": str(r[0]), "file": r[1], "row": str(r[2]), "field": r[3],
                      "value": r[4] or "-", "reason": r[5]})
     coverage = Table("daekning", "Dækning pr. kilde", [

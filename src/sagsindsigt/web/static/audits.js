@@ -35,7 +35,7 @@
     };
     try {
       const r = await fetch(form.dataset.api, {
-        method: "POST", headers: {"Content-Type": "application/json"},
+        method: "POST", headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf()},
         body: JSON.stringify(body), keepalive: true,
       });
       const data = await r.json();
@@ -60,3 +60,9 @@
     timers.set(fs, setTimeout(() => save(fs), 700));
   });
 })();
+
+// The session's CSRF token (every change must carry it; see web/access.py)
+function csrf() {
+  const m = document.querySelector('meta[name="csrf-token"]');
+  return m ? m.content : "";
+}
