@@ -298,7 +298,7 @@ def report(ctx, kind, period, where, fmt, output, internal, threshold) -> None:
 @click.pass_context
 def demo(ctx, years, seed, fresh) -> None:
     """Fyld databasen med en realistisk demokommune."""
-    from .demo import build_demo
+    from .demo import add_demo_users, build_demo
 
     if not 1 <= years <= 10:  # checked before anything is dropped
         raise Usage("Demoen kan bygges for 1 til 10 år (--years).")
@@ -311,6 +311,7 @@ def demo(ctx, years, seed, fresh) -> None:
     if has_data and not fresh:
         click.echo(f"Demokommunen er allerede bygget ({built}); brug --fresh for at bygge "
                    "den forfra.")
+        add_demo_users(store)
         return
     if has_data:
         store.drop_all()
@@ -319,21 +320,251 @@ def demo(ctx, years, seed, fresh) -> None:
     summary = build_demo(store, years=years, seed=seed, echo=click.echo)
     store.set_meta("demo", f"{years} år fra 2012, seed {seed}")
     click.echo(summary)
+    add_demo_users(store)
+    click.echo("Demobrugere oprettet (en pr. rolle); 'sagsindsigt serve' viser adgangskoderne.")
 
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=1, show_default=True,
+              help="Antal arbejdsprocesser (kun PostgreSQL; DuckDB er én proces).")
+@click.option("--no-auth", "no_auth", is_flag=True,
+              help="Ingen login: én lokal bruger med alle rettigheder (kun på 127.0.0.1).")
 @click.pass_context
-def serve(ctx, host, port) -> None:
+def serve(ctx, host, port, workers, no_auth) -> None:
     """Start web-appen (dashboardet) på http://HOST:PORT."""
+    import os
+
     import uvicorn
 
+    from .access import users as access_users
+    from .ingest import secret_for
+
+    store = _store(ctx)
+    loopback = _loopback(host)
+    demo_users = [u for u in access_users.all_users(store) if u.origin == "demo"]
+    if no_auth and not loopback:
+        raise Usage("--no-auth giver alle adgang uden login og kan kun bruges på 127.0.0.1.")
+    if demo_users and not no_auth and not loopback:
+        raise Usage("Databasen har demobrugere med kendte adgangskoder; den kan kun køre på "
+                    "127.0.0.1. Fjern dem med 'sagsindsigt users remove NAVN' først.")
+    if workers > 1 and store.engine.name != "postgres":
+        raise Usage("Flere arbejdsprocesser kræver PostgreSQL: DuckDB kan kun åbnes af én "
+                    "proces ad gangen.")
+    if no_auth:
+        click.echo("Uden login: alle på denne maskine er administrator (--no-auth).")
+    elif demo_users:
+        key = secret_for(store).key
+        click.echo("Demobrugere (adgangskoderne gælder kun denne demo):")
+        for u in demo_users:
+            click.echo(f"  {u.name:<16} {u.role:<12} {u.scope:<9} "
+                       f"{access_users.demo_password(key, u.name)}")
+    elif not access_users.all_users(store):
+        click.echo("Der er ingen brugere endnu: opret en med 'sagsindsigt users add NAVN "
+                   "--role admin'.")
+    click.echo(f"Sagsindsigt kører på http://{host}:{port} (stop med Ctrl+C).")
+    secure = None if not loopback else False  # on loopback plain http carries the cookie
+    if workers > 1:
+        os.environ.update({"SAGSINDSIGT_DB": store.url,
+                           "SAGSINDSIGT_AUTH": "0" if no_auth else "1"})
+        if secure is False:
+            os.environ["SAGSINDSIGT_SECURE_COOKIES"] = "false"
+        uvicorn.run("sagsindsigt.web:app_from_env", factory=True, host=host, port=port,
+                    workers=workers, log_level="warning")
+        return
     from .web import create_app
 
-    app = create_app(_store(ctx))
-    click.echo(f"Sagsindsigt kører på http://{host}:{port} (stop med Ctrl+C).")
+    app = create_app(store, auth=not no_auth, secure_cookies=secure)
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# -- access and trust (access/): users, API tokens, the audit log ---------------------------
+class _AccessErrors:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, typ, exc, tb):
+        from .access import AccessError
+
+        if isinstance(exc, AccessError):
+            raise Usage(str(exc)) from exc
+        return False
+
+
+def _operator():
+    """The CLI acts as the database's operator; the audit log names the OS user."""
+    import getpass
+
+    from .access import ALL, Principal
+
+    try:
+        who = getpass.getuser()
+    except Exception:
+        who = "ukendt"
+    return Principal(f"cli:{who}", "admin", ALL, "cli")
+
+
+@cli.group()
+def users() -> None:
+    """Brugere: opret, vis, fjern og skift adgangskode."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, help="admin, analytiker, leder, registrator, kvalitet "
+              "eller laeser.")
+@click.option("--scope", default="kommune", show_default=True,
+              help="Område: kommune, en forvaltning (fx BIF) eller et center.")
+@click.option("--password", envvar="SAGSINDSIGT_NEW_PASSWORD", default=None,
+              help="Adgangskoden (ellers spørges der; --sso-only for ingen).")
+@click.option("--sso-only", is_flag=True, help="Kun login via SSO, ingen adgangskode.")
+@click.pass_context
+def users_add(ctx, name, role, scope, password, sso_only) -> None:
+    """Opret brugeren NAME med en rolle og et område."""
+    from .access import auditlog
+    from .access import users as u
+
+    store = _store(ctx)
+    if not sso_only and password is None:
+        password = click.prompt("Adgangskode", hide_input=True, confirmation_prompt=True)
+    with _AccessErrors():
+        user = u.add(store, name, role, scope, None if sso_only else password)
+    auditlog.append(store, "ændring", f"bruger {user.name} oprettet",
+                    {"role": role, "scope": user.scope}, who=_operator())
+    click.echo(f"Brugeren {user.name} er oprettet ({user.role}, {user.scope}).")
+
+
+@users.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@click.pass_context
+def users_list(ctx, fmt) -> None:
+    """Vis alle brugere."""
+    from .access import users as u
+
+    rows = [{"name": x.name, "role": x.role, "scope": x.scope, "origin": x.origin,
+             "locked_until": x.locked_until, "last_login": x.last_login}
+            for x in u.all_users(_store(ctx))]
+    _emit(rows, fmt, ["name", "role", "scope", "origin", "locked_until", "last_login"])
+
+
+@users.command("remove")
+@click.argument("name")
+@click.pass_context
+def users_remove(ctx, name) -> None:
+    """Fjern brugeren NAME."""
+    from .access import auditlog
+    from .access import users as u
+
+    store = _store(ctx)
+    with _AccessErrors():
+        u.remove(store, name)
+    auditlog.append(store, "ændring", f"bruger {name} fjernet", who=_operator())
+    click.echo(f"Brugeren {name} er fjernet.")
+
+
+@users.command("password")
+@click.argument("name")
+@click.option("--password", envvar="SAGSINDSIGT_NEW_PASSWORD", default=None)
+@click.pass_context
+def users_password(ctx, name, password) -> None:
+    """Sæt en ny adgangskode for NAME (låser også kontoen op)."""
+    from .access import auditlog
+    from .access import users as u
+
+    store = _store(ctx)
+    if password is None:
+        password = click.prompt("Ny adgangskode", hide_input=True, confirmation_prompt=True)
+    with _AccessErrors():
+        u.set_password(store, name, password)
+    auditlog.append(store, "ændring", f"adgangskode for {name} skiftet", who=_operator())
+    click.echo(f"Adgangskoden for {name} er skiftet.")
+
+
+@cli.group()
+def tokens() -> None:
+    """API-nøgler til maskiner (fx det natlige import-job)."""
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--role", required=True, help="Rollen nøglen handler som.")
+@click.option("--scope", default="kommune", show_default=True, help="Nøglens område.")
+@click.pass_context
+def tokens_create(ctx, name, role, scope) -> None:
+    """Opret API-nøglen NAME; den vises kun denne ene gang."""
+    from .access import auditlog
+    from .access import tokens as t
+
+    store = _store(ctx)
+    with _AccessErrors():
+        token = t.create(store, name, role, scope, created_by=_operator().name)
+    auditlog.append(store, "ændring", f"API-nøgle {name} oprettet",
+                    {"role": role, "scope": scope}, who=_operator())
+    click.echo(token)
+    click.echo(f"Gem nøglen nu: den vises ikke igen. Brug: Authorization: Bearer {token[:8]}…",
+               err=True)
+
+
+@tokens.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@click.pass_context
+def tokens_list(ctx, fmt) -> None:
+    """Vis API-nøglerne (aldrig selve nøglen)."""
+    from .access import tokens as t
+
+    rows = [{"id": x.id, "name": x.name, "role": x.role, "scope": x.scope,
+             "created_at": x.created_at, "last_used": x.last_used, "revoked_at": x.revoked_at}
+            for x in t.all_tokens(_store(ctx))]
+    _emit(rows, fmt, ["id", "name", "role", "scope", "created_at", "last_used", "revoked_at"])
+
+
+@tokens.command("revoke")
+@click.argument("name")
+@click.pass_context
+def tokens_revoke(ctx, name) -> None:
+    """Tilbagekald API-nøglen NAME (navn eller id)."""
+    from .access import auditlog
+    from .access import tokens as t
+
+    store = _store(ctx)
+    with _AccessErrors():
+        n = t.revoke(store, name)
+    auditlog.append(store, "ændring", f"API-nøgle {name} tilbagekaldt", who=_operator())
+    click.echo(f"{n} nøgle(r) tilbagekaldt.")
+
+
+@cli.command("auditlog")
+@click.option("--actor", default=None, help="Kun denne bruger.")
+@click.option("--action", default=None, help="Kun denne handling (fx sagsdata, download).")
+@click.option("--since", default=None, help="Fra og med dato (ÅÅÅÅ-MM-DD).")
+@click.option("--limit", default=200, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@click.pass_context
+def auditlog_cmd(ctx, actor, action, since, limit, fmt) -> None:
+    """Revisionsloggen: hvem har set, hentet eller ændret hvad, og hvornår."""
+    from datetime import datetime
+
+    from .access import auditlog
+
+    try:
+        start = datetime.fromisoformat(since) if since else None
+    except ValueError:
+        raise Usage(f"Datoen '{since}' skal skrives som ÅÅÅÅ-MM-DD.") from None
+    rows = [vars(e) for e in auditlog.entries(_store(ctx), actor, action, start, limit)]
+    _emit(rows, fmt, ["logged_at", "actor", "role", "scope", "via", "action", "object",
+                      "filters", "outcome"])
 
 
 # -- quality audits (audits/): thin commands over the workflow ----------------------------------

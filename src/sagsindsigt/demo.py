@@ -615,3 +615,25 @@ def _write_xlsx(df: pl.DataFrame, path: Path) -> None:
             else:
                 ws.write(i, j, v)
     wb.close()
+
+
+# The demo's users, one per role; their passwords derive from the store's key
+# (access.users.demo_password), so `serve` prints them at every start.
+DEMO_USERS = [("admin", "admin", "kommune"), ("analytiker", "analytiker", "kommune"),
+              ("leder-bif", "leder", "BIF"), ("registrator-bif", "registrator", "BIF"),
+              ("kvalitet-sof", "kvalitet", "SOF"), ("laeser-jca", "laeser", "JCA")]
+
+
+def add_demo_users(store: Store) -> list[tuple[str, str, str, str]]:
+    """Create the demo users that are missing; returns (name, role, scope, password) of all."""
+    from .access import users
+    from .ingest import secret_for
+
+    key = secret_for(store).key
+    out = []
+    for name, role, scope in DEMO_USERS:
+        pw = users.demo_password(key, name)
+        if users.get(store, name) is None:
+            users.add(store, name, role, scope, pw, origin="demo")
+        out.append((name, role, scope, pw))
+    return out

@@ -26,6 +26,7 @@ from typing import Any
 import ibis
 import polars as pl
 
+from ..access import current
 from ..calendar import Period, annualisation_factor
 from ..store.engines import run_expr, run_keyed
 
@@ -278,6 +279,10 @@ class Context:
             w = self.q.where.get("administration")
             if w:
                 frames = [f.filter(pl.col("administration").is_in(w)) for f in frames]
+            seen = current().data_scope.administrations  # None: every administration
+            if seen is not None:
+                frames = [f.filter(pl.col("administration").is_in(sorted(seen)))
+                          for f in frames]
         if not frames:
             return []
         df = pl.concat([f.select(by).cast({d: f.schema[d] for d in by}) for f in frames],

@@ -2,4 +2,15 @@
 
 from .app import create_app
 
-__all__ = ["create_app"]
+
+def app_from_env():
+    """The app for ``uvicorn --factory`` with several workers (``sagsindsigt serve
+    --workers N``): each worker opens the store named by SAGSINDSIGT_DB itself."""
+    import os
+
+    from ..settings import Settings
+
+    return create_app(Settings().db, auth=os.environ.get("SAGSINDSIGT_AUTH", "1") != "0")
+
+
+__all__ = ["app_from_env", "create_app"]
