@@ -64,7 +64,7 @@ def main() -> int:
                     stratify=old.stratify)
     first, med = timed(lambda: audits.round_states(store, year), a.repeat)
     print(f"{'round_states (årshjul, ' + str(year) + ')':52} {first:9.1f} {med:10.1f}")
-    client = TestClient(create_app(store, warm=False))
+    client = TestClient(create_app(store, warm=False, auth=False, secure_cookies=False))
     for url in (f"/kvalitet/aarshjul?year={year}", f"/kvalitet/runde/sygedagpenge/{year}-Q4",
                 f"/kvalitet/resultater?period={year - 1}",
                 f"/kvalitet/resultater?period={year - 1}&area=Kontanthjælp",

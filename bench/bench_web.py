@@ -48,7 +48,7 @@ def main() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([*run, "serve", "--port", str(port)], env=env,
+    server = subprocess.Popen([*run, "serve", "--port", str(port), "--no-auth"], env=env,
                               stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

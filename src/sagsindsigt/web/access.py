@@ -309,7 +309,7 @@ def handlers(app) -> None:
             return JSONResponse({"error": str(exc)}, status_code=403)
         return HTMLResponse(
             "<!doctype html><html lang=\"da\"><head><meta charset=\"utf-8\"><title>Ingen adgang"
-            "</title><link rel=\"stylesheet\" href=\"/static/style.css\"></head><body><main>"
+            "</title><link rel=\"stylesheet\" href=\"/static/app.css\"></head><body><main>"
             f"<h1>Ingen adgang</h1><p>{_esc(str(exc))}</p><p><a href=\"/\">Til forsiden</a>"
             "</p></main></body></html>", status_code=403)
 
