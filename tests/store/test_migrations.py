@@ -215,6 +215,17 @@ def test_init_inside_a_transaction_is_refused_before_it_could_wait(pg_url):
         store.close()
 
 
+def test_a_migration_waiting_for_a_lock_stops_with_a_sentence(pg_url, monkeypatch):
+    migrations.upgrade(pg_url, "0001")
+    monkeypatch.setattr(migrations, "LOCK_TIMEOUT", "200ms")
+    with psycopg.connect(pg_url) as other:  # another session holds meta (0002 updates it)
+        other.execute("LOCK TABLE meta IN ACCESS EXCLUSIVE MODE")
+        with pytest.raises(StoreError, match="en anden forbindelse holder en tabel låst"):
+            migrations.upgrade(pg_url)
+        other.rollback()
+    assert migrations.upgrade(pg_url).after == migrations.head()
+
+
 def test_cli_upgrade_shows_the_version_before_and_after(pg_url, tmp_path, capsys):
     old_style(pg_url)
     assert main(["--db", pg_url, "upgrade"]) == 0

@@ -81,8 +81,9 @@ def upgrade(url: str, target: str = "head") -> Upgraded:
     (``meta`` exists, no ``alembic_version``) is first stamped at the baseline, so it keeps
     its data."""
     from alembic import command
+    from psycopg.errors import LockNotAvailable
     from sqlalchemy import create_engine, inspect, pool, text
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DBAPIError
 
     engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
     try:
@@ -99,7 +100,10 @@ def upgrade(url: str, target: str = "head") -> Upgraded:
                 before = BASELINE
             command.upgrade(cfg, target)
             after = _current(con)
-    except OperationalError as exc:
+    except DBAPIError as exc:
+        if isinstance(exc.orig, LockNotAvailable):
+            raise StoreError("Databasens skema kunne ikke opdateres, fordi en anden forbindelse "
+                             "holder en tabel låst: prøv igen, når den er færdig.") from exc
         raise StoreError(f"Databasens skema kunne ikke opdateres: {_first_line(exc)}") from exc
     finally:
         engine.dispose()
