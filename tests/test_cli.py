@@ -125,6 +125,24 @@ def test_demo_checks_its_options_before_dropping_anything(db, capsys):
     s.close()
 
 
+def test_upgrade_on_duckdb_runs_init(db, capsys, tmp_path):
+    from sagsindsigt.store import Store
+
+    s = Store(db)  # a version-1 store: no access tables yet
+    for name in ("users", "api_tokens", "auditlog"):
+        s.engine.execute(f'DROP TABLE "{name}"')
+    s.set_meta("schema_version", "1")
+    s.close()
+    code, out, _ = run(capsys, "--db", db, "upgrade")
+    assert code == 0 and "bringes ajour af 'sagsindsigt init'" in out
+    assert "skemaversion 1 → 2" in out
+    s = Store(db)
+    assert {"users", "api_tokens", "auditlog"} <= s.engine.table_names()
+    s.close()
+    code, out, err = run(capsys, "--db", str(tmp_path / "ny.duckdb"), "upgrade")
+    assert code == 1 and "kør først 'sagsindsigt init'" in err
+
+
 @pytest.mark.parametrize("args,expected", [
     (["kpi", "cases_received", "--bogus"], "Ukendt tilvalg --bogus."),
     (["findesikke"], "Ukendt kommando 'findesikke'"),

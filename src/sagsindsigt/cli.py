@@ -74,6 +74,27 @@ def _init(ctx: click.Context):
         "tag backup af den." if created else ""))
 
 
+@cli.command()
+@click.pass_context
+def upgrade(ctx: click.Context) -> None:
+    """Opdatér databasens skema til nyeste version (data bevares)."""
+    store = _store(ctx)
+    before, rev_before = store.meta("schema_version"), store.schema_revision()
+    store.init()
+    after, rev_after = store.meta("schema_version"), store.schema_revision()
+    if store.engine.name != "postgres":
+        change = f"skemaversion {before} → {after}" if before != after else (
+            f"skemaversionen er {after}")
+        click.echo(f"DuckDB-databasen {store.url} er indlejret og bringes ajour af "
+                   f"'sagsindsigt init', som nu er kørt: {change}.")
+    elif rev_before == rev_after:
+        click.echo(f"Databasen {store.url} har allerede nyeste skemaversion {after} "
+                   f"(migration {rev_after}).")
+    else:
+        click.echo(f"Databasen {store.url} er opdateret fra skemaversion {before} til {after} "
+                   f"(migration {rev_before or 'ingen'} → {rev_after}).")
+
+
 @cli.command("import")
 @click.argument("kind")
 @click.argument("file", type=click.Path(path_type=Path))

@@ -9,6 +9,11 @@ For every record kind there are two tables:
 
 Plus ``batches`` (one row per import), ``rejects`` (every rejected row with its reasons) and
 ``meta`` (schema version, key fingerprint).
+
+The schema comes about in two ways. On PostgreSQL (server mode) it is the Alembic revisions in
+``migrations/``, so an upgrade keeps the data; the column lists below must then agree with the
+newest revision (tests/store/test_migrations.py checks that). An embedded DuckDB store (one
+process, the demo) creates its missing tables from the lists below.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from ..access import restrict, scope_key
 from ..contract import KINDS, Kind
 from .engines import ARROW_TYPES, Engine, StoreError, connect
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: access tables; on PostgreSQL the version of migration head
 META_COLUMNS = [("_source", "VARCHAR"), ("_key", "VARCHAR"), ("_version", "BIGINT"),
                 ("_batch", "BIGINT"), ("_hash", "VARCHAR")]
 # Columns the store derives for the current table of a kind (see derive.py).
@@ -138,9 +143,13 @@ class Store:
             self.engine.execute(f'CREATE TABLE "{name}" ({body})')
 
     def init(self) -> bool:
-        """Create every table that is missing. Returns True when the store was new."""
+        """Bring the schema up to date: on PostgreSQL by running the pending migrations, on
+        DuckDB by creating every table that is missing. Returns True when the store was new."""
         existing = self.engine.table_names()
         new = "meta" not in existing
+        if self.engine.name == "postgres":
+            self._migrate()
+            return new
         with self.engine.transaction():
             self._create("meta", [("key", "VARCHAR"), ("value", "VARCHAR")], existing)
             self._create("batches", BATCH_COLUMNS, existing)
@@ -154,7 +163,35 @@ class Store:
             if new:
                 self.engine.execute("INSERT INTO meta VALUES ('schema_version', ?)",
                                     [SCHEMA_VERSION])
+            else:  # the missing tables of a newer version were just created
+                self.engine.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' "
+                                    "AND value <> ?", [SCHEMA_VERSION, SCHEMA_VERSION])
         return new
+
+    def _migrate(self) -> None:
+        """Run the pending migrations (PostgreSQL). Alembic uses a connection of its own, so
+        this connection must hold no locks: it is outside any transaction here."""
+        from . import migrations
+
+        if migrations.revision(self.engine) == migrations.head():
+            return
+        from psycopg.pq import TransactionStatus
+
+        if self.engine.raw.info.transaction_status != TransactionStatus.IDLE:
+            raise StoreError("Databasens skema kan ikke opdateres midt i en transaktion: "
+                             "kør 'sagsindsigt upgrade'.")
+        migrations.upgrade(self.url)
+        self._tables.clear()  # table schemas may have changed
+        self.touch()
+
+    def schema_revision(self) -> str | None:
+        """The migration revision of a PostgreSQL store (None on DuckDB or before the first
+        migration)."""
+        if self.engine.name != "postgres":
+            return None
+        from . import migrations
+
+        return migrations.revision(self.engine)
 
     def drop_all(self) -> None:
         """Drop every table of the store (the demo's --fresh; never used on real data)."""
@@ -164,9 +201,13 @@ class Store:
         ours |= {"complaint_registrations"}  # the registration log of complaints/
         self._tables.clear()
         self.touch()
+        if self.engine.name == "postgres":
+            ours |= {"alembic_version"}  # the migrations start over with the next init
         with self.engine.transaction():
             for name in self.engine.table_names() & ours:
                 self.engine.execute(f'DROP TABLE "{name}"')
+            if self.engine.name == "postgres":  # the auditlog trigger's function (0002)
+                self.engine.execute("DROP FUNCTION IF EXISTS auditlog_append_only()")
 
     def is_initialised(self) -> bool:
         return "meta" in self.engine.table_names()
