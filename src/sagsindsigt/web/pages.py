@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from ..access import view_key
+from ..access import scope_key, view_key
 from ..calendar import Period
 from ..contract.codes import ADMINISTRATIONS, CODE_LISTS, label
 from ..danish import value as dk_value
@@ -209,7 +209,7 @@ class Figures:
 
     def get(self, kpi: str, period: str | Period, by=(), where=(), annualise=False) -> Result:
         q = Query.make(kpi, period, list(by), list(where), annualise)
-        key = (view_key(), kpi, q.period.label, tuple(q.by),
+        key = (scope_key(), kpi, q.period.label, tuple(q.by),  # figures differ by scope only
                tuple(sorted((k, tuple(v)) for k, v in q.where.items())), annualise)
         hit = self._cached(key)
         if hit is not _MISSING:
