@@ -43,6 +43,7 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
 
     from ..settings import Settings
     from . import access as web_access
+    from . import sso as web_sso
 
     store = db if isinstance(db, Store) else Store(db)
     store.require()
@@ -90,6 +91,8 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
                        visible=web_access.visible, csrf_field=_csrf_field)
     app.include_router(web_access.router(trust, templates,
                                          sso_enabled=bool(settings.oidc_issuer)))
+    if settings.oidc_issuer:
+        app.include_router(web_sso.router(trust, templates, settings))
     app.include_router(reports_router(fig, templates))
 
     def filters(period: str | None, administration: str | None, unit: str | None,
