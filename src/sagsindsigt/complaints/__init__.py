@@ -217,6 +217,7 @@ def register(store, data: dict[str, Any], registered_by: str | None, *, source: 
     lock = lock or lock_for(store)
     with lock:
         record = check(store, data, today, settings)
+        _within(record)
         with store.engine.transaction():
             _exclusive(store)
             _ensure_log(store)
@@ -251,6 +252,7 @@ def edit(store, complaint_id: str, changes: dict[str, Any], registered_by: str |
         merged = {f.name: before.get(f.name) for f in KIND.fields}
         merged.update({k: v for k, v in changes.items() if k != "complaint_id"})
         record = check(store, merged, today, settings)
+        _within(record)  # a correction cannot move a complaint out of the own scope
         record["complaint_id"] = complaint_id
         diff = _diff(before, record)
         if not diff:
@@ -260,6 +262,13 @@ def edit(store, complaint_id: str, changes: dict[str, Any], registered_by: str |
             _ensure_log(store)
             version, batch = _write(store, record, source, "rettet", by, diff, channel)
     return Registered(complaint_id, source, version, batch, "rettet", diff)
+
+
+def _within(record: dict[str, Any]) -> None:
+    """A registration must lie inside the acting principal's scope (``access.Denied``)."""
+    from ..access import current
+
+    current().require_within(record.get("administration"), record.get("unit"))
 
 
 def _diff(old: dict[str, Any] | None, new: dict[str, Any]) -> list[dict[str, Any]]:
@@ -337,11 +346,24 @@ def recent(store, limit: int = 25, lock: threading.RLock | None = None) -> list[
     with lock or lock_for(store):
         if LOG_TABLE not in store.engine.table_names():
             return []
+        from ..access import current
+
+        scope, where, params = current().data_scope, "", []
+        if not scope.everything:  # only complaints inside the acting scope
+            admins = sorted(scope.administrations) or [""]
+            where = f"WHERE h.administration IN ({', '.join('?' for _ in admins)})"
+            params += admins
+            if scope.units is not None:
+                units = sorted(scope.units) or [""]
+                where += f" AND h.unit IN ({', '.join('?' for _ in units)})"
+                params += units
         rows = store.engine.query(
             f'SELECT r._source, r.complaint_id, r.version, r.action, r.registered_by, '
             f'r.registered_at FROM "{LOG_TABLE}" r JOIN batches b ON b.id = r.batch '
             f'AND b.loaded_at = r.registered_at '
-            f'ORDER BY r.registered_at DESC, r.batch DESC LIMIT {int(limit)}')
+            f'JOIN complaints_history h ON h._source = r._source '
+            f'AND h._key = r.complaint_id AND h._version = r.version {where} '
+            f'ORDER BY r.registered_at DESC, r.batch DESC LIMIT {int(limit)}', params)
     return [dict(zip(["source", "complaint_id", "version", "action", "by", "at"], r,
                      strict=True)) for r in rows]
 

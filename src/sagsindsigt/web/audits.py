@@ -272,6 +272,9 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
     @r.get("/api/svar")
     def api_answers(concept: str, round: str, case_id: str | None = None):
         cur = locked(audits.answers, store, concept, round, case_id)
+        s = locked(audits.load_sample, store, concept, round)  # the cases in the own scope
+        mine = {x.case_id for x in s.cases} if s else set()
+        cur = [a for a in cur if a.case_id in mine]
         return [{**a.__dict__, "answered_at": a.answered_at.isoformat()} for a in cur]
 
     # -- results: overall and per benefit area, as a page and XLSX --------------------------

@@ -82,8 +82,11 @@ def router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
         except core.NotFound as exc:
             return HTMLResponse(str(exc), status_code=404)
         except core.RegistrationError as exc:
-            hist = await run_in_threadpool(core.history, fig.store, complaint_id, source,
-                                           fig.lock)
+            try:
+                hist = await run_in_threadpool(core.history, fig.store, complaint_id, source,
+                                               fig.lock)
+            except core.NotFound as missing:  # none, or outside the own scope
+                return HTMLResponse(str(missing), status_code=404)
             return render(request, {**data, "complaint_id": complaint_id}, errors=exc.errors,
                           complaint_id=complaint_id, source=source, history=hist,
                           registered_by=by or "")
