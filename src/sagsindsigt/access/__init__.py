@@ -24,8 +24,9 @@ import ibis
 # permissions: view = aggregates (pages, KPIs, downloads of them, reports); cases = case-level
 # rows (search, complaint records, audit cases); complaints = register and correct complaints;
 # audits = draw samples, review, close rounds; targets = set target figures; admin = users,
-# tokens and the audit log.
-PERMISSIONS = ("view", "cases", "complaints", "audits", "targets", "admin")
+# tokens and the audit log; data = the Data page (import batches and rejected rows of every
+# administration).
+PERMISSIONS = ("view", "cases", "complaints", "audits", "targets", "data", "admin")
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class Role:
 
 ROLES: dict[str, Role] = {r.name: r for r in [
     Role("admin", "Administrator", frozenset(PERMISSIONS), True),
-    Role("analytiker", "Analytiker", frozenset({"view"}), True),
+    Role("analytiker", "Analytiker", frozenset({"view", "data"}), True),
     Role("leder", "Leder", frozenset({"view", "cases", "targets"}), False),
     Role("registrator", "Klageregistrator", frozenset({"view", "complaints"}), False),
     Role("kvalitet", "Kvalitetskoordinator", frozenset({"view", "audits"}), False),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..access import current
 from ..calendar import Period
 from ..contract.codes import ADMINISTRATIONS
 from ..kpis import KpiUsageError, Result
@@ -409,13 +410,21 @@ def batches_behind(src: Source, kpis: list[str], period: Period,
     for k in kpis:
         kinds |= set(BATCH_KINDS.get(get_kpi(k).table, ()))
     admins = _values(list(where), "administration")
+    scope = current().data_scope  # a scoped reader sees batches of its own rows only
+    if not scope.everything:
+        admins = [a for a in (admins or sorted(scope.administrations))
+                  if a in scope.administrations] or ["-"]
     outside: set = set()
+    own_rows: dict = {}  # batch → rows of the scope, for a scoped reader
     if admins:
         for kind in kinds & {"cases", "volumes", "complaints"}:
             mine: dict = {}
-            for batch, admin in src.query(f'SELECT DISTINCT "_batch", administration '
-                                          f'FROM "{kind}"'):
+            for batch, admin, unit, n in src.query(
+                    f'SELECT "_batch", administration, unit, count(*) FROM "{kind}" '
+                    f'GROUP BY "_batch", administration, unit'):
                 mine.setdefault(batch, set()).add(admin)
+                if admin in admins and scope.contains(admin, unit):
+                    own_rows[batch] = own_rows.get(batch, 0) + n
             outside |= {b for b, a in mine.items() if not a & set(admins)}
     cols = ["id", "kind", "source", "file", "status", "rows_loaded", "covers_start",
             "covers_end", "loaded_at", "sha256"]
@@ -424,6 +433,10 @@ def batches_behind(src: Source, kpis: list[str], period: Period,
         d = dict(zip(cols, r, strict=True))
         if d["kind"] not in kinds or d["status"] != "indlæst" or d["id"] in outside:
             continue
+        if not scope.everything and d["kind"] in ("cases", "volumes", "complaints"):
+            if d["id"] not in own_rows:
+                continue
+            d["rows_loaded"] = own_rows[d["id"]]  # not the rows of other administrations
         s, e = d["covers_start"], d["covers_end"]
         if s is not None and e is not None and (e < period.start or s > period.end):
             continue

@@ -83,6 +83,10 @@ POLICY: dict[tuple[str, str], Rule] = {
 }
 
 
+# dashboard pages (/side/{slug}) that need more than "view"
+PAGE_PERMISSIONS = {"data": "data"}  # import batches and rejects span every administration
+
+
 class NotSignedIn(Exception):
     pass
 
@@ -183,7 +187,10 @@ async def guard(request: Request) -> None:
         raise NotSignedIn()
     access.set_current(p)  # the store filters every read by it from here on
     request.state.principal = p
-    if not any(p.can(x) for x in rule.perms):
+    perms = rule.perms
+    if path == "/side/{slug}" and request.path_params.get("slug") in PAGE_PERMISSIONS:
+        perms = frozenset({PAGE_PERMISSIONS[request.path_params["slug"]]})
+    if not any(p.can(x) for x in perms):
         _mark(request, rule.audit or "adgang", "nægtet")
         raise access.Denied(f"Din rolle ({access.ROLES[p.role].label}) giver ikke adgang "
                             "til denne side.")
@@ -389,7 +396,7 @@ def visible(href: str) -> bool:
         rule = POLICY.get(("GET", href))
         perms = rule.perms if rule else frozenset()
     else:
-        perms = frozenset({"view"})
+        perms = frozenset({PAGE_PERMISSIONS.get(href, "view")})
     return any(p.can(x) for x in perms)
 
 
