@@ -37,6 +37,7 @@ from ._access_helpers import (
 
 pytestmark = pytest.mark.xdist_group("demo")
 CONCEPT, ROUND = "kontanthjaelp", "2014-Q4"
+CONCEPT_ADMIN = "BIF"  # the administration of the demo concept kontanthjaelp
 REPORT_KIND = next(iter(REPORT_KINDS))
 BIF_COMPLAINT, SOF_COMPLAINT = ("K-BIF-2012-00001", "bif-klager"), ("K-SOF-2012-00001",
                                                                     "sof-klager")
@@ -185,6 +186,14 @@ def test_matrix(secured, signed_in, role, scope):
             r = c.request(**request_for(method, route.path, store))
             n += 1
             want = allowed(role, rule)
+            if (method == "POST" and route.path.startswith("/kvalitet/")
+                    and role != "admin" and scope not in ("kommune", CONCEPT_ADMIN)):
+                # a change to a round of another administration (or, from a centre, to a
+                # whole administration's round) is outside the scope: refused, or rejected
+                # as incomplete before anything is read (the matrix sends empty bodies)
+                if r.status_code not in (403, 400, 422):
+                    wrong.append((method, route.path, r.status_code, "uden for området"))
+                continue
             got = r.status_code
             if r.status_code >= 500:
                 wrong.append((method, route.path, got, "serverfejl", r.text[:200]))
@@ -467,3 +476,32 @@ def test_audit_log_keeps_case_views_downloads_reports_and_refusals(secured):
 
 def _csv(body: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
+
+
+def test_audit_changes_outside_the_scope_are_refused(secured, signed_in):
+    """A complete answer to a BIF round from SOF's quality coordinator, or from a centre's,
+    is refused with 403; BIF's own coordinator may give it."""
+    app, store = secured
+    from sagsindsigt import audits
+
+    sample = audits.load_sample(store, CONCEPT, ROUND)
+    case = sample.cases[0].case_id if sample is not None and sample.cases else "x"
+    body = {"concept": CONCEPT, "round": ROUND, "case_id": case,
+            "check": sample.concept.checks[0].id if sample else "x", "result": "ja",
+            "reviewer": "nogen", "role": "intern"}
+    for scope in ("SOF", "JCA"):
+        r = signed_in[("kvalitet", scope)].post("/kvalitet/api/svar", json=body)
+        assert r.status_code == 403 and "eget område" in r.json()["error"], (scope, r.text)
+    r = signed_in[("kvalitet", "BIF")].post("/kvalitet/api/svar", json=body)
+    assert r.status_code not in (401, 403), r.text
+
+
+def test_changes_are_recorded_as_the_signed_in_user(secured, signed_in):
+    """The complaint form and the API record who is signed in, not a typed-in name."""
+    app, store = secured
+    reg = signed_in[("registrator", "SOF")]
+    made = reg.post("/api/complaints", json={**_complaint("SOF"), "registered_by": "en anden"})
+    assert made.status_code == 201, made.text
+    hist = reg.get(f"/api/complaints/{made.json()['id']}/history",
+                   params={"source": made.json()["source"]}).json()
+    assert hist[-1]["by"] == user_name("registrator", "SOF")

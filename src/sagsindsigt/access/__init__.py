@@ -152,8 +152,9 @@ class Principal:
             raise Denied(f"Din rolle ({ROLES[self.role].label}) giver ikke adgang til dette.")
 
     def require_within(self, administration: str | None, unit: str | None = None) -> None:
-        """A write (complaint, audit) must lie inside the own scope."""
-        if not self.scope.contains(administration, unit):
+        """A write (complaint, audit) must lie inside the own scope (an admin's scope is
+        everything, like its data scope)."""
+        if not self.data_scope.contains(administration, unit):
             raise Denied(f"Du kan kun arbejde med sager i dit eget område ({self.scope.code}).")
 
 
@@ -178,6 +179,14 @@ def acting_as(p: Principal) -> Iterator[Principal]:
         yield p
     finally:
         _current.reset(token)
+
+
+def acting_name(given: str | None) -> str | None:
+    """Who a change is recorded as: the signed-in user (or token) when there is one, so a
+    form's free-text name cannot speak for somebody else; else what the form says (the CLI,
+    and the single local user of --no-auth)."""
+    p = _current.get()
+    return p.name if p.via in ("adgangskode", "sso", "token") else given
 
 
 def scope_key() -> str:
@@ -219,5 +228,5 @@ def check_role(role: str) -> Role:
 
 
 __all__ = ["ALL", "AccessError", "Denied", "KOMMUNE", "NOTHING", "PERMISSIONS", "Principal",
-           "ROLES", "Role", "SYSTEM", "Scope", "acting_as", "check_role", "current",
-           "resolve", "restrict", "scope_key", "set_current", "view_key"]
+           "ROLES", "Role", "SYSTEM", "Scope", "acting_as", "acting_name", "check_role",
+           "current", "resolve", "restrict", "scope_key", "set_current", "view_key"]

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from .. import audits
+from ..access import acting_name, current
 from ..calendar import MONTHS_DA, Period
 from ..contract.codes import CHECK_CATEGORIES, REVIEW_RESULTS, REVIEWER_ROLES
 from ..kpis import get as get_kpi
@@ -67,6 +68,12 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
             raise HTTPException(400, str(exc)) from exc
         except audits.AuditError as exc:
             raise HTTPException(409, str(exc)) from exc
+
+    def may_change(concept_id: str) -> None:
+        """A change to an audit round lies inside the caller's scope (the concept's
+        administration; a centre's coordinator cannot change a whole administration's round)."""
+        c = locked(audits.concept, store, concept_id)
+        current().require_within(c.administration)
 
     def round_url(concept: str, rnd: str, tail: str = "", **params: str) -> str:
         url = f"/kvalitet/runde/{quote(concept)}/{quote(rnd)}{tail}"
@@ -131,9 +138,11 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
     def draw(concept: str, rnd: str, size: Annotated[str, Form()] = "",
              stratify: Annotated[str, Form()] = "", seed: Annotated[str, Form()] = "",
              actor: Annotated[str, Form()] = ""):
+        may_change(concept)
         def step():
             s = locked(audits.draw, store, concept, rnd, size=_int(size, "Stikprøvestørrelsen"),
-                       stratify=stratify or None, seed=_int(seed, "Seed"), actor=actor or None)
+                       stratify=stratify or None, seed=_int(seed, "Seed"),
+                       actor=acting_name(actor or None))
             return f"Stikprøven er trukket: {s.size} af {s.population} sager, seed {s.seed}."
 
         return act(concept, rnd, step)
@@ -149,6 +158,7 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
     @r.post("/runde/{concept}/{rnd}/import")
     async def import_answers(concept: str, rnd: str, file: Annotated[UploadFile, File()],
                              reviewer: Annotated[str, Form()] = ""):
+        may_change(concept)
         suffix = Path(file.filename or "svar.csv").suffix or ".csv"
         data = await file.read()
 
@@ -157,7 +167,7 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
                 path = Path(tmp) / f"{Path(file.filename or 'svar').stem}{suffix}"
                 path.write_bytes(data)
                 rep = locked(audits.import_csv, store, concept, rnd, path,
-                             reviewer=reviewer or None)
+                             reviewer=acting_name(reviewer or None))
             msg = f"{rep.loaded} svar indlæst, {len(rep.rejects)} afvist."
             return msg + "".join(f" Række {x['row']}: {x['reason']}" for x in rep.rejects[:5])
 
@@ -165,6 +175,7 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
 
     @r.post("/runde/{concept}/{rnd}/kalibrering")
     def calibrate(concept: str, rnd: str, cases: Annotated[str, Form()] = ""):
+        may_change(concept)
         def step():
             chosen = locked(audits.choose_calibration, store, concept, rnd,
                             n=_int(cases, "Antal sager"))
@@ -174,8 +185,10 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
 
     @r.post("/runde/{concept}/{rnd}/afslut")
     def close(concept: str, rnd: str, actor: Annotated[str, Form()] = ""):
+        may_change(concept)
         def step():
-            batch = locked(audits.close_round, store, concept, rnd, actor=actor or None)
+            batch = locked(audits.close_round, store, concept, rnd,
+                           actor=acting_name(actor or None))
             return (f"Runden er afsluttet, og gennemgangene indgår nu i nøgletallene "
                     f"(batch {batch}).")
 
@@ -184,8 +197,10 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
     @r.post("/runde/{concept}/{rnd}/genaabn")
     def reopen(concept: str, rnd: str, reason: Annotated[str, Form()] = "",
                actor: Annotated[str, Form()] = ""):
+        may_change(concept)
         def step():
-            locked(audits.reopen_round, store, concept, rnd, reason, actor=actor or None)
+            locked(audits.reopen_round, store, concept, rnd, reason,
+                   actor=acting_name(actor or None))
             return "Runden er genåbnet."
 
         return act(concept, rnd, step)
@@ -223,8 +238,9 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
     async def review_post(request: Request, concept: str, rnd: str, case_id: str,
                           rolle: str = "intern"):
         """Without JavaScript: the whole form at once (only changed answers are added)."""
+        may_change(concept)
         form = await request.form()
-        reviewer = str(form.get("reviewer") or "")
+        reviewer = acting_name(str(form.get("reviewer") or "")) or ""
 
         def save():
             s = audits.load_sample(store, concept, rnd)
@@ -258,9 +274,11 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
         """One answer, saved as soon as it is given (the review form's script)."""
         try:
             body = await request.json()
+            may_change(str(body["concept"]))
             a = locked(audits.save_answer, store, str(body["concept"]), str(body["round"]),
                        str(body["case_id"]), str(body["check"]), str(body["result"]),
-                       str(body.get("reviewer") or ""), str(body.get("role") or "intern"),
+                       acting_name(str(body.get("reviewer") or "")) or "",
+                       str(body.get("role") or "intern"),
                        body.get("note"))
         except HTTPException as exc:
             return JSONResponse({"error": exc.detail}, status_code=exc.status_code)

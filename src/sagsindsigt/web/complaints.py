@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from .. import complaints as core
+from ..access import acting_name
 from ..complaints.form import FIELDS, form_values
 from .pages import Figures, Filters
 
@@ -50,6 +51,7 @@ def router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
     @r.post(FORM_URL, response_class=HTMLResponse, include_in_schema=False)
     async def submit_new(request: Request):
         data, by = await _form(request)
+        by = acting_name(by)
         try:
             done = await run_in_threadpool(core.register, fig.store, data, by, lock=fig.lock)
         except core.RegistrationError as exc:
@@ -75,6 +77,7 @@ def router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
             include_in_schema=False)
     async def submit_edit(request: Request, complaint_id: str, source: str = core.SOURCE):
         data, by = await _form(request)
+        by = acting_name(by)
         data.pop("complaint_id", None)
         try:
             done = await run_in_threadpool(core.edit, fig.store, complaint_id, data, by,
@@ -100,7 +103,7 @@ def router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
     def api_register(payload: Annotated[dict[str, Any], Body()],
                      x_registered_by: Registrant = None):
         data = dict(payload)
-        by = data.pop("registered_by", None) or x_registered_by
+        by = acting_name(data.pop("registered_by", None) or x_registered_by)
         try:
             done = core.register(fig.store, data, by, lock=fig.lock, channel="api")
         except core.RegistrationError as exc:
@@ -112,7 +115,7 @@ def router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
     def api_edit(complaint_id: str, payload: Annotated[dict[str, Any], Body()],
                  source: str = core.SOURCE, x_registered_by: Registrant = None):
         data = dict(payload)
-        by = data.pop("registered_by", None) or x_registered_by
+        by = acting_name(data.pop("registered_by", None) or x_registered_by)
         try:
             done = core.edit(fig.store, complaint_id, data, by, source=source, lock=fig.lock,
                              channel="api")
