@@ -489,9 +489,13 @@ def test_audit_changes_outside_the_scope_are_refused(secured, signed_in):
     body = {"concept": CONCEPT, "round": ROUND, "case_id": case,
             "check": sample.concept.checks[0].id if sample else "x", "result": "ja",
             "reviewer": "nogen", "role": "intern"}
-    for scope in ("SOF", "JCA"):
-        r = signed_in[("kvalitet", scope)].post("/kvalitet/api/svar", json=body)
-        assert r.status_code == 403 and "eget område" in r.json()["error"], (scope, r.text)
+    r = signed_in[("kvalitet", "SOF")].post("/kvalitet/api/svar", json=body)
+    assert r.status_code == 400 and "Ukendt kvalitetskoncept" in r.json()["error"], r.text
+    r = signed_in[("kvalitet", "JCA")].post("/kvalitet/api/svar", json=body)
+    assert r.status_code == 403 and "eget område" in r.json()["error"], r.text
+    # BIF's concepts are not listed for SOF
+    assert CONCEPT not in signed_in[("kvalitet", "SOF")].get(
+        "/kvalitet/aarshjul", params={"year": "2014"}).text
     r = signed_in[("kvalitet", "BIF")].post("/kvalitet/api/svar", json=body)
     assert r.status_code not in (401, 403), r.text
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from ..access import current
 from ..calendar import Period, PeriodError
 from ..store import Store
 
@@ -63,8 +64,11 @@ def concepts(store: Store) -> list[Concept]:
             'SELECT concept, id, text, category FROM concept_checks ORDER BY concept, '
             'position, id'):
         checks.setdefault(c, []).append(Check(i, text, cat))
+    # concepts of administrations outside the caller's scope do not exist for it (a centre
+    # sees its administration's concepts; load_sample keeps only its own cases)
+    seen = current().data_scope.administrations
     return [Concept(*r[:5], int(r[5]) if r[5] is not None else None, checks.get(r[0], []))
-            for r in rows]
+            for r in rows if seen is None or r[2] in seen]
 
 
 def concept(store: Store, concept_id: str) -> Concept:
