@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", default=None, help="PostgreSQL-URL eller DuckDB-fil (standard: en "
                     "midlertidig DuckDB-fil)")
     ap.add_argument("--seed", type=int, default=2014)
+    ap.add_argument("--cold", action="store_true",
+                    help="ingen opvarmning: klienterne møder tomme caches")
     a = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="bench_access_"))
     if "SAGSINDSIGT_SECRET_FILE" not in os.environ:
@@ -50,10 +52,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo {a.years} år bygget på {time.perf_counter() - t:.1f} s")
     names = add_load_users(store, a.clients)
     period = default_period(store)
-    app = create_app(store, warm=False, auth=True, secure_cookies=False)
+    app = create_app(store, warm=not a.cold, auth=True, secure_cookies=False)
     with serving(app) as base:
+        if not a.cold:  # as in production: the server warms up before the users arrive
+            t = time.perf_counter()
+            app.state.figures.warmed.wait(600)
+            print(f"opvarmning (alle områder med brugere): {time.perf_counter() - t:.1f} s")
         res = run(base, names, period, a.seconds)
-    print(f"{store.engine.name}, {a.years} år, {a.clients} klienter, {res.seconds:.1f} s: "
+    print(f"{store.engine.name}, {a.years} år, {a.clients} klienter, "
+          f"{'kold' if a.cold else 'opvarmet'}, {res.seconds:.1f} s: "
           f"{res.requests} forespørgsler, {res.rate:.1f} pr. s, "
           f"p50 {res.percentile(0.5) * 1000:.0f} ms, p95 {res.percentile(0.95) * 1000:.0f} ms, "
           f"{len(res.errors)} fejl")

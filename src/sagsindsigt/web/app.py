@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from ..access import Principal, acting_as
 from ..danish import number
 from ..danish import value as dk_value
 from ..kpis import KpiUsageError, all_kpis
@@ -214,10 +215,35 @@ def _warm(fig: Figures) -> None:
         period = fig.memo(("default_period",), lambda: _default_period(fig))
         for slug, f in _warm_plan(fig, period):
             VIEWS[slug](fig, f)
+        # then the default pages of every scope users and tokens have: figures are cached
+        # per scope, so a scoped user's first visit would otherwise compute them all
+        for scope in _user_scopes(fig):
+            with acting_as(Principal("opvarmning", "laeser", scope, "lokal")):
+                p = fig.memo(("default_period",), lambda: _default_period(fig))
+                for slug in ("overblik", "sager", "klager"):
+                    VIEWS[slug](fig, Filters(p))
     except Exception:  # warming is a courtesy; a real request reports real errors
         pass
     finally:
         fig.background = None
+        fig.warmed.set()
+
+
+def _user_scopes(fig: Figures) -> list:
+    from ..access import AccessError, resolve
+
+    with fig.lock:
+        codes = {r[0] for t in ("users", "api_tokens") for r in fig.store.engine.query(
+            f"SELECT DISTINCT scope FROM {t} WHERE role NOT IN ('admin', 'analytiker')")}
+        out = []
+        for code in sorted(c for c in codes if c):
+            try:
+                s = resolve(fig.store, code)
+            except AccessError:
+                continue
+            if not s.everything:
+                out.append(s)
+    return out
 
 
 def _warm_plan(fig: Figures, period: str):

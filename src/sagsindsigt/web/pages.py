@@ -153,6 +153,7 @@ class Figures:
         self._idle = threading.Condition()
         self._last_served = 0.0  # time.monotonic() when the last request ended
         self.background: threading.Thread | None = None  # the warm-up thread, while it runs
+        self.warmed = threading.Event()  # set when a warm-up has finished
 
     @contextmanager
     def serving(self):
