@@ -31,7 +31,9 @@ def test_no_cpr_anywhere_after_import(store, tmp_path):
         "0101801234;SOF;SCK;A;01-02-2014;010180-1234\n"
         "S-2;SOF;SCK 020280-2345;A;02-02-2014;020280 2345\n"
         "S-3;SOF;SCK;A;31-02-2014;030380-3456\n"            # rejected: bad date
-        "S-4;SOF;SCK;A;01-02-2014;not a cpr 0404804567\n", encoding="utf-8")
+        "S-4;SOF;SCK;A;01-02-2014;not a cpr 0404804567\n"
+        "S-5;SOF;SCK;A;080880-8901;090980-9012\n", encoding="utf-8")  # a CPR as the date:
+    # rejected, and the reason, which quotes the value, must not hold it either
     (tmp_path / "k.csv").write_text(
         "complaint_id;administration;received;kind;summary\n"
         "K1;BIF;2014-01-02;realitet;Borger 050580-5678 (cpr 0505805678) klagede\n"
@@ -47,7 +49,7 @@ def test_no_cpr_anywhere_after_import(store, tmp_path):
     assert texts, "the scan found no text columns"
     leaks = [t for t in texts if CPR.search(t)]
     assert leaks == []
-    assert store.engine.query("SELECT count(*) FROM rejects")[0][0] == 2
+    assert store.engine.query("SELECT count(*) FROM rejects")[0][0] == 3
     pseudonyms = store.engine.query("SELECT citizen FROM cases ORDER BY case_id")
     assert all(p[0].startswith("p_") for p in pseudonyms)
 

@@ -91,12 +91,17 @@ NOTHING = Scope("-", "ingen", frozenset(), frozenset(), frozenset(), "Intet")
 def resolve(store, code: str | None) -> Scope:
     """The scope of a node code (``kommune`` or empty: the whole municipality). An unknown
     code raises :class:`AccessError`."""
+    from ..contract.codes import ADMINISTRATIONS
     from ..organisation import tree
 
     if not code or code.lower() == KOMMUNE:
         return ALL
     nodes = {n.code: n for n in tree(store)}
     node = nodes.get(code)
+    if node is None and code in ADMINISTRATIONS:  # a forvaltning of the code list, before
+        # its first data: users can be set up before the first import
+        return Scope(code, "forvaltning", frozenset({code}), None, frozenset(),
+                     ADMINISTRATIONS[code])
     if node is None:
         raise AccessError(f"Området '{code}' findes ikke i organisationen: brug 'kommune', en "
                           "forvaltning (fx BIF) eller et center.")

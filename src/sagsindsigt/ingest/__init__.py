@@ -282,9 +282,18 @@ def _reject_table(batch_id: int, fname: str, rejects: pl.DataFrame,
         "row": rejects[ROW].to_list(), "field": rejects["field"].to_list(),
         "value": [("(pseudonymiseret)" if f == "citizen" else v)
                   for f, v in zip(rejects["field"], rejects["value"], strict=True)],
-        "reason": rejects["reason"].to_list(),
+        "reason": [_hide_in_reason(f, v, why, hidden) for f, v, why in
+                   zip(rejects["field"], rejects["value"], rejects["reason"], strict=True)],
         "record": [records.get(r) for r in rejects[ROW].to_list()],
     }, schema=schema)
+
+
+def _hide_in_reason(field: str, value: str | None, reason: str | None,
+                    hidden: set[str]) -> str | None:
+    """A reason quotes the rejected value: not for a citizen id, which never lands in clear."""
+    if reason and value and (field == "citizen" or field in hidden):
+        return reason.replace(value, "(pseudonymiseret)")
+    return reason
 
 
 def _sha256(path: Path) -> str:

@@ -172,7 +172,7 @@ def _problems(rows: pl.Series, values: pl.Series, mask: pl.Series, field: str,
     return frame.select(
         pl.col(ROW), pl.lit(field, dtype=pl.Utf8).alias("field"),
         pl.col("value").map_elements(mask_cpr, return_dtype=pl.Utf8, skip_nulls=True),
-        pl.col("reason"),
+        mask_cpr_expr(pl.col("reason")).alias("reason"),  # reasons quote the value
     )
 
 

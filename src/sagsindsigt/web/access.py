@@ -80,6 +80,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/maaltal/nyt"): _r("targets"),
     ("POST", "/maaltal/nyt"): _r("targets", audit="ændring"),
     ("GET", "/admin/revisionslog"): _r("admin", audit="revisionslog"),
+    ("POST", "/api/import/{kind}"): _r("admin", audit="ændring"),
 }
 
 

@@ -182,9 +182,10 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
         return JSONResponse(json.loads(json.dumps(res.as_json(), ensure_ascii=False,
                                                   default=str)))
 
-    from . import complaints, sb, targets  # page modules with routes of their own
+    from . import complaints, imports, sb, targets  # modules with routes of their own
 
     app.include_router(complaints.router(fig, templates))
+    app.include_router(imports.router(fig))
     app.include_router(sb.router(fig, templates))
     app.include_router(targets.router(fig, templates))
     app.include_router(audits_router(fig, templates))

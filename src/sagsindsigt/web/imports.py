@@ -1,0 +1,53 @@
+"""``POST /api/import/{kind}``: the nightly import job delivers a file with its API token,
+through the same importer as ``sagsindsigt import`` (administrators' tokens only)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from ..contract import IMPORT_KINDS
+from ..ingest import import_file
+from ..ingest.privacy import mask_cpr
+from .pages import Figures
+
+
+def router(fig: Figures) -> APIRouter:
+    r = APIRouter(tags=["indlæsning"])
+
+    @r.post("/api/import/{kind}", summary="Indlæs en fil (som 'sagsindsigt import')",
+            responses={200: {"description": "Indlæst (eller allerede indlæst)"},
+                       400: {"description": "Ukendt datatype, fil eller mapping"},
+                       422: {"description": "Rækker afvist; se 'rejects'"}})
+    async def api_import(kind: str, file: Annotated[UploadFile, File()],
+                         source: Annotated[str | None, Form()] = None,
+                         covers: Annotated[str | None, Form()] = None,
+                         strict: Annotated[bool, Form()] = False):
+        if kind not in IMPORT_KINDS:
+            return JSONResponse({"error": f"Ukendt datatype '{kind}': brug en af "
+                                 f"{', '.join(IMPORT_KINDS)}."}, status_code=400)
+        name = Path(file.filename or f"{kind}.csv").name
+        data = await file.read()
+
+        def run():
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / name
+                path.write_bytes(data)
+                with fig.lock:
+                    return import_file(fig.store, kind, path, source=source, covers=covers,
+                                       strict=strict)
+
+        try:
+            res = await run_in_threadpool(run)
+        except (ValueError, RuntimeError) as exc:  # the importer's Danish errors
+            return JSONResponse({"error": mask_cpr(str(exc))}, status_code=400)
+        body = res.as_dict()
+        body["rejects"] = body["rejects"][:100]
+        return JSONResponse(body, status_code=422 if res.rows_rejected else 200)
+
+    return r

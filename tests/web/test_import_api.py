@@ -1,0 +1,53 @@
+"""The nightly import job: a file posted to /api/import/{kind} with an API token goes through
+the real importer, on DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from sagsindsigt.access import auditlog, tokens
+from sagsindsigt.web import create_app
+
+GOOD = ("case_id;administration;unit;case_type;received;decided\n"
+        "1;SOF;SCK;A;2014-02-01;2014-02-10\n2;BIF;JCA;B;2014-02-03;\n")
+
+
+@pytest.fixture
+def app(store):
+    return create_app(store, warm=False, auth=True, secure_cookies=False)
+
+
+def post(c, token, kind="cases", text=GOOD, **form):
+    return c.post(f"/api/import/{kind}", headers={"Authorization": f"Bearer {token}"},
+                  files={"file": ("sager-2014.csv", text.encode("utf-8"), "text/csv")},
+                  data={"covers": "2014", **form})
+
+
+def test_a_token_imports_a_file_like_the_cli(app, store):
+    admin = tokens.create(store, "natligt-import", "admin", "kommune")
+    reader = tokens.create(store, "bi", "laeser", "BIF")
+    with TestClient(app) as c:
+        r = post(c, admin)
+        assert r.status_code == 200, r.text
+        assert (r.json()["rows_loaded"], r.json()["status"]) == (2, "indlæst")
+        assert post(c, admin).json()["status"] == "allerede indlæst"
+        got = c.get("/api/kpi/cases_received", params={"period": "2014", "by": "administration"},
+                    headers={"Authorization": f"Bearer {admin}"}).json()
+        assert {r["administration"]: r["value"] for r in got["rows"] if r["value"]} == {
+            "SOF": 1, "BIF": 1}
+        # a BIF reader's token sees BIF only, and may not import
+        mine = c.get("/api/kpi/cases_received", params={"period": "2014"},
+                     headers={"Authorization": f"Bearer {reader}"}).json()
+        assert mine["rows"][0]["value"] == 1
+        assert post(c, reader).status_code == 403
+        assert c.post("/api/import/cases", files={"file": ("x.csv", b"a", "text/csv")}
+                      ).status_code == 401
+        assert post(c, admin, kind="sagerne").status_code == 400
+        cpr = "".join(["0101", "80", "-", "1234"])
+        bad = post(c, admin, text=GOOD.replace("2014-02-03", cpr))
+        assert bad.status_code == 422 and bad.json()["rows_rejected"] == 1
+        assert cpr not in bad.text
+    log = {(e.actor, e.outcome) for e in auditlog.entries(store) if e.action == "ændring"}
+    assert {("token:natligt-import", "200"), ("token:natligt-import", "422"),
+            ("token:bi", "nægtet")} <= log
