@@ -317,7 +317,8 @@ def handlers(app) -> None:
             return JSONResponse({"error": str(exc)}, status_code=403)
         return HTMLResponse(
             "<!doctype html><html lang=\"da\"><head><meta charset=\"utf-8\"><title>Ingen adgang"
-            "</title><link rel=\"stylesheet\" href=\"/static/app.css\"></head><body><main>"
+            "</title><link rel=\"stylesheet\" href=\"/static/app.css\">"
+            "<link rel=\"icon\" href=\"data:,\"></head><body><main>"
             f"<h1>Ingen adgang</h1><p>{_esc(str(exc))}</p><p><a href=\"/\">Til forsiden</a>"
             "</p></main></body></html>", status_code=403)
 
@@ -384,6 +385,7 @@ def router(trust: Trust, templates, sso_enabled: bool = False):
             "actions": ["log ind", "log ud", "sagsdata", "download", "rapport", "ændring",
                         "adgang", "revisionslog"],
             "title": "Revisionslog", "slug": "/admin/revisionslog", "query": "",
+            "charts_json": "[]",
             "f": Filters(str(datetime.now().year))})
 
     return r

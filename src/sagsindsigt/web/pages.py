@@ -46,7 +46,7 @@ PAGES = [("overblik", "Overblik"), ("sager", "Sager"), ("klager", "Klager"),
          ("registreringspraksis", "Registreringspraksis"),
          ("kvalitet", "Kvalitet"), ("/kvalitet/aarshjul", "Årshjul"),
          ("/kvalitet/resultater", "Kvalitetsrapport"), ("data", "Data"),
-         ("/rapporter", "Rapporter")]
+         ("/rapporter", "Rapporter"), ("/admin/revisionslog", "Revisionslog")]
 
 
 @dataclass(frozen=True)
