@@ -179,3 +179,12 @@ def test_serve_refuses_demo_users_or_no_auth_off_loopback_and_workers_on_duckdb(
     assert code == 2 and "127.0.0.1" in err
     code, _, err = run(capsys, "--db", db, "serve", "--workers", "2")
     assert code == 2 and "PostgreSQL" in err
+
+
+def test_the_page_after_sign_in_is_always_a_page_of_this_site():
+    from sagsindsigt.web.access import safe_next
+
+    assert safe_next("/side/sager?period=2014") == "/side/sager?period=2014"
+    for bad in (None, "", "https://ond.example", "//ond.example", "/\\ond.example",
+                "/\nLocation: x", "side/sager"):
+        assert safe_next(bad) == "/", bad

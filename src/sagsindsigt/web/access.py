@@ -161,6 +161,16 @@ def sign_in(request: Request, name: str, via: str, role: str | None = None,
         request.session.update({"role": role, "scope": scope})
 
 
+def safe_next(nxt: str | None) -> str:
+    """Only a path of this site: never an open redirect (also not ``//host`` or ``/\\host``,
+    which browsers read as another host)."""
+    if not nxt or not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt:
+        return "/"
+    if any(ord(c) < 32 or ord(c) == 127 for c in nxt):
+        return "/"
+    return nxt
+
+
 def csrf_token(request: Request) -> str:
     s = request.session
     if "csrf" not in s:
@@ -337,10 +347,6 @@ def router(trust: Trust, templates, sso_enabled: bool = False):
 
     r = APIRouter(include_in_schema=False)
     store, fig = trust.fig.store, trust.fig
-
-    def safe_next(nxt: str | None) -> str:
-        # only paths of this site: never an open redirect
-        return nxt if nxt and nxt.startswith("/") and not nxt.startswith("//") else "/"
 
     @r.get("/login", response_class=HTMLResponse)
     def login_page(request: Request, next: str | None = None):

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import access
 from ..access import Principal, oidc, users
-from .access import csrf_token, sign_in
+from .access import csrf_token, safe_next, sign_in
 
 log = logging.getLogger(__name__)
 NEXT = "sso_next"  # the session key of the page to return to
@@ -33,16 +33,6 @@ EXPIRED = "Log ind-forsøget er udløbet eller kom ikke fra Sagsindsigt; prøv i
 REFUSED = "Kommunens log ind afviste forsøget; prøv igen, eller kontakt en administrator."
 INVALID = "Svaret fra kommunens log ind kunne ikke godkendes; prøv igen, eller kontakt en " \
           "administrator."
-
-
-def safe_next(nxt: str | None) -> str:
-    """Only a path of this site: never an open redirect (also not ``//host`` or ``/\\host``,
-    which browsers read as another host)."""
-    if not nxt or not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt:
-        return "/"
-    if any(ord(c) < 32 or ord(c) == 127 for c in nxt):
-        return "/"
-    return nxt
 
 
 def client_for(settings):
