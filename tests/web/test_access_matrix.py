@@ -113,7 +113,7 @@ def request_for(method: str, path: str, store) -> dict:
     pages would send."""
     values = {"slug": "sager", "kpi_id": "cases_received", "concept": CONCEPT, "rnd": ROUND,
               "case_id": first_case(store), "complaint_id": BIF_COMPLAINT[0],
-              "table_id": "klager", "fmt": "csv"}
+              "table_id": "klager", "fmt": "csv", "kind": "cases"}
     if path.startswith("/download/"):
         values["slug"] = "klager"
     url = path
