@@ -509,3 +509,5 @@ def test_changes_are_recorded_as_the_signed_in_user(secured, signed_in):
     hist = reg.get(f"/api/complaints/{made.json()['id']}/history",
                    params={"source": made.json()["source"]}).json()
     assert hist[-1]["by"] == user_name("registrator", "SOF")
+    form = reg.get("/klager/registrering").text
+    assert f'name="registered_by" value="{user_name("registrator", "SOF")}" readonly' in form

@@ -89,7 +89,8 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
     env.filters["num"] = number
     env.globals.update(PAGES=PAGES, LIGHTS=LIGHTS, urlencode=urlencode, Cell=Cell,
                        CSRF_MARK=web_access.CSRF_MARK, USER_MARK=web_access.USER_MARK,
-                       visible=web_access.visible, csrf_field=_csrf_field)
+                       visible=web_access.visible, csrf_field=_csrf_field,
+                       signed_in_as=_signed_in_as, as_me=_as_me)
     app.include_router(web_access.router(trust, templates,
                                          sso_enabled=bool(settings.oidc_issuer)))
     if settings.oidc_issuer:
@@ -190,6 +191,21 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
     app.include_router(targets.router(fig, templates))
     app.include_router(audits_router(fig, templates))
     return app
+
+
+def _signed_in_as() -> str | None:
+    """The signed-in user's name, which forms record changes as (None: a local user)."""
+    from ..access import acting_name
+
+    return acting_name(None)
+
+
+def _as_me():
+    """A name field's attributes: the signed-in user's name, read-only."""
+    from markupsafe import Markup, escape
+
+    me = _signed_in_as()
+    return Markup(f' value="{escape(me)}" readonly') if me else ""
 
 
 def _csrf_field():
