@@ -188,3 +188,19 @@ def test_the_page_after_sign_in_is_always_a_page_of_this_site():
     for bad in (None, "", "https://ond.example", "//ond.example", "/\\ond.example",
                 "/\nLocation: x", "side/sager"):
         assert safe_next(bad) == "/", bad
+
+
+def test_sessions_end_at_sign_out_new_password_and_removal(town):
+    from sagsindsigt.access import sessions
+
+    users.add(town, "ida", "leder", "BIF", "en-lang-adgangskode")
+    a, b = sessions.start(town, "ida", "adgangskode"), sessions.start(town, "ida", "sso")
+    assert sessions.active(town, a, "ida") and sessions.active(town, b, "ida")
+    assert not sessions.active(town, a, "bo") and not sessions.active(town, None, "ida")
+    sessions.end(town, a)
+    assert not sessions.active(town, a, "ida") and sessions.active(town, b, "ida")
+    users.set_password(town, "ida", "en-ny-lang-adgangskode")
+    assert not sessions.active(town, b, "ida")
+    c = sessions.start(town, "ida", "adgangskode")
+    users.remove(town, "ida")
+    assert not sessions.active(town, c, "ida")

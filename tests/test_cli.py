@@ -135,7 +135,7 @@ def test_upgrade_on_duckdb_runs_init(db, capsys, tmp_path):
     s.close()
     code, out, _ = run(capsys, "--db", db, "upgrade")
     assert code == 0 and "bringes ajour af 'sagsindsigt init'" in out
-    assert "skemaversion 1 → 2" in out
+    assert "skemaversion 1 → 3" in out
     s = Store(db)
     assert {"users", "api_tokens", "auditlog"} <= s.engine.table_names()
     s.close()

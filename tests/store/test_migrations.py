@@ -230,6 +230,6 @@ def test_cli_upgrade_shows_the_version_before_and_after(pg_url, tmp_path, capsys
     old_style(pg_url)
     assert main(["--db", pg_url, "upgrade"]) == 0
     out = capsys.readouterr().out
-    assert "fra skemaversion 1 til 2 (migration ingen → 0002)" in out
+    assert "fra skemaversion 1 til 3 (migration ingen → 0003)" in out
     assert main(["--db", pg_url, "upgrade"]) == 0
-    assert "har allerede nyeste skemaversion 2 (migration 0002)" in capsys.readouterr().out
+    assert "har allerede nyeste skemaversion 3 (migration 0003)" in capsys.readouterr().out

@@ -240,9 +240,14 @@ def test_sign_out_ends_the_session(secured, demo_store):
     app, _ = secured
     c = sign_in(app, user_name("laeser", "BIF"))
     assert c.get("/").status_code == 200
+    copy = TestClient(app, follow_redirects=False)  # somebody who copied the cookie
+    copy.cookies.update(c.cookies)
+    assert copy.get("/").status_code == 200
     r = c.post("/logout", data={"csrf_token": csrf_of(c)})
     assert r.status_code == 303
     assert c.get("/", headers={"Accept": "text/html"}).status_code == 303
+    # the copied cookie is worth nothing after sign-out: the session ended on the server
+    assert copy.get("/", headers={"Accept": "text/html"}).status_code == 303
 
 
 # -- scope ---------------------------------------------------------------------------------

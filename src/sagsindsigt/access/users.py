@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from . import KOMMUNE, AccessError, Principal, check_role, resolve
+from . import KOMMUNE, AccessError, Principal, check_role, resolve, sessions
 
 MAX_FAILURES = 5  # failed sign-ins in a row before the account locks
 LOCK_MINUTES = 15
@@ -75,6 +75,7 @@ def remove(store, name: str) -> None:
     if get(store, name) is None:
         raise AccessError(f"Brugeren '{name}' findes ikke.")
     store.engine.execute("DELETE FROM users WHERE name = ?", [name])
+    sessions.end_all(store, name)
 
 
 def set_password(store, name: str, password: str) -> None:
@@ -84,6 +85,7 @@ def set_password(store, name: str, password: str) -> None:
         raise AccessError(f"Adgangskoden skal have mindst {MIN_PASSWORD} tegn.")
     store.engine.execute("UPDATE users SET password_hash = ?, failures = 0, locked_until = NULL "
                          "WHERE name = ?", [_hasher.hash(password), name])
+    sessions.end_all(store, name)  # signed in elsewhere with the old password: not any more
 
 
 def authenticate(store, name: str, password: str, now: datetime | None = None) -> Principal:

@@ -27,7 +27,7 @@ from ..access import restrict, scope_key
 from ..contract import KINDS, Kind
 from .engines import ARROW_TYPES, Engine, StoreError, connect
 
-SCHEMA_VERSION = "2"  # 2: access tables; on PostgreSQL the version of migration head
+SCHEMA_VERSION = "3"  # 2: access tables; 3: sessions; on PostgreSQL the version of migration head
 META_COLUMNS = [("_source", "VARCHAR"), ("_key", "VARCHAR"), ("_version", "BIGINT"),
                 ("_batch", "BIGINT"), ("_hash", "VARCHAR")]
 # Columns the store derives for the current table of a kind (see derive.py).
@@ -82,6 +82,10 @@ ACCESS_TABLES = {
                  ("role", "VARCHAR"), ("scope", "VARCHAR"), ("via", "VARCHAR"),
                  ("action", "VARCHAR"), ("object", "VARCHAR"), ("filters", "VARCHAR"),
                  ("outcome", "VARCHAR"), ("address", "VARCHAR")],
+    # sign-in sessions (schema version 3): the cookie names one; sign-out, a new password or
+    # a removed user ends it on the server, so a copied cookie stops working too
+    "sessions": [("id", "VARCHAR"), ("name", "VARCHAR"), ("via", "VARCHAR"),
+                 ("created_at", "TIMESTAMP"), ("ended_at", "TIMESTAMP")],
 }
 
 

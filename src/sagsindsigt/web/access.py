@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from .. import access
-from ..access import ALL, Principal, auditlog, tokens, users
+from ..access import ALL, Principal, auditlog, sessions, tokens, users
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
 CSRF_MARK = "__CSRF__"  # replaced per response: cached pages are shared within a role
@@ -111,16 +111,19 @@ class Trust:
         name = s.get("user")
         if not name:
             return None
+        sid = s.get("sid")
         if s.get("via") == "sso":
-            return self._cached(("sso", name, s.get("role"), s.get("scope")),
+            return self._cached(("sso", name, sid, s.get("role"), s.get("scope")),
                                 lambda: _safe(users.principal, self.fig.store, name,
-                                              s.get("role"), s.get("scope"), "sso"))
-        return self._cached(("user", name), lambda: self._user(name))
+                                              s.get("role"), s.get("scope"), "sso")
+                                if sessions.active(self.fig.store, sid, name) else None)
+        return self._cached(("user", name, sid), lambda: self._user(name, sid))
 
-    def _user(self, name: str) -> Principal | None:
+    def _user(self, name: str, sid: str | None) -> Principal | None:
         u = users.get(self.fig.store, name)
-        return None if u is None else _safe(users.principal, self.fig.store, u.name, u.role,
-                                            u.scope, "adgangskode")
+        if u is None or not sessions.active(self.fig.store, sid, name):
+            return None
+        return _safe(users.principal, self.fig.store, u.name, u.role, u.scope, "adgangskode")
 
     def _cached(self, key: tuple, make) -> Principal | None:
         now = time.monotonic()
@@ -155,8 +158,12 @@ def sign_in(request: Request, name: str, via: str, role: str | None = None,
             scope: str | None = None) -> None:
     """Start a session (a fresh one: a session fixation cannot survive sign-in). SSO passes
     the role and scope its claims mapped to."""
+    trust: Trust = request.app.state.trust
+    with trust.fig.lock:
+        sid = sessions.start(trust.fig.store, name, via)
     request.session.clear()
-    request.session.update({"user": name, "via": via, "csrf": secrets.token_urlsafe(32)})
+    request.session.update({"user": name, "via": via, "sid": sid,
+                            "csrf": secrets.token_urlsafe(32)})
     if via == "sso":
         request.session.update({"role": role, "scope": scope})
 
@@ -377,6 +384,11 @@ def router(trust: Trust, templates, sso_enabled: bool = False):
         if p is not None and p.via != "token":
             trust.log("log ud", "", {}, "ok", p,
                       request.client.host if request.client else None)
+        sid = request.session.get("sid")
+        if sid:
+            with fig.lock:
+                sessions.end(store, sid)  # a copy of the cookie is worth nothing now
+            trust.forget()
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 
