@@ -105,11 +105,11 @@ def upgrade(ctx: click.Context) -> None:
 @click.pass_context
 def import_(ctx, kind, file, source, mapping, covers, strict) -> None:
     """Indlæs en fil af typen KIND (cases, complaints, volumes, ...)."""
-    from .contract import IMPORT_KINDS
+    from .contract.kinds import unknown_import_kind
     from .ingest import import_file
 
-    if kind not in IMPORT_KINDS:
-        raise Usage(f"Ukendt datatype '{kind}': brug en af {', '.join(IMPORT_KINDS)}.")
+    if message := unknown_import_kind(kind):
+        raise Usage(message)
     store = _store(ctx)
     result = import_file(store, kind, file, source=source, mapping=mapping, covers=covers,
                          strict=strict, progress=_progress())

@@ -169,10 +169,15 @@ KINDS: dict[str, Kind] = {
 IMPORT_KINDS = [k for k in KINDS if k != "concept_checks"]
 
 
+def unknown_import_kind(name: str) -> str | None:
+    """The Danish error for a kind a user may not import by name (None when it may)."""
+    if name in IMPORT_KINDS:
+        return None
+    return f"Ukendt datatype '{name}': brug en af {', '.join(IMPORT_KINDS)}."
+
+
 def get_kind(name: str) -> Kind:
     try:
         return KINDS[name]
     except KeyError:
-        raise KeyError(
-            f"Ukendt datatype '{name}': brug en af {', '.join(IMPORT_KINDS)}."
-        ) from None
+        raise KeyError(unknown_import_kind(name)) from None

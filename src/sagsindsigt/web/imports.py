@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from ..contract import IMPORT_KINDS
+from ..contract.kinds import unknown_import_kind
 from ..ingest import import_file
 from ..ingest.privacy import mask_cpr
 from .pages import Figures
@@ -28,9 +28,8 @@ def router(fig: Figures) -> APIRouter:
                          source: Annotated[str | None, Form()] = None,
                          covers: Annotated[str | None, Form()] = None,
                          strict: Annotated[bool, Form()] = False):
-        if kind not in IMPORT_KINDS:
-            return JSONResponse({"error": f"Ukendt datatype '{kind}': brug en af "
-                                 f"{', '.join(IMPORT_KINDS)}."}, status_code=400)
+        if message := unknown_import_kind(kind):
+            return JSONResponse({"error": message}, status_code=400)
         name = Path(file.filename or f"{kind}.csv").name
         data = await file.read()
 
