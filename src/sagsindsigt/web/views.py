@@ -60,8 +60,7 @@ def overview(fig: Figures, f: Filters) -> dict[str, Any]:
         tiles.append({"kpi": kd, "items": items,
                       "total": Cell(tot.value if tot else None, kd.unit,
                                     tot.note if tot else "ingen data"),
-                      "target": None if f.unit or f.case_type else
-                      targets.get((k, f.administration, f.period))})
+                      "target": _target(fig, k, f)})
     seed = None if f.where() else fig.memo_db(("seed", f.period),
                                               lambda: overview_table(fig.store, f.period))
     return {"tiles": tiles, "seed": seed, "target_list": list(targets.values())}
@@ -80,13 +79,17 @@ def _targets(fig: Figures) -> dict[tuple, Any]:
     return fig.memo_db(("targets",), lambda: _evaluate_targets(fig))
 
 
-def _target_value(fig: Figures, kpi: str, f: Filters) -> float | None:
-    """The target of a KPI for the page's scope (kommune or one administration) and period,
-    as drawn on its charts; none below administration level (targets are set per
-    administration)."""
+def _target(fig: Figures, kpi: str, f: Filters):
+    """The target status of a KPI for the page's scope (kommune or one administration) and
+    period; none below administration level (targets are set per administration)."""
     if f.unit or f.case_type:
         return None
-    st = _targets(fig).get((kpi, f.administration, f.period))
+    return _targets(fig).get((kpi, f.administration, f.period))
+
+
+def _target_value(fig: Figures, kpi: str, f: Filters) -> float | None:
+    """The target a KPI's chart draws (see ``_target``)."""
+    st = _target(fig, kpi, f)
     return st.target if st is not None else None
 
 
