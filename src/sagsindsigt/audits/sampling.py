@@ -180,10 +180,9 @@ def load_sample(store: Store, concept_id: str, round_label: str) -> Sample | Non
                    [c.id, round_label])
     from ..access import current
 
-    scope = current().data_scope  # only the cases of units inside the acting scope
+    scope = current().data_scope  # only the cases inside the acting scope
     cases = [SampleCase(int(p), cid, src, u, ct, d, bool(cal))
-             for p, cid, src, u, ct, d, cal in rows
-             if scope.everything or u in (scope.member_units or ())]
+             for p, cid, src, u, ct, d, cal in rows if scope.contains(c.administration, u)]
     return Sample(c, round_label, seed, int(size or 0), stratify, int(pop or 0), cases, status,
                   drawn_at, drawn_by)
 

@@ -348,22 +348,18 @@ def recent(store, limit: int = 25, lock: threading.RLock | None = None) -> list[
             return []
         from ..access import current
 
-        scope, where, params = current().data_scope, "", []
-        if not scope.everything:  # only complaints inside the acting scope
-            admins = sorted(scope.administrations) or [""]
-            where = f"WHERE h.administration IN ({', '.join('?' for _ in admins)})"
-            params += admins
-            if scope.units is not None:
-                units = sorted(scope.units) or [""]
-                where += f" AND h.unit IN ({', '.join('?' for _ in units)})"
-                params += units
+        # only complaints inside the acting scope (Scope.contains, the rule Store.table
+        # applies); a scoped reader filters the log's rows here, so the limit comes after
+        scope = current().data_scope
+        limit_sql = f" LIMIT {int(limit)}" if scope.everything else ""
         rows = store.engine.query(
             f'SELECT r._source, r.complaint_id, r.version, r.action, r.registered_by, '
-            f'r.registered_at FROM "{LOG_TABLE}" r JOIN batches b ON b.id = r.batch '
-            f'AND b.loaded_at = r.registered_at '
+            f'r.registered_at, h.administration, h.unit FROM "{LOG_TABLE}" r '
+            f'JOIN batches b ON b.id = r.batch AND b.loaded_at = r.registered_at '
             f'JOIN complaints_history h ON h._source = r._source '
-            f'AND h._key = r.complaint_id AND h._version = r.version {where} '
-            f'ORDER BY r.registered_at DESC, r.batch DESC LIMIT {int(limit)}', params)
+            f'AND h._key = r.complaint_id AND h._version = r.version '
+            f'ORDER BY r.registered_at DESC, r.batch DESC{limit_sql}')
+        rows = [r[:6] for r in rows if scope.contains(r[6], r[7])][:limit]
     return [dict(zip(["source", "complaint_id", "version", "action", "by", "at"], r,
                      strict=True)) for r in rows]
 
