@@ -36,6 +36,8 @@ def test_a_token_imports_a_file_like_the_cli(app, store):
                     headers={"Authorization": f"Bearer {admin}"}).json()
         assert {r["administration"]: r["value"] for r in got["rows"] if r["value"]} == {
             "SOF": 1, "BIF": 1}
+        api = c.get("/api/kpi", headers={"Authorization": f"Bearer {admin}"})
+        assert "set-cookie" not in api.headers  # a machine gets no session
         # a BIF reader's token sees BIF only, and may not import
         mine = c.get("/api/kpi/cases_received", params={"period": "2014"},
                      headers={"Authorization": f"Bearer {reader}"}).json()

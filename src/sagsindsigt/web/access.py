@@ -194,7 +194,7 @@ async def guard(request: Request) -> None:
                                                              request.method == "HEAD" else ())
     if rule is None:
         raise HTTPException(403, "Ingen adgang: siden har ingen adgangsregel.")
-    token = csrf_token(request) if "session" in request.scope else ""
+    token = request.session.get("csrf", "")  # made when a page first carries it
     p = await run_in_threadpool(trust.principal, request)
     if rule.perms == PUBLIC:
         if p is not None:
@@ -283,7 +283,11 @@ class Guarded:
 
 
 def _personal(scope, start: dict, html: bytes) -> tuple[dict, bytes]:
-    session = scope.get("session") or {}
+    session = scope.get("session")
+    if session is None:
+        session = {}
+    elif CSRF_MARK.encode() in html and "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)  # the session cookie carries it
     p = scope.get("state", {}).get("principal")
     html = html.replace(CSRF_MARK.encode(), session.get("csrf", "").encode())
     if p is not None and USER_MARK.encode() in html:
