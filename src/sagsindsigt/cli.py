@@ -11,6 +11,7 @@ import csv
 import json
 import logging
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -412,16 +413,22 @@ def _loopback(host: str) -> bool:
 
 
 # -- access and trust (access/): users, API tokens, the audit log ---------------------------
-class _AccessErrors:
-    def __enter__(self):
-        return self
+@contextmanager
+def _cli_errors(usage: tuple = (), failure: tuple = ()):
+    """A core's errors as CLI errors: bad input (``usage``) exits 2, a step that cannot be
+    done (``failure``) exits 1."""
+    try:
+        yield
+    except usage as exc:
+        raise Usage(str(exc)) from exc
+    except failure as exc:
+        raise Failure(str(exc)) from exc
 
-    def __exit__(self, typ, exc, tb):
-        from .access import AccessError
 
-        if isinstance(exc, AccessError):
-            raise Usage(str(exc)) from exc
-        return False
+def _access_errors():
+    from .access import AccessError
+
+    return _cli_errors(usage=(AccessError,))
 
 
 def _operator():
@@ -460,7 +467,7 @@ def users_add(ctx, name, role, scope, password, sso_only) -> None:
     store = _store(ctx)
     if not sso_only and password is None:
         password = click.prompt("Adgangskode", hide_input=True, confirmation_prompt=True)
-    with _AccessErrors():
+    with _access_errors():
         user = u.add(store, name, role, scope, None if sso_only else password)
     auditlog.append(store, "ændring", f"bruger {user.name} oprettet",
                     {"role": role, "scope": user.scope}, who=_operator())
@@ -489,7 +496,7 @@ def users_remove(ctx, name) -> None:
     from .access import users as u
 
     store = _store(ctx)
-    with _AccessErrors():
+    with _access_errors():
         u.remove(store, name)
     auditlog.append(store, "ændring", f"bruger {name} fjernet", who=_operator())
     click.echo(f"Brugeren {name} er fjernet.")
@@ -507,7 +514,7 @@ def users_password(ctx, name, password) -> None:
     store = _store(ctx)
     if password is None:
         password = click.prompt("Ny adgangskode", hide_input=True, confirmation_prompt=True)
-    with _AccessErrors():
+    with _access_errors():
         u.set_password(store, name, password)
     auditlog.append(store, "ændring", f"adgangskode for {name} skiftet", who=_operator())
     click.echo(f"Adgangskoden for {name} er skiftet.")
@@ -529,7 +536,7 @@ def tokens_create(ctx, name, role, scope) -> None:
     from .access import tokens as t
 
     store = _store(ctx)
-    with _AccessErrors():
+    with _access_errors():
         token = t.create(store, name, role, scope, created_by=_operator().name)
     auditlog.append(store, "ændring", f"API-nøgle {name} oprettet",
                     {"role": role, "scope": scope}, who=_operator())
@@ -560,7 +567,7 @@ def tokens_revoke(ctx, name) -> None:
     from .access import tokens as t
 
     store = _store(ctx)
-    with _AccessErrors():
+    with _access_errors():
         n = t.revoke(store, name)
     auditlog.append(store, "ændring", f"API-nøgle {name} tilbagekaldt", who=_operator())
     click.echo(f"{n} nøgle(r) tilbagekaldt.")
@@ -594,20 +601,10 @@ def audit() -> None:
     """Kvalitetsopfølgning: årshjul, stikprøver, gennemgange og kalibrering."""
 
 
-class _AuditErrors:
-    """Workflow errors as CLI errors: bad input exits 2, a step that cannot be done exits 1."""
+def _audit_errors():
+    from .audits import AuditError, AuditUsageError
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, typ, exc, tb):
-        from .audits import AuditError, AuditUsageError
-
-        if isinstance(exc, AuditUsageError):
-            raise Usage(str(exc)) from exc
-        if isinstance(exc, AuditError):
-            raise Failure(str(exc)) from exc
-        return False
+    return _cli_errors(usage=(AuditUsageError,), failure=(AuditError,))
 
 
 @audit.command("plan")
@@ -618,7 +615,7 @@ def audit_plan(ctx, year, fmt) -> None:
     """Årshjulet for YEAR: hvert koncepts runder med status og fremdrift."""
     from .audits import round_states
 
-    with _AuditErrors():
+    with _audit_errors():
         states = round_states(_store(ctx), year)
     rows = [{"concept": s.concept.id, "round": s.round, "status": s.status,
              "deadline": s.deadline.isoformat(), "sample": s.drawn, "answered": s.answered,
@@ -642,7 +639,7 @@ def audit_sample(ctx, concept, round_, size, stratify, seed, xlsx, actor, fmt) -
     """Træk en reproducerbar stikprøve for CONCEPT i runden ROUND (fx 2014-Q1)."""
     from .audits import draw, sample_xlsx
 
-    with _AuditErrors():
+    with _audit_errors():
         s = draw(_store(ctx), concept, round_, size=size, stratify=stratify, seed=seed,
                  actor=actor)
     if xlsx:
@@ -675,7 +672,7 @@ def audit_size(confidence, tolerable, expected, population) -> None:
     """Stikprøvestørrelse efter attributmetoden (AICPA-tabellen)."""
     from .audits import sample_size
 
-    with _AuditErrors():
+    with _audit_errors():
         click.echo(sample_size(confidence, tolerable, expected, population))
 
 
@@ -691,7 +688,7 @@ def audit_import(ctx, concept, round_, file, reviewer) -> None:
 
     if not file.exists():
         raise Failure(f"Filen {file} findes ikke.")
-    with _AuditErrors():
+    with _audit_errors():
         rep = import_csv(_store(ctx), concept, round_, file, reviewer=reviewer)
     click.echo(f"{danish.number(rep.loaded)} svar indlæst, "
                f"{danish.number(len(rep.rejects))} afvist.")
@@ -710,7 +707,7 @@ def audit_close(ctx, concept, round_, actor) -> None:
     """Afslut en færdig runde; svarene bliver til gennemgange i nøgletallene."""
     from .audits import close_round
 
-    with _AuditErrors():
+    with _audit_errors():
         batch = close_round(_store(ctx), concept, round_, actor=actor)
     click.echo(f"Runden {round_} er afsluttet; gennemgangene er gemt som batch {batch}.")
 
@@ -725,7 +722,7 @@ def audit_reopen(ctx, concept, round_, reason, actor) -> None:
     """Genåbn en afsluttet runde med en begrundelse."""
     from .audits import reopen_round
 
-    with _AuditErrors():
+    with _audit_errors():
         reopen_round(_store(ctx), concept, round_, reason, actor=actor)
     click.echo(f"Runden {round_} er genåbnet.")
 
@@ -740,7 +737,7 @@ def audit_calibrate(ctx, concept, round_, n, case_ids) -> None:
     """Vælg sager i runden til en anden (ekstern) bedømmer."""
     from .audits import choose_calibration
 
-    with _AuditErrors():
+    with _audit_errors():
         chosen = choose_calibration(_store(ctx), concept, round_, n=n,
                                     case_ids=list(case_ids) or None)
     click.echo(f"{len(chosen)} sager valgt til kalibrering: {', '.join(chosen)}.")

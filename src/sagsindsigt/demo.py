@@ -624,16 +624,12 @@ DEMO_USERS = [("admin", "admin", "kommune"), ("analytiker", "analytiker", "kommu
               ("kvalitet-sof", "kvalitet", "SOF"), ("laeser-jca", "laeser", "JCA")]
 
 
-def add_demo_users(store: Store) -> list[tuple[str, str, str, str]]:
-    """Create the demo users that are missing; returns (name, role, scope, password) of all."""
+def add_demo_users(store: Store) -> None:
+    """Create the demo users that are missing (``serve`` prints their passwords)."""
     from .access import users
     from .ingest import secret_for
 
     key = secret_for(store).key
-    out = []
     for name, role, scope in DEMO_USERS:
-        pw = users.demo_password(key, name)
         if users.get(store, name) is None:
-            users.add(store, name, role, scope, pw, origin="demo")
-        out.append((name, role, scope, pw))
-    return out
+            users.add(store, name, role, scope, users.demo_password(key, name), origin="demo")

@@ -18,6 +18,7 @@ import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 import ibis
 
@@ -226,6 +227,11 @@ def _isin(col: ibis.Value, values: frozenset[str]) -> ibis.Value:
     return col.isin(sorted(values)) if values else ibis.literal(False)
 
 
+def now() -> datetime:
+    """The time access records are stamped with (local time, whole seconds)."""
+    return datetime.now().replace(microsecond=0)
+
+
 def check_role(role: str) -> Role:
     if role not in ROLES:
         raise AccessError(f"Ukendt rolle '{role}': brug en af {', '.join(ROLES)}.")
@@ -234,4 +240,4 @@ def check_role(role: str) -> Role:
 
 __all__ = ["ALL", "AccessError", "Denied", "KOMMUNE", "NOTHING", "PERMISSIONS", "Principal",
            "ROLES", "Role", "SYSTEM", "Scope", "acting_as", "acting_name", "check_role",
-           "current", "resolve", "restrict", "scope_key", "set_current", "view_key"]
+           "current", "now", "resolve", "restrict", "scope_key", "set_current", "view_key"]

@@ -6,13 +6,14 @@ other workers)."""
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+
+from . import now as _now
 
 
 def start(store, name: str, via: str) -> str:
     sid = secrets.token_urlsafe(24)
     store.engine.execute("INSERT INTO sessions (id, name, via, created_at) VALUES (?, ?, ?, ?)",
-                         [sid, name, via, datetime.now()])
+                         [sid, name, via, _now()])
     return sid
 
 
@@ -25,12 +26,12 @@ def active(store, sid: str | None, name: str) -> bool:
 
 def end(store, sid: str) -> None:
     store.engine.execute("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL",
-                         [datetime.now(), sid])
+                         [_now(), sid])
 
 
 def end_all(store, name: str) -> int:
     n = store.engine.query("SELECT count(*) FROM sessions WHERE name = ? AND ended_at IS NULL",
                            [name])[0][0]
     store.engine.execute("UPDATE sessions SET ended_at = ? WHERE name = ? AND ended_at IS NULL",
-                         [datetime.now(), name])
+                         [_now(), name])
     return n

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from . import KOMMUNE, AccessError, Principal, check_role, resolve
+from . import now as _now
 
 PREFIX = "ssi_"
 _TOUCH = timedelta(minutes=1)  # last_used is written at most once a minute per token
@@ -86,7 +87,3 @@ def authenticate(store, token: str, now: datetime | None = None) -> Principal | 
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def _now() -> datetime:
-    return datetime.now().replace(microsecond=0)

@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from . import KOMMUNE, AccessError, Principal, check_role, resolve, sessions
+from . import now as _now
 
 MAX_FAILURES = 5  # failed sign-ins in a row before the account locks
 LOCK_MINUTES = 15
@@ -133,7 +134,3 @@ def _verify(h: str, password: str) -> bool:
         return _hasher.verify(h, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def _now() -> datetime:
-    return datetime.now().replace(microsecond=0)
