@@ -128,20 +128,26 @@ class DuckDBEngine(Engine):
             self.raw.commit()
 
 
+def pg_params(url: str) -> dict:
+    """A ``postgresql://`` URL as connection parameters, with the defaults of every
+    connection the store makes (localhost:5432, database postgres)."""
+    u = urlparse(url)
+    return {"host": u.hostname or "localhost", "port": u.port or 5432,
+            "user": unquote(u.username) if u.username else None,
+            "password": unquote(u.password) if u.password else None,
+            "database": (u.path or "/").lstrip("/") or "postgres"}
+
+
 class PostgresEngine(Engine):
     name = "postgres"
 
     def __init__(self, url: str):
-        u = urlparse(url)
+        params = pg_params(url)
         try:
-            con = ibis.postgres.connect(
-                host=u.hostname or "localhost", port=u.port or 5432,
-                user=unquote(u.username) if u.username else None,
-                password=unquote(u.password) if u.password else None,
-                database=(u.path or "/").lstrip("/") or "postgres",
-            )
+            con = ibis.postgres.connect(**params)
         except Exception as exc:
-            raise StoreError(f"Kan ikke forbinde til PostgreSQL på {u.hostname}: {exc}") from exc
+            raise StoreError(f"Kan ikke forbinde til PostgreSQL på {params['host']}: "
+                             f"{exc}") from exc
         super().__init__(con)
         self.raw = con.con  # Ibis opens psycopg in autocommit mode; transaction() adds blocks
 

@@ -17,9 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
-from ..engines import StoreError
+from ..engines import StoreError, pg_params
 
 FOLDER = Path(__file__).resolve().parent
 BASELINE = "0001"  # the schema the create-missing-tables init made before migrations
@@ -39,14 +38,9 @@ def sqlalchemy_url(url: str):
     defaults as the store's own connection (localhost:5432, database postgres)."""
     from sqlalchemy.engine import URL
 
-    u = urlparse(url)
-    return URL.create(
-        "postgresql+psycopg",
-        username=unquote(u.username) if u.username else None,
-        password=unquote(u.password) if u.password else None,
-        host=u.hostname or "localhost", port=u.port or 5432,
-        database=(u.path or "/").lstrip("/") or "postgres",
-    )
+    p = pg_params(url)
+    return URL.create("postgresql+psycopg", username=p["user"], password=p["password"],
+                      host=p["host"], port=p["port"], database=p["database"])
 
 
 def config(connection=None):
