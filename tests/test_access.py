@@ -14,6 +14,8 @@ from sagsindsigt.cli import main
 from sagsindsigt.ingest import import_file
 from sagsindsigt.kpis import Query, compute
 
+from .test_cli import run
+
 TODAY = date(2016, 1, 1)
 CASES = ("case_id;administration;unit;case_type;received;decided\n"
          "1;SOF;SCK;A;2014-02-01;2014-02-10\n2;SOF;HCK;A;2014-02-01;\n"
@@ -122,12 +124,6 @@ def test_audit_log_appends_and_masks_cpr_shaped_numbers(town):
 
 
 # -- the CLI ---------------------------------------------------------------------------------
-def run(capsys, *args):
-    code = main(list(args))
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 @pytest.fixture
 def db(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
