@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 DB ?= sagsindsigt.duckdb
 
-.PHONY: setup demo test lint bench
+.PHONY: setup demo test lint bench migration
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -23,3 +23,7 @@ lint: setup
 bench: setup
 	$(UV) run python bench/bench_core.py --years 4
 	$(UV) run python bench/bench_web.py --years 4
+
+# a new schema revision for PostgreSQL, generated from store/schema.py (read it before committing)
+migration: setup
+	$(UV) run python -m sagsindsigt.store.migrations "$(m)"

@@ -19,12 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sagsindsigt.overview import default_period  # noqa: E402
 from tests.web.conftest import serving  # noqa: E402
 from tests.web.load_scenario import add_load_users, run  # noqa: E402
 
 from sagsindsigt.demo import build_demo  # noqa: E402
-from sagsindsigt.ingest.privacy import create_secret  # noqa: E402
-from sagsindsigt.overview import default_period  # noqa: E402
+from sagsindsigt.privacy import create_secret  # noqa: E402
 from sagsindsigt.store import Store  # noqa: E402
 from sagsindsigt.web import create_app  # noqa: E402
 
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["SAGSINDSIGT_SECRET_FILE"] = str(tmp / "bench.secret")
     store = Store(a.db or str(tmp / "bench.duckdb"))
     store.init()
-    if not store.engine.query("SELECT count(*) FROM batches")[0][0]:
+    if not store._engine.query("SELECT count(*) FROM batches")[0][0]:
         t = time.perf_counter()
         build_demo(store, years=a.years, seed=a.seed, echo=lambda _: None)
         print(f"demo {a.years} år bygget på {time.perf_counter() - t:.1f} s")
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             app.state.figures.warmed.wait(600)
             print(f"opvarmning (alle områder med brugere): {time.perf_counter() - t:.1f} s")
         res = run(base, names, period, a.seconds)
-    print(f"{store.engine.name}, {a.years} år, {a.clients} klienter, "
+    print(f"{store._engine.name}, {a.years} år, {a.clients} klienter, "
           f"{'kold' if a.cold else 'opvarmet'}, {res.seconds:.1f} s: "
           f"{res.requests} forespørgsler, {res.rate:.1f} pr. s, "
           f"p50 {res.percentile(0.5) * 1000:.0f} ms, p95 {res.percentile(0.95) * 1000:.0f} ms, "

@@ -37,7 +37,7 @@ def main() -> int:
 
     from sagsindsigt import audits
     from sagsindsigt.demo import build_demo
-    from sagsindsigt.ingest.privacy import create_secret
+    from sagsindsigt.privacy import create_secret
     from sagsindsigt.store import Store
     from sagsindsigt.web import create_app
 
@@ -48,7 +48,7 @@ def main() -> int:
     store.init()
     if fresh:
         print(build_demo(store, years=a.years, echo=lambda _: None))
-    year = int(store.engine.query("SELECT max(round) FROM audit_rounds")[0][0][:4])
+    year = int(store._engine.query("SELECT max(round) FROM audit_rounds")[0][0][:4])
     print(f"{'step':52} {'first ms':>9} {'median ms':>10}")
     for s in audits.round_states(store, year):
         if not s.drawn or s.answered:

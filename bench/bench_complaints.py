@@ -24,7 +24,7 @@ GOOD = {"administration": "SOF", "unit": "HCK", "received": "2014-03-03",
 
 def registrations(n: int) -> None:
     from sagsindsigt.complaints import edit, register
-    from sagsindsigt.ingest.privacy import create_secret
+    from sagsindsigt.privacy import create_secret
     from sagsindsigt.store import Store
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -170,7 +170,7 @@ def build(store, years: int, reuse: bool) -> None:
 
     print(f"\n1. Demo build ({years} years, {FIRST_YEAR}–{FIRST_YEAR + years - 1}, seed 2014)")
     if reuse:
-        span = store.engine.query("SELECT min(year(received)), max(year(received)) FROM cases")
+        span = store._engine.query("SELECT min(year(received)), max(year(received)) FROM cases")
         lo, hi = span[0]
         if (lo, hi) != (FIRST_YEAR, FIRST_YEAR + years - 1):
             sys.exit(f"--db holds demo years {lo}–{hi}, not {years} years: use another path.")
@@ -178,13 +178,13 @@ def build(store, years: int, reuse: bool) -> None:
     else:
         secs, msg = once(lambda: build_demo(store, years=years, seed=2014,
                                             echo=lambda s: print(f"   {s.strip()}")))
-        loaded = store.engine.query("SELECT sum(rows_loaded) FROM batches")[0][0]
+        loaded = store._engine.query("SELECT sum(rows_loaded) FROM batches")[0][0]
         print(f"   built in {secs:.1f} s: {loaded:,} rows loaded through the importer "
               f"({loaded / secs:,.0f} rows/s over all formats, incl. generating the files)")
         print(f"   ({msg})")
     counts = []
     for t in ("cases", "volumes", "events", "timeliness_items", "complaints", "reviews"):
-        counts.append(f"{t} {store.engine.query(f'SELECT count(*) FROM {t}')[0][0]:,}")
+        counts.append(f"{t} {store._engine.query(f'SELECT count(*) FROM {t}')[0][0]:,}")
     print("   current rows: " + ", ".join(counts))
 
 
@@ -228,9 +228,9 @@ def import_throughput(work: Path, rows: int) -> dict:
         (ingest, "_refresh", "refresh derived tables (_refresh)"),
         (store, "write_records", "store.write_records"),
         (store, "record_batch", "record batch"),
-        (store.engine, "execute", sql_label),
-        (store.engine, "query", sql_label),
-        (store.engine, "load_arrow", lambda table, *_a: f"SQL load Arrow into {table}"),
+        (store._engine, "execute", sql_label),
+        (store._engine, "query", sql_label),
+        (store._engine, "load_arrow", lambda table, *_a: f"SQL load Arrow into {table}"),
     ]
     with phases.watching(targets):
         first, r1 = once(lambda: import_file(store, "cases", csv1, source="bench"))
@@ -239,7 +239,7 @@ def import_throughput(work: Path, rows: int) -> dict:
     assert r_again.status == "allerede indlæst", r_again.status
     second, r2 = once(lambda: import_file(store, "cases", csv2, source="bench"))
     assert r2.rows_loaded == n_changed and r2.rows_unchanged == rows - n_changed, r2
-    versions = store.engine.query("SELECT count(*) FROM cases_history")[0][0]
+    versions = store._engine.query("SELECT count(*) FROM cases_history")[0][0]
     store.close()
 
     rate = rows / first
@@ -376,7 +376,7 @@ def side_by_side(store, period: str, runs: int) -> dict[str, float]:
     from sagsindsigt.kpis import Query, compute
 
     p = Period.parse(period)
-    con = store.engine.raw
+    con = store._engine.raw
     params = {"lo": p.start, "hi": p.end}
     print(f"\n4. Three KPIs side by side: period {period}, by administration; median of {runs} "
           "runs after 1 warm-up, ms")
@@ -443,7 +443,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="sagsindsigt-bench-"))
     db = a.db.resolve() if a.db else work / "demo.duckdb"
     secret = db.with_suffix(".secret")  # where `sagsindsigt --db` looks for it too
-    from sagsindsigt.ingest.privacy import create_secret
+    from sagsindsigt.privacy import create_secret
 
     create_secret(secret)
     os.environ["SAGSINDSIGT_SECRET_FILE"] = str(secret)
@@ -464,7 +464,7 @@ def main() -> int:
     try:
         store = Store(str(db))
         reuse = store.is_initialised() and bool(
-            store.engine.query("SELECT count(*) FROM batches")[0][0])
+            store._engine.query("SELECT count(*) FROM batches")[0][0])
         store.init()
         build(store, a.years, reuse)
         imp = import_throughput(work, a.rows)

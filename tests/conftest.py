@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from sagsindsigt.ingest.privacy import create_secret
+from sagsindsigt.privacy import create_secret
 from sagsindsigt.store import Store
 
 PG_ADMIN = os.environ.get("SAGSINDSIGT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -94,7 +94,7 @@ def demo_store(tmp_path_factory):
     """The demo municipality, built once per test worker (tests using it share the xdist
     group "demo", so one worker builds it)."""
     from sagsindsigt.demo import build_demo
-    from sagsindsigt.ingest.privacy import create_secret
+    from sagsindsigt.privacy import create_secret
     from sagsindsigt.store import Store
 
     path = tmp_path_factory.mktemp("demo")

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from sagsindsigt import access
-from sagsindsigt.access import auditlog, tokens, users
+from sagsindsigt.access import access_log, tokens, users
 from sagsindsigt.cli import main
 from sagsindsigt.ingest import import_file
 from sagsindsigt.kpis import Query, compute
@@ -70,7 +70,7 @@ def test_resolve_scopes_of_the_tree(town):
 
 def test_users_hash_passwords_and_lock_after_repeated_failures(town):
     users.add(town, "ida", "leder", "BIF", "en-lang-adgangskode")
-    stored = town.engine.query("SELECT password_hash FROM users WHERE name = 'ida'")[0][0]
+    stored = town._engine.query("SELECT password_hash FROM users WHERE name = 'ida'")[0][0]
     assert stored.startswith("$argon2id$") and "en-lang-adgangskode" not in stored
     p = users.authenticate(town, "ida", "en-lang-adgangskode")
     assert (p.name, p.role, p.scope.code) == ("ida", "leder", "BIF")
@@ -99,7 +99,7 @@ def test_tokens_are_stored_hashed_revocable_and_record_their_use(town):
     token = tokens.create(town, "natligt-import", "analytiker", "kommune")
     assert token.startswith("ssi_")
     secret = token.split("_", 2)[2]
-    dump = json.dumps(town.engine.query("SELECT * FROM api_tokens"), default=str)
+    dump = json.dumps(town._engine.query("SELECT * FROM api_tokens"), default=str)
     assert secret not in dump
     p = tokens.authenticate(town, token)
     assert (p.role, p.via, p.scope.everything) == ("analytiker", "token", True)
@@ -115,12 +115,12 @@ def test_tokens_are_stored_hashed_revocable_and_record_their_use(town):
 def test_audit_log_appends_and_masks_cpr_shaped_numbers(town):
     p = access.Principal("ida", "leder", access.resolve(town, "BIF"), "adgangskode")
     cpr = "".join(["0101", "80", "-", "1234"])  # built here: no CPR-shaped literal in sources
-    auditlog.append(town, "sagsdata", f"GET /x?q={cpr}", {"q": cpr}, "200", p, "127.0.0.1")
-    e = auditlog.entries(town)[0]
+    access_log.append(town, "sagsdata", f"GET /x?q={cpr}", {"q": cpr}, "200", p, "127.0.0.1")
+    e = access_log.entries(town)[0]
     assert (e.actor, e.role, e.scope, e.action, e.outcome) == ("ida", "leder", "BIF",
                                                                 "sagsdata", "200")
     assert cpr not in e.object and cpr not in e.filters and "XXXXXX-XXXX" in e.filters
-    assert auditlog.entries(town, actor="andre") == []
+    assert access_log.entries(town, actor="andre") == []
 
 
 # -- the CLI ---------------------------------------------------------------------------------
@@ -134,7 +134,7 @@ def db(tmp_path, monkeypatch):
     return url
 
 
-def test_cli_users_tokens_and_auditlog(db, capsys):
+def test_cli_users_tokens_and_access_log(db, capsys):
     code, out, _ = run(capsys, "--db", db, "users", "add", "ida", "--role", "leder",
                        "--scope", "BIF", "--password", "en-lang-adgangskode")
     assert code == 0 and "ida" in out
@@ -154,7 +154,7 @@ def test_cli_users_tokens_and_auditlog(db, capsys):
     assert run(capsys, "--db", db, "users", "password", "ida", "--password",
                "en-anden-lang-kode")[0] == 0
     assert run(capsys, "--db", db, "users", "remove", "ida")[0] == 0
-    code, out, _ = run(capsys, "--db", db, "auditlog", "--format", "json")
+    code, out, _ = run(capsys, "--db", db, "access-log", "--format", "json")
     log = json.loads(out)
     assert [e["object"] for e in log][::-1] == [
         "bruger ida oprettet", "API-nøgle natligt oprettet", "API-nøgle natligt tilbagekaldt",

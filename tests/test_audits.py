@@ -16,6 +16,8 @@ from sagsindsigt.cli import main
 from sagsindsigt.demo import CONCEPTS_DIR
 from sagsindsigt.ingest import import_file
 from sagsindsigt.kpis import Query, compute
+from sagsindsigt.present.exports import sample_workbook
+from sagsindsigt.present.labels import Labels
 from sagsindsigt.stats import traffic_light
 
 UNITS = {"JCA": 90, "JCN": 60, "JCV": 30, "JCNV": 20}  # kontanthjælp cases decided in 2014-Q1
@@ -147,10 +149,11 @@ def test_bad_concept_or_round_is_a_usage_error(duck_town, args, message):
 
 def test_sample_exports_to_xlsx(duck_town):
     s = audits.draw(duck_town, "kontanthjaelp", "2014-Q1", size=10, seed=3)
-    wb = load_workbook(BytesIO(audits.sample_xlsx(s)))
+    wb = load_workbook(BytesIO(sample_workbook(s, Labels.of(duck_town))))
     rows = list(wb["Stikprøve"].iter_rows(values_only=True))
-    assert "seed 3" in rows[0][0] and rows[1][:2] == ("Nr.", "Sags-id")
-    assert [r[1] for r in rows[2:]] == [x.case_id for x in s.cases]
+    assert "seed 3" in rows[0][0] and rows[1][0] == "Område: Hele kommunen"
+    assert rows[3][:2] == ("Nr.", "Sags-id")
+    assert [r[1] for r in rows[4:]] == [x.case_id for x in s.cases]
     assert wb["Kontrolpunkter"].max_row == 1 + len(s.concept.checks)
 
 

@@ -121,7 +121,7 @@ def test_demo_checks_its_options_before_dropping_anything(db, capsys):
     code, _, err = run(capsys, "--db", db, "demo", "--fresh", "--years", "0")
     assert code == 2 and "1 til 10 år" in err
     s = Store(db)
-    assert s.engine.query("SELECT count(*) FROM batches")[0][0] == 1
+    assert s._engine.query("SELECT count(*) FROM batches")[0][0] == 1
     s.close()
 
 
@@ -129,15 +129,15 @@ def test_upgrade_on_duckdb_runs_init(db, capsys, tmp_path):
     from sagsindsigt.store import Store
 
     s = Store(db)  # a version-1 store: no access tables yet
-    for name in ("users", "api_tokens", "auditlog"):
-        s.engine.execute(f'DROP TABLE "{name}"')
+    for name in ("users", "api_tokens", "access_log"):
+        s._engine.execute(f'DROP TABLE "{name}"')
     s.set_meta("schema_version", "1")
     s.close()
     code, out, _ = run(capsys, "--db", db, "upgrade")
     assert code == 0 and "bringes ajour af 'sagsindsigt init'" in out
-    assert "skemaversion 1 → 3" in out
+    assert "skemaversion 1 → 4" in out
     s = Store(db)
-    assert {"users", "api_tokens", "auditlog"} <= s.engine.table_names()
+    assert {"users", "api_tokens", "access_log"} <= s._engine.table_names()
     s.close()
     code, out, err = run(capsys, "--db", str(tmp_path / "ny.duckdb"), "upgrade")
     assert code == 1 and "kør først 'sagsindsigt init'" in err

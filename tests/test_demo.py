@@ -10,7 +10,7 @@ import pytest
 
 from sagsindsigt.demo import CASE_TYPES, Demo
 from sagsindsigt.kpis import REGISTRY, Query, compute
-from sagsindsigt.overview import overview_table
+from sagsindsigt.present.seed import overview as overview_table
 
 from .conftest import DEMO_YEARS as YEARS  # 2012-2014; 2014 for SOF only as a half-year
 
@@ -61,7 +61,7 @@ def test_audits_and_timeliness_are_believable(demo_store):
 
 
 def test_quarantine_holds_only_the_planted_errors(demo_store):
-    rows = demo_store.engine.query("SELECT file, field FROM rejects")
+    rows = demo_store._engine.query("SELECT file, field FROM rejects")
     assert len(rows) == 6 * YEARS
     assert {f for _, f in rows} == {"decided", "outcome", "case_type"}
     assert all(f.startswith("sof-sager-") for f, _ in rows)
@@ -70,18 +70,18 @@ def test_quarantine_holds_only_the_planted_errors(demo_store):
 def test_no_cpr_in_the_demo_store(demo_store):
     # the generated files carry CPR-shaped citizen numbers and a few pasted into summaries
     for table in ("cases", "cases_history", "complaints", "rejects"):
-        cols = [c for (c,) in demo_store.engine.query(
+        cols = [c for (c,) in demo_store._engine.query(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
             "AND data_type = 'VARCHAR'", [table])]
         # hex digests (content hash, pseudonym) may hold ten digits in a row by chance
         for col in set(cols) - {"_hash", "citizen"}:
-            hits = demo_store.engine.query(
+            hits = demo_store._engine.query(
                 f"SELECT count(*) FROM \"{table}\" WHERE regexp_matches(\"{col}\", "
                 r"'(^|[^0-9])[0-3][0-9][01][0-9][0-9]{2}[- ]?[0-9]{4}([^0-9]|$)')")
             assert hits[0][0] == 0, (table, col)
-    assert demo_store.engine.query(
+    assert demo_store._engine.query(
         "SELECT count(*) FROM cases WHERE citizen NOT LIKE 'p\\_%' ESCAPE '\\'")[0][0] == 0
-    masked = demo_store.engine.query(
+    masked = demo_store._engine.query(
         "SELECT count(*) FROM complaints WHERE summary LIKE '%XXXXXX-XXXX%'")[0][0]
     assert masked > 0
 
@@ -102,7 +102,7 @@ def test_volumes_sum_to_the_yearly_figures(tmp_path):
 
 
 def test_data_quality_warnings(demo_store):
-    from sagsindsigt.quality import warnings
+    from sagsindsigt.data_quality import warnings
 
     kinds = {}
     for w in warnings(demo_store):

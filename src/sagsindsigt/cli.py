@@ -61,7 +61,7 @@ def init(ctx: click.Context) -> None:
 
 def _init(ctx: click.Context):
     from .ingest import secret_for
-    from .ingest.privacy import create_secret
+    from .privacy import create_secret
     from .settings import Settings
 
     settings = Settings()
@@ -83,7 +83,7 @@ def upgrade(ctx: click.Context) -> None:
     before, rev_before = store.meta("schema_version"), store.schema_revision()
     store.init()
     after, rev_after = store.meta("schema_version"), store.schema_revision()
-    if store.engine.name != "postgres":
+    if store.backend != "postgres":
         change = f"skemaversion {before} → {after}" if before != after else (
             f"skemaversionen er {after}")
         click.echo(f"DuckDB-databasen {store.url} er indlejret og bringes ajour af "
@@ -206,10 +206,10 @@ def kpi(ctx, kpi_id, list_, period, by, where, annualise, view, fmt) -> None:
     if not kpi_id:
         raise Usage("Angiv et nøgletal, fx 'sagsindsigt kpi complaint_rate', eller --list.")
     try:
-        from .overview import default_period
+        from .store.reads import latest_year
 
         store = _store(ctx)
-        q = Query.make(kpi_id, period or default_period(store), by, where, annualise)
+        q = Query.make(kpi_id, period or latest_year(store), by, where, annualise)
         if view == "funnel":
             from .kpis.funnel import funnel
 
@@ -260,9 +260,15 @@ _LIGHTS = {"green": "grøn", "yellow": "gul", "red": "rød"}
 @click.pass_context
 def overview(ctx, period) -> None:
     """Overblik: klager i forhold til sagsmængde pr. forvaltning (seed 000's tabel)."""
-    from .overview import overview_table
+    from .kpis import KpiUsageError
+    from .present.seed import overview as seed_overview
+    from .store.reads import latest_year
 
-    table = overview_table(_store(ctx), period)
+    store = _store(ctx)
+    try:
+        table = seed_overview(store, period or latest_year(store))
+    except (KpiUsageError, ValueError) as exc:
+        raise Usage(str(exc)) from exc
     from rich.console import Console
     from rich.table import Table
 
@@ -298,9 +304,9 @@ def report(ctx, kind, period, where, fmt, output, internal, threshold) -> None:
 
     store = _store(ctx)
     try:
-        from .overview import default_period
+        from .store.reads import latest_year
 
-        rep = build_report(store, kind, period or default_period(store), list(where),
+        rep = build_report(store, kind, period or latest_year(store), list(where),
                            internal=internal, threshold=threshold)
     except KpiUsageError as exc:
         raise Usage(str(exc)) from exc
@@ -326,7 +332,7 @@ def demo(ctx, years, seed, fresh) -> None:
         raise Usage("Demoen kan bygges for 1 til 10 år (--years).")
     store, _ = _init(ctx)
     built = store.meta("demo")
-    has_data = store.engine.query("SELECT count(*) FROM batches")[0][0] > 0
+    has_data = store.has_rows("batches")
     if has_data and not built:
         raise Failure(f"Databasen {store.url} indeholder andre data end demoen; "
                       "byg demoen i en anden database med --db.")
@@ -371,7 +377,7 @@ def serve(ctx, host, port, workers, no_auth) -> None:
     if demo_users and not no_auth and not loopback:
         raise Usage("Databasen har demobrugere med kendte adgangskoder; den kan kun køre på "
                     "127.0.0.1. Fjern dem med 'sagsindsigt users remove NAVN' først.")
-    if workers > 1 and store.engine.name != "postgres":
+    if workers > 1 and store.backend != "postgres":
         raise Usage("Flere arbejdsprocesser kræver PostgreSQL: DuckDB kan kun åbnes af én "
                     "proces ad gangen.")
     if no_auth:
@@ -461,7 +467,7 @@ def users() -> None:
 @click.pass_context
 def users_add(ctx, name, role, scope, password, sso_only) -> None:
     """Opret brugeren NAME med en rolle og et område."""
-    from .access import auditlog
+    from .access import access_log
     from .access import users as u
 
     store = _store(ctx)
@@ -469,7 +475,7 @@ def users_add(ctx, name, role, scope, password, sso_only) -> None:
         password = click.prompt("Adgangskode", hide_input=True, confirmation_prompt=True)
     with _access_errors():
         user = u.add(store, name, role, scope, None if sso_only else password)
-    auditlog.append(store, "ændring", f"bruger {user.name} oprettet",
+    access_log.append(store, "ændring", f"bruger {user.name} oprettet",
                     {"role": role, "scope": user.scope}, who=_operator())
     click.echo(f"Brugeren {user.name} er oprettet ({user.role}, {user.scope}).")
 
@@ -492,13 +498,13 @@ def users_list(ctx, fmt) -> None:
 @click.pass_context
 def users_remove(ctx, name) -> None:
     """Fjern brugeren NAME."""
-    from .access import auditlog
+    from .access import access_log
     from .access import users as u
 
     store = _store(ctx)
     with _access_errors():
         u.remove(store, name)
-    auditlog.append(store, "ændring", f"bruger {name} fjernet", who=_operator())
+    access_log.append(store, "ændring", f"bruger {name} fjernet", who=_operator())
     click.echo(f"Brugeren {name} er fjernet.")
 
 
@@ -508,7 +514,7 @@ def users_remove(ctx, name) -> None:
 @click.pass_context
 def users_password(ctx, name, password) -> None:
     """Sæt en ny adgangskode for NAME (låser også kontoen op)."""
-    from .access import auditlog
+    from .access import access_log
     from .access import users as u
 
     store = _store(ctx)
@@ -516,7 +522,7 @@ def users_password(ctx, name, password) -> None:
         password = click.prompt("Ny adgangskode", hide_input=True, confirmation_prompt=True)
     with _access_errors():
         u.set_password(store, name, password)
-    auditlog.append(store, "ændring", f"adgangskode for {name} skiftet", who=_operator())
+    access_log.append(store, "ændring", f"adgangskode for {name} skiftet", who=_operator())
     click.echo(f"Adgangskoden for {name} er skiftet.")
 
 
@@ -532,13 +538,13 @@ def tokens() -> None:
 @click.pass_context
 def tokens_create(ctx, name, role, scope) -> None:
     """Opret API-nøglen NAME; den vises kun denne ene gang."""
-    from .access import auditlog
+    from .access import access_log
     from .access import tokens as t
 
     store = _store(ctx)
     with _access_errors():
         token = t.create(store, name, role, scope, created_by=_operator().name)
-    auditlog.append(store, "ændring", f"API-nøgle {name} oprettet",
+    access_log.append(store, "ændring", f"API-nøgle {name} oprettet",
                     {"role": role, "scope": scope}, who=_operator())
     click.echo(token)
     click.echo(f"Gem nøglen nu: den vises ikke igen. Brug: Authorization: Bearer {token[:8]}…",
@@ -563,36 +569,47 @@ def tokens_list(ctx, fmt) -> None:
 @click.pass_context
 def tokens_revoke(ctx, name) -> None:
     """Tilbagekald API-nøglen NAME (navn eller id)."""
-    from .access import auditlog
+    from .access import access_log
     from .access import tokens as t
 
     store = _store(ctx)
     with _access_errors():
         n = t.revoke(store, name)
-    auditlog.append(store, "ændring", f"API-nøgle {name} tilbagekaldt", who=_operator())
+    access_log.append(store, "ændring", f"API-nøgle {name} tilbagekaldt", who=_operator())
     click.echo(f"{n} nøgle(r) tilbagekaldt.")
 
 
-@cli.command("auditlog")
+@cli.command("access-log")
 @click.option("--actor", default=None, help="Kun denne bruger.")
 @click.option("--action", default=None, help="Kun denne handling (fx sagsdata, download).")
 @click.option("--since", default=None, help="Fra og med dato (ÅÅÅÅ-MM-DD).")
 @click.option("--limit", default=200, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
 @click.pass_context
-def auditlog_cmd(ctx, actor, action, since, limit, fmt) -> None:
-    """Revisionsloggen: hvem har set, hentet eller ændret hvad, og hvornår."""
+def access_log_cmd(ctx, actor, action, since, limit, fmt) -> None:
+    """Adgangsloggen: hvem har set, hentet eller ændret hvad, og hvornår."""
     from datetime import datetime
 
-    from .access import auditlog
+    from .access import access_log
 
     try:
         start = datetime.fromisoformat(since) if since else None
     except ValueError:
         raise Usage(f"Datoen '{since}' skal skrives som ÅÅÅÅ-MM-DD.") from None
-    rows = [vars(e) for e in auditlog.entries(_store(ctx), actor, action, start, limit)]
+    rows = [vars(e) for e in access_log.entries(_store(ctx), actor, action, start, limit)]
     _emit(rows, fmt, ["logged_at", "actor", "role", "scope", "via", "action", "object",
                       "filters", "outcome"])
+
+
+@cli.command("auditlog", hidden=True, context_settings={"ignore_unknown_options": True},
+             add_help_option=False)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def auditlog_cmd(ctx, args) -> None:
+    """Forældet navn for 'access-log' (fjernes i en senere version)."""
+    click.echo("Bemærk: 'sagsindsigt auditlog' hedder nu 'sagsindsigt access-log'.", err=True)
+    ctx.invoke(access_log_cmd, **access_log_cmd.make_context(
+        "access-log", list(args), parent=ctx.parent).params)
 
 
 # -- quality audits (audits/): thin commands over the workflow ----------------------------------
@@ -637,13 +654,15 @@ def audit_plan(ctx, year, fmt) -> None:
 @click.pass_context
 def audit_sample(ctx, concept, round_, size, stratify, seed, xlsx, actor, fmt) -> None:
     """Træk en reproducerbar stikprøve for CONCEPT i runden ROUND (fx 2014-Q1)."""
-    from .audits import draw, sample_xlsx
+    from .audits import draw
+    from .present.exports import sample_workbook
+    from .present.labels import Labels
 
     with _audit_errors():
         s = draw(_store(ctx), concept, round_, size=size, stratify=stratify, seed=seed,
                  actor=actor)
     if xlsx:
-        xlsx.write_bytes(sample_xlsx(s))
+        xlsx.write_bytes(sample_workbook(s, Labels.of(_store(ctx))))
     summary = (f"Stikprøve for {s.concept.name}, runde {s.round}: {danish.number(s.size)} af "
                f"{danish.number(s.population)} sager, seed {s.seed}"
                + (", opdelt efter enhed" if s.stratify else "") + ".")
@@ -754,8 +773,8 @@ def audit_calibrate(ctx, concept, round_, n, case_ids) -> None:
 def practice(ctx, period, where, days, fmt) -> None:
     """Registreringspraksis pr. enhed: scorekort til ledelsesdialogen."""
     from .calendar import PeriodError
-    from .overview import default_period
     from .practice import scorecard
+    from .store.reads import latest_year
 
     scope = {}
     for item in where:
@@ -766,7 +785,7 @@ def practice(ctx, period, where, days, fmt) -> None:
         scope[dim] = value
     store = _store(ctx)
     try:
-        cards = scorecard(store, period or default_period(store), scope, days)
+        cards = scorecard(store, period or latest_year(store), scope, days)
     except PeriodError as exc:
         raise Usage(str(exc)) from exc
     rows = [c.as_dict() for c in cards]
@@ -880,7 +899,7 @@ def _code(exc: Exception) -> int:
 
 
 def _sentence(exc: Exception) -> str:
-    from .ingest.privacy import mask_cpr
+    from .privacy import mask_cpr
 
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return mask_cpr(text)

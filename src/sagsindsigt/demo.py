@@ -462,120 +462,118 @@ def build_demo(store: Store, years: int = 4, seed: int = 2014,
     d = Demo(years, seed, workdir)
     last = d.years[-1]
     loaded = 0
-    if store.engine.name == "duckdb":  # one checkpoint at the end, not one per import
-        store.engine.execute("SET checkpoint_threshold = '4GB'")
+    with store.bulk():  # one checkpoint at the end, not one per import
 
-    def load(kind, path, **kw):
-        nonlocal loaded
-        r = import_file(store, kind, path, **kw)
-        loaded += r.rows_loaded
-        if r.status not in ("indlæst", "allerede indlæst"):
-            raise RuntimeError(f"Demoens fil {path.name} blev ikke indlæst: {r.message}")
-        return r
+        def load(kind, path, **kw):
+            nonlocal loaded
+            r = import_file(store, kind, path, **kw)
+            loaded += r.rows_loaded
+            if r.status not in ("indlæst", "allerede indlæst"):
+                raise RuntimeError(f"Demoens fil {path.name} blev ikke indlæst: {r.message}")
+            return r
 
-    # reference data: YAML and CSV
-    org = [dict(zip(("code", "name", "parent", "level"), o, strict=True)) for o in ORGANISATION]
-    pl.DataFrame(org).write_csv(workdir / "organisation.csv", separator=";")
-    load("organisation", workdir / "organisation.csv", source="kk-organisation")
-    pl.DataFrame([{"code": c.code, "name": c.name, "administration": c.administration,
-                   "benefit_area": c.benefit_area, "legal_basis": c.legal_basis,
-                   "deadline": c.deadline} for c in CASE_TYPES]) \
-        .write_csv(workdir / "sagstyper.csv", separator=";")
-    load("case_types", workdir / "sagstyper.csv", source="kk-sagstyper")
-    (workdir / "regler.yaml").write_text(yaml.safe_dump(TIMELINESS_RULES, allow_unicode=True),
-                                         encoding="utf-8")
-    load("timeliness_rules", workdir / "regler.yaml", source="bif-rettidighed")
-    sof_map = workdir / "sof-mapping.yaml"
-    sof_map.write_text(yaml.safe_dump({
-        "source": "sof-sager",
-        "columns": {"Sagsnummer": "case_id", "Forvaltning": "administration",
-                    "Center": "unit", "Sagstype": "case_type", "Modtaget": "received",
-                    "Afgjort": "decided", "Afgørelse": "outcome",
-                    "Fuldstændig ansøgning": "complete_on_receipt", "CPR": "citizen"},
-        "codes": {"outcome": {"Bevilget": "bevilget", "Delvis bevilling": "delvist_bevilget",
-                              "Afslag": "afslag", "Afvist": "afvist", "Henlagt": "henlagt"}},
-    }, allow_unicode=True), encoding="utf-8")
-    sof_outcome = {"bevilget": "Bevilget", "delvist_bevilget": "Delvis bevilling",
-                   "afslag": "Afslag", "afvist": "Afvist", "henlagt": "Henlagt"}
+        # reference data: YAML and CSV
+        org = [dict(zip(("code", "name", "parent", "level"), o, strict=True)) for o in ORGANISATION]
+        pl.DataFrame(org).write_csv(workdir / "organisation.csv", separator=";")
+        load("organisation", workdir / "organisation.csv", source="kk-organisation")
+        pl.DataFrame([{"code": c.code, "name": c.name, "administration": c.administration,
+                       "benefit_area": c.benefit_area, "legal_basis": c.legal_basis,
+                       "deadline": c.deadline} for c in CASE_TYPES]) \
+            .write_csv(workdir / "sagstyper.csv", separator=";")
+        load("case_types", workdir / "sagstyper.csv", source="kk-sagstyper")
+        (workdir / "regler.yaml").write_text(yaml.safe_dump(TIMELINESS_RULES, allow_unicode=True),
+                                             encoding="utf-8")
+        load("timeliness_rules", workdir / "regler.yaml", source="bif-rettidighed")
+        sof_map = workdir / "sof-mapping.yaml"
+        sof_map.write_text(yaml.safe_dump({
+            "source": "sof-sager",
+            "columns": {"Sagsnummer": "case_id", "Forvaltning": "administration",
+                        "Center": "unit", "Sagstype": "case_type", "Modtaget": "received",
+                        "Afgjort": "decided", "Afgørelse": "outcome",
+                        "Fuldstændig ansøgning": "complete_on_receipt", "CPR": "citizen"},
+            "codes": {"outcome": {"Bevilget": "bevilget", "Delvis bevilling": "delvist_bevilget",
+                                  "Afslag": "afslag", "Afvist": "afvist", "Henlagt": "henlagt"}},
+        }, allow_unicode=True), encoding="utf-8")
+        sof_outcome = {"bevilget": "Bevilget", "delvist_bevilget": "Delvis bevilling",
+                       "afslag": "Afslag", "afvist": "Afvist", "henlagt": "Henlagt"}
 
-    for year in d.years:
-        partial = year == last and years > 1  # SOF delivers only the first half of the last year
-        for admin in ("BIF", "SOF", "TMF", "SUF", "BUF"):
-            months = 6 if (admin == "SOF" and partial) else 12
-            cutoff = date(year, 7, 1) if months == 6 else d.extract_day
-            cases = d.cases_for(admin, year, cutoff, months)
-            d.cases[admin] = cases if admin not in d.cases else pl.concat([d.cases[admin], cases])
-            covers = f"{year}-H1" if months == 6 else str(year)
-            name = f"{admin.lower()}-sager-{year}"
-            if admin == "BIF":
-                path = workdir / f"{name}.parquet"
-                cases.write_parquet(path)
-            elif admin == "SOF":  # KMD-style export: Danish headers, ; and cp1252, ja/nej
-                path = workdir / f"{name}.csv"
-                out = cases.select(
-                    pl.col("case_id").alias("Sagsnummer"),
-                    pl.col("administration").alias("Forvaltning"),
-                    pl.col("unit").alias("Center"), pl.col("case_type").alias("Sagstype"),
-                    _danish_date("received").alias("Modtaget"),
-                    _danish_date("decided").alias("Afgjort"),
-                    pl.col("outcome").replace_strict(sof_outcome, default=None)
-                    .alias("Afgørelse"),
-                    pl.when(pl.col("complete_on_receipt")).then(pl.lit("ja"))
-                    .otherwise(pl.lit("nej")).alias("Fuldstændig ansøgning"),
-                    pl.col("citizen").alias("CPR"))
-                out = _with_typos(out, d.rng, {"Afgjort": f"31-02-{year}",
-                                               "Afgørelse": "Bevilling?", "Sagstype": None})
-                path.write_bytes(out.write_csv(separator=";").encode("cp1252"))
-            elif admin == "TMF":  # tab-separated UTF-8 with BOM
-                path = workdir / f"{name}.csv"
-                path.write_bytes(b"\xef\xbb\xbf" + cases.write_csv(separator="\t").encode())
-            elif admin == "SUF":
-                path = workdir / f"{name}.jsonl"
-                cases.with_columns(pl.col("received", "decided").cast(pl.Utf8)) \
-                    .write_ndjson(path)
-            else:
-                path = workdir / f"{name}.xlsx"
-                _write_xlsx(cases, path)
-            load("cases", path, source=f"{admin.lower()}-sager",
-                 mapping=sof_map if admin == "SOF" else None, covers=covers)
-            if admin == "TMF":
-                vol = workdir / f"tmf-sagsmaengder-{year}.xlsx"
-                _write_xlsx(d.volumes_for("TMF", year), vol)
-                load("volumes", vol, source="tmf-sagsmaengder", covers=str(year))
-            if admin == "SOF" and year == FIRST_YEAR:  # an old yearly report, overlapping
-                old = workdir / f"sof-sagsmaengder-{year}.csv"
-                pl.DataFrame([{"administration": "SOF", "case_type": "ENK",
-                               "period_start": date(year, 1, 1),
-                               "period_end": date(year, 12, 31), "cases_received": 25300}]) \
-                    .write_csv(old)
-                load("volumes", old, source="sof-aarsopgoerelse", covers=str(year))
-            if admin == "BIF":
-                ev = workdir / f"bif-haendelser-{year}.csv"
-                d.events_for(cases).write_csv(ev)
-                load("events", ev, source="bif-sager", covers=str(year))
-        for admin in COMPLAINTS:
-            months = 6 if (admin == "SOF" and partial) else 12
-            path = workdir / f"{admin.lower()}-klager-{year}.csv"
-            d.complaints_for(admin, year, months).write_csv(path)
-            load("complaints", path, source=f"{admin.lower()}-klager",
-                 covers=f"{year}-H1" if months == 6 else str(year))
-        echo(f"  {year} indlæst ({time.perf_counter() - t0:.0f} s)")
+        for year in d.years:
+            # SOF delivers only the first half of the last year
+            partial = year == last and years > 1
+            for admin in ("BIF", "SOF", "TMF", "SUF", "BUF"):
+                months = 6 if (admin == "SOF" and partial) else 12
+                cutoff = date(year, 7, 1) if months == 6 else d.extract_day
+                cases = d.cases_for(admin, year, cutoff, months)
+                d.cases[admin] = (cases if admin not in d.cases
+                                  else pl.concat([d.cases[admin], cases]))
+                covers = f"{year}-H1" if months == 6 else str(year)
+                name = f"{admin.lower()}-sager-{year}"
+                if admin == "BIF":
+                    path = workdir / f"{name}.parquet"
+                    cases.write_parquet(path)
+                elif admin == "SOF":  # KMD-style export: Danish headers, ; and cp1252, ja/nej
+                    path = workdir / f"{name}.csv"
+                    out = cases.select(
+                        pl.col("case_id").alias("Sagsnummer"),
+                        pl.col("administration").alias("Forvaltning"),
+                        pl.col("unit").alias("Center"), pl.col("case_type").alias("Sagstype"),
+                        _danish_date("received").alias("Modtaget"),
+                        _danish_date("decided").alias("Afgjort"),
+                        pl.col("outcome").replace_strict(sof_outcome, default=None)
+                        .alias("Afgørelse"),
+                        pl.when(pl.col("complete_on_receipt")).then(pl.lit("ja"))
+                        .otherwise(pl.lit("nej")).alias("Fuldstændig ansøgning"),
+                        pl.col("citizen").alias("CPR"))
+                    out = _with_typos(out, d.rng, {"Afgjort": f"31-02-{year}",
+                                                   "Afgørelse": "Bevilling?", "Sagstype": None})
+                    path.write_bytes(out.write_csv(separator=";").encode("cp1252"))
+                elif admin == "TMF":  # tab-separated UTF-8 with BOM
+                    path = workdir / f"{name}.csv"
+                    path.write_bytes(b"\xef\xbb\xbf" + cases.write_csv(separator="\t").encode())
+                elif admin == "SUF":
+                    path = workdir / f"{name}.jsonl"
+                    cases.with_columns(pl.col("received", "decided").cast(pl.Utf8)) \
+                        .write_ndjson(path)
+                else:
+                    path = workdir / f"{name}.xlsx"
+                    _write_xlsx(cases, path)
+                load("cases", path, source=f"{admin.lower()}-sager",
+                     mapping=sof_map if admin == "SOF" else None, covers=covers)
+                if admin == "TMF":
+                    vol = workdir / f"tmf-sagsmaengder-{year}.xlsx"
+                    _write_xlsx(d.volumes_for("TMF", year), vol)
+                    load("volumes", vol, source="tmf-sagsmaengder", covers=str(year))
+                if admin == "SOF" and year == FIRST_YEAR:  # an old yearly report, overlapping
+                    old = workdir / f"sof-sagsmaengder-{year}.csv"
+                    pl.DataFrame([{"administration": "SOF", "case_type": "ENK",
+                                   "period_start": date(year, 1, 1),
+                                   "period_end": date(year, 12, 31), "cases_received": 25300}]) \
+                        .write_csv(old)
+                    load("volumes", old, source="sof-aarsopgoerelse", covers=str(year))
+                if admin == "BIF":
+                    ev = workdir / f"bif-haendelser-{year}.csv"
+                    d.events_for(cases).write_csv(ev)
+                    load("events", ev, source="bif-sager", covers=str(year))
+            for admin in COMPLAINTS:
+                months = 6 if (admin == "SOF" and partial) else 12
+                path = workdir / f"{admin.lower()}-klager-{year}.csv"
+                d.complaints_for(admin, year, months).write_csv(path)
+                load("complaints", path, source=f"{admin.lower()}-klager",
+                     covers=f"{year}-H1" if months == 6 else str(year))
+            echo(f"  {year} indlæst ({time.perf_counter() - t0:.0f} s)")
 
-    load("concepts", CONCEPTS_DIR, source="bif-kvalitet")
-    concepts = [yaml.safe_load(p.read_text(encoding="utf-8"))
-                for p in sorted(CONCEPTS_DIR.glob("*.yaml"))]
-    reviews = workdir / "bif-gennemgange.csv"
-    # the last round of the last year is not reviewed yet: its sample is drawn in the årshjul
-    last_rounds = {f"{last}-Q4", f"{last}-H2", str(last)}
-    d.reviews(concepts).filter(~pl.col("round").is_in(last_rounds)).write_csv(reviews)
-    load("reviews", reviews, source="bif-kvalitet")
-    _plan_audits(store, concepts, last, seed)
-    (workdir / "maaltal.yaml").write_text(
-        yaml.safe_dump(_targets(last), allow_unicode=True, sort_keys=False), encoding="utf-8")
-    load("targets", workdir / "maaltal.yaml", source="kk-maaltal")
-    if store.engine.name == "duckdb":
-        store.engine.execute("CHECKPOINT")
-        store.engine.execute("RESET checkpoint_threshold")
+        load("concepts", CONCEPTS_DIR, source="bif-kvalitet")
+        concepts = [yaml.safe_load(p.read_text(encoding="utf-8"))
+                    for p in sorted(CONCEPTS_DIR.glob("*.yaml"))]
+        reviews = workdir / "bif-gennemgange.csv"
+        # the last round of the last year is not reviewed yet: its sample is drawn in the årshjul
+        last_rounds = {f"{last}-Q4", f"{last}-H2", str(last)}
+        d.reviews(concepts).filter(~pl.col("round").is_in(last_rounds)).write_csv(reviews)
+        load("reviews", reviews, source="bif-kvalitet")
+        _plan_audits(store, concepts, last, seed)
+        (workdir / "maaltal.yaml").write_text(
+            yaml.safe_dump(_targets(last), allow_unicode=True, sort_keys=False), encoding="utf-8")
+        load("targets", workdir / "maaltal.yaml", source="kk-maaltal")
     if tmp is not None:
         tmp.cleanup()
     from .danish import number

@@ -13,7 +13,7 @@ class CprMaskingFilter(logging.Filter):
     """Masks CPR-shaped numbers in the message and its arguments before any handler writes."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from .ingest.privacy import mask_cpr
+        from .privacy import mask_cpr
 
         record.msg = mask_cpr(record.getMessage())
         record.args = None
@@ -23,12 +23,16 @@ class CprMaskingFilter(logging.Filter):
         return True
 
 
+class _Handler(logging.StreamHandler):
+    """The product's own handler (so a second ``configure`` finds it)."""
+
+
 def configure(level: int = logging.INFO, stream=None) -> logging.Handler:
     """One handler on the root logger with the masking filter (idempotent)."""
     root = logging.getLogger()
     logging.getLogger(LOGGER).setLevel(level)
     for h in root.handlers:
-        if getattr(h, "_sagsindsigt", False):
+        if isinstance(h, _Handler):
             h.setLevel(level)
             if stream is not None:
                 try:
@@ -36,11 +40,10 @@ def configure(level: int = logging.INFO, stream=None) -> logging.Handler:
                 except ValueError:  # the old stream is closed (a finished CLI call's stderr)
                     h.stream = stream
             return h
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = _Handler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(CprMaskingFilter())
     handler.setLevel(level)
-    handler._sagsindsigt = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     return handler
 

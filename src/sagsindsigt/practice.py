@@ -183,7 +183,7 @@ def scorecard(store, period: str | Period, where: dict[str, str] | None = None,
 
     # complaints received before the case they concern (same source and administration)
     cc = c.filter(c.case_id.notnull())
-    joined = cc.join(cases_all, [cc._source == cases_all._source,
+    joined = cc.join(cases_all, [cc["_source"] == cases_all["_source"],
                                  cc.case_id == cases_all.case_id,
                                  cc.administration == cases_all.administration])
     early = joined.filter(joined.received < joined.received_right)
@@ -203,7 +203,7 @@ def scorecard(store, period: str | Period, where: dict[str, str] | None = None,
     # the events log: events before their case was received, and journalisation lag
     ev = store.table("events").select("_source", "case_id", "activity", "at")
     ce = cs.select("_source", "case_id", "administration", "unit", "received")
-    je = ev.join(ce, [ev._source == ce._source, ev.case_id == ce.case_id])
+    je = ev.join(ce, [ev["_source"] == ce["_source"], ev.case_id == ce.case_id])
     before = je.filter(je.at.date() < je.received)
     for r in _rows(before.group_by(KEY).aggregate(n=before.case_id.nunique())):
         card(r).impossible["event_before_case"] = int(r["n"])

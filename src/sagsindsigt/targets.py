@@ -83,11 +83,6 @@ def _evaluate(store, target: dict, compute_fn=None) -> TargetStatus:
                         target["direction"], goal, actual, status, note)
 
 
-def all_targets(store) -> list[dict]:
-    t = store.table("targets")
-    return t.order_by("id").to_pyarrow().to_pylist()
-
-
 # -- trend, caution and targets set in a form ------------------------------------------------
 VOLUME_KPIS = {"complaints_received", "complaint_rate"}
 SUGGESTED_KPI = "procedural_complaint_rate"
@@ -137,6 +132,21 @@ class TargetError(ValueError):
 FORM_SOURCE = "maaltal-formular"
 
 
+def _outside(spec: dict) -> list[dict[str, str]]:
+    """A target must lie inside the writer's scope: the one write rule
+    (``Principal.require_within``), told as an error of the field that leaves it."""
+    from .access import Denied, current
+
+    p = current()
+    try:
+        p.require_within(spec.get("administration"), spec.get("unit"))
+    except Denied as exc:
+        field = "unit" if p.data_scope.contains(spec.get("administration")) else \
+            "administration"
+        return [{"field": field, "reason": str(exc)}]
+    return []
+
+
 def save_target(store, spec: dict, today=None, settings=None) -> str:
     """Save one target from the form through the importer (the same validation as a YAML
     file of targets); a known id gets a new version. Returns the id."""
@@ -162,6 +172,8 @@ def save_target(store, spec: dict, today=None, settings=None) -> str:
     if spec.get("value") is not None and has_rel:
         errors.append({"field": "value", "reason": "angiv enten en værdi eller en basisperiode, "
                        "ikke begge"})
+    if not errors:
+        errors += _outside(spec)
     if errors:
         raise TargetError(errors)
     if has_rel:

@@ -59,7 +59,7 @@ def test_the_importers_rules_give_plain_danish_reasons(store):
     with pytest.raises(RegistrationError, match="efter importdagen"):
         register(store, {**GOOD, "received": "2016-02-01", "closed": None}, "Hanne",
                  today=TODAY)
-    assert store.engine.query("SELECT count(*) FROM complaints")[0][0] == 0
+    assert store._engine.query("SELECT count(*) FROM complaints")[0][0] == 0
 
 
 def test_edit_makes_a_new_version_with_who_when_what(store):
@@ -81,7 +81,7 @@ def test_edit_makes_a_new_version_with_who_when_what(store):
     assert change["closed"] == {"field": "closed", "label": "besvaret", "old": None,
                                 "new": "01-04-2014"}
     # the first version is still there, unchanged
-    assert store.engine.query("SELECT count(*) FROM complaints_history")[0][0] == 2
+    assert store._engine.query("SELECT count(*) FROM complaints_history")[0][0] == 2
     with pytest.raises(NotFound):
         edit(store, "KL-XXX", {"outcome": "medhold"}, "Bo", today=TODAY)
 
@@ -96,7 +96,7 @@ def test_a_given_id_is_registered_once(store):
 def test_concurrent_writers_on_separate_connections(store):
     """Two connections (as two app processes would have) and ten threads each: every
     complaint stored exactly once, and a contested id won by exactly one writer."""
-    other = Store(store.url) if store.engine.name == "postgres" else store
+    other = Store(store.url) if store._engine.name == "postgres" else store
     try:
         results, errors = [], []
 
@@ -121,10 +121,10 @@ def test_concurrent_writers_on_separate_connections(store):
         assert results.count("STRID") == 1
         ids = [r for r in results if r != "STRID"]
         assert len(ids) == len(set(ids)) == 20
-        n, distinct = store.engine.query(
+        n, distinct = store._engine.query(
             "SELECT count(*), count(DISTINCT _key) FROM complaints_history")[0]
         assert n == distinct == 21
-        batches = store.engine.query("SELECT count(DISTINCT id), count(*) FROM batches")[0]
+        batches = store._engine.query("SELECT count(DISTINCT id), count(*) FROM batches")[0]
         assert batches[0] == batches[1] == 21
     finally:
         if other is not store:

@@ -80,7 +80,7 @@ def test_every_rule_on_a_messy_file(store, messy):
     assert "forekommer 2 gange" in reasons[(14, "case_id")]
     assert "er tomt" in reasons[(15, "received")]
     # quarantine keeps file, row, field, reason and the row itself, never a CPR number
-    kept = store.engine.query("SELECT file, row, field, reason, record FROM rejects")
+    kept = store._engine.query("SELECT file, row, field, reason, record FROM rejects")
     assert {k[0] for k in kept} == {"sof_udtraek.csv"} and len(kept) == 11
     for k in kept:
         assert not CPR.search(" ".join(str(x) for x in k))
@@ -98,9 +98,9 @@ def test_strict_loads_nothing_and_keeps_the_rejects(store, messy):
     path, mapping = messy
     r = import_file(store, "cases", path, mapping=mapping, strict=True, today=TODAY)
     assert r.status == "afvist" and r.rows_loaded == 0 and r.rows_rejected == 11
-    assert store.engine.query("SELECT count(*) FROM cases")[0][0] == 0
-    assert store.engine.query("SELECT count(*) FROM cases_history")[0][0] == 0
-    assert store.engine.query("SELECT count(*) FROM rejects")[0][0] == 11
+    assert store._engine.query("SELECT count(*) FROM cases")[0][0] == 0
+    assert store._engine.query("SELECT count(*) FROM cases_history")[0][0] == 0
+    assert store._engine.query("SELECT count(*) FROM rejects")[0][0] == 11
 
 
 def test_same_file_twice_changes_nothing_newer_extract_versions(store, tmp_path):
@@ -110,17 +110,17 @@ def test_same_file_twice_changes_nothing_newer_extract_versions(store, tmp_path)
     first = import_file(store, "cases", p, today=TODAY)
     again = import_file(store, "cases", p, today=TODAY)
     assert first.rows_loaded == 2 and again.status == "allerede indlæst"
-    assert store.engine.query("SELECT count(*) FROM batches")[0][0] == 1
+    assert store._engine.query("SELECT count(*) FROM batches")[0][0] == 1
     newer = tmp_path / "b.csv"
     newer.write_text("case_id,administration,case_type,received,decided\n"
                      "1,BIF,K,2014-01-02,\n2,BIF,K,2014-01-03,2014-02-01\n", encoding="utf-8")
     r = import_file(store, "cases", newer, today=TODAY)
     assert (r.rows_loaded, r.rows_unchanged) == (1, 1)
-    hist = store.engine.query(
+    hist = store._engine.query(
         "SELECT case_id, _version, decided FROM cases_history ORDER BY case_id, _version")
     assert [(h[0], h[1]) for h in hist] == [("1", 1), ("2", 1), ("2", 2)]
     assert hist[1][2] is None  # version 1 of case 2 is kept as it was
-    assert store.engine.query("SELECT count(*) FROM cases")[0][0] == 2
+    assert store._engine.query("SELECT count(*) FROM cases")[0][0] == 2
 
 
 def test_formats_bom_tab_xlsx_jsonl_parquet(store, tmp_path):
@@ -159,7 +159,7 @@ def test_missing_column_is_one_sentence_and_store_unchanged(store, tmp_path):
     p.write_text("case_id,administration\n1,BIF\n", encoding="utf-8")
     with pytest.raises(ImportError_, match="mangler kolonnen for sagstype"):
         import_file(store, "cases", p, today=TODAY)
-    assert store.engine.query("SELECT count(*) FROM batches")[0][0] == 0
+    assert store._engine.query("SELECT count(*) FROM batches")[0][0] == 0
 
 
 def test_cpr_masked_in_text_and_ids(store, tmp_path):
@@ -189,6 +189,6 @@ def test_concept_and_its_checks_stand_or_fall_together(store, tmp_path):
     r = import_file(store, "concepts", tmp_path / "c.yaml", today=TODAY)
     assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (2, 1, 1)
     assert [(x["row"], x["field"]) for x in r.rejects] == [(2, "checks.category")]
-    checks = store.engine.query("SELECT concept, id FROM concept_checks ORDER BY concept, id")
+    checks = store._engine.query("SELECT concept, id FROM concept_checks ORDER BY concept, id")
     assert checks == [("ok", "f1"), ("ok", "n1")]
-    assert store.engine.query("SELECT id FROM concepts") == [("ok",)]
+    assert store._engine.query("SELECT id FROM concepts") == [("ok",)]

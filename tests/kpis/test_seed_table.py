@@ -13,7 +13,7 @@ import pytest
 from sagsindsigt.contract.codes import ADMINISTRATIONS
 from sagsindsigt.ingest import import_file
 from sagsindsigt.kpis import Query, compute
-from sagsindsigt.overview import overview_table
+from sagsindsigt.present.seed import overview as overview_table
 
 TODAY = date(2020, 1, 1)
 

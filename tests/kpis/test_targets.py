@@ -7,12 +7,13 @@ import pytest
 
 from sagsindsigt import targets
 from sagsindsigt.kpis import Query, compute
+from sagsindsigt.store import reads
 
 from .conftest import TODAY
 
 
 def status(store, tid):
-    row = next(t for t in targets.all_targets(store) if t["id"] == tid)
+    row = next(t for t in reads.targets(store) if t["id"] == tid)
     return row, targets.evaluate(store, row)
 
 
@@ -67,4 +68,4 @@ def test_form_errors_in_plain_danish(town, spec, field, words):
         targets.save_target(town, full, today=TODAY)
     reasons = {e["field"]: e["reason"] for e in info.value.errors}
     assert field in reasons and words in reasons[field].lower(), reasons
-    assert not [t for t in targets.all_targets(town) if t["id"] == "x"]
+    assert not [t for t in reads.targets(town) if t["id"] == "x"]

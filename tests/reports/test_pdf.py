@@ -85,7 +85,7 @@ def _long_today() -> str:
 
 
 def test_danish_numbers_in_the_seed_table(report_files, demo_store):
-    from sagsindsigt.overview import overview_table
+    from sagsindsigt.present.seed import overview as overview_table
 
     text = " ".join(" ".join(pages(report_files[("oekonomiudvalg", "pdf", "publication")]))
                     .split())

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sagsindsigt import danish
 from sagsindsigt.kpis import Query, compute
 from sagsindsigt.kpis import get as get_kpi
-from sagsindsigt.overview import overview_table
+from sagsindsigt.present.seed import overview as overview_table
 from sagsindsigt.reports.model import COUNT, Cell
 from sagsindsigt.reports.suppression import revealed
 from sagsindsigt.reports.xlsx import HEADER_ROW, NUMBER_FORMATS, sheet_names
@@ -165,7 +165,7 @@ def test_definitions_and_batches_sheets(report_files, reports, demo_store, kind)
         assert (label, unit, dims, text) == (k.label, k.unit, ", ".join(k.dims), k.description)
     ws = wb["Indlæsninger"]
     ids = [r[0].value for r in ws.iter_rows(min_row=4) if r[0].value is not None]
-    stored = {r[0]: r[1] for r in demo_store.engine.query("SELECT id, kind FROM batches")}
+    stored = {r[0]: r[1] for r in demo_store._engine.query("SELECT id, kind FROM batches")}
     assert ids and set(ids) <= set(stored)
     kinds = {stored[i] for i in ids}
     need = {"oekonomiudvalg": {"complaints", "cases", "volumes", "targets"},
@@ -173,7 +173,7 @@ def test_definitions_and_batches_sheets(report_files, reports, demo_store, kind)
             "kvalitet": {"reviews", "concepts"}}[kind]
     assert need <= kinds
     if kind == "kvartal":  # filtered to SOF: only case batches holding SOF's cases
-        sof = {r[0] for r in demo_store.engine.query(
+        sof = {r[0] for r in demo_store._engine.query(
             "SELECT DISTINCT _batch FROM cases WHERE administration = 'SOF'")}
         case_batches = {i for i in ids if stored[i] == "cases"}
         assert case_batches and case_batches <= sof

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from sagsindsigt.access import SYSTEM
-from sagsindsigt.access.auditlog import append, entries
+from sagsindsigt.access.access_log import append, entries
 from sagsindsigt.cli import main
 from sagsindsigt.ingest import import_file
 from sagsindsigt.store import ACCESS_TABLES, SCHEMA_VERSION, Store, StoreError, migrations
@@ -40,7 +40,7 @@ def pg_url():
 
 def columns(store: Store) -> dict[str, list[tuple[str, str]]]:
     """Every table of the store with its (column, type) list in order, in DuckDB's names."""
-    rows = store.engine.query(
+    rows = store._engine.query(
         "SELECT table_name, column_name, data_type FROM information_schema.columns "
         "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position")
     tables: dict[str, list[tuple[str, str]]] = {}
@@ -64,16 +64,16 @@ def import_some(store: Store, tmp_path) -> None:
 
 
 def assert_data_kept(store: Store) -> None:
-    assert store.engine.query("SELECT count(*) FROM batches")[0][0] == 2
-    assert store.engine.query("SELECT count(*) FROM organisation")[0][0] == 3
-    assert sorted(r[0] for r in store.engine.query("SELECT case_id FROM cases")) == ["1", "2"]
-    assert store.engine.query("SELECT count(*) FROM cases_history")[0][0] == 2
+    assert store._engine.query("SELECT count(*) FROM batches")[0][0] == 2
+    assert store._engine.query("SELECT count(*) FROM organisation")[0][0] == 3
+    assert sorted(r[0] for r in store._engine.query("SELECT case_id FROM cases")) == ["1", "2"]
+    assert store._engine.query("SELECT count(*) FROM cases_history")[0][0] == 2
 
 
 def assert_at_head(store: Store) -> None:
     assert store.schema_revision() == migrations.head()
     assert store.meta("schema_version") == SCHEMA_VERSION
-    assert set(ACCESS_TABLES) <= store.engine.table_names()
+    assert set(ACCESS_TABLES) <= store._engine.table_names()
 
 
 def test_a_new_store_is_at_head_with_the_tables_of_duckdb(pg_url, tmp_path):
@@ -99,7 +99,7 @@ def test_an_upgrade_from_0001_keeps_the_data(pg_url, tmp_path):
     store = Store(pg_url)
     try:
         assert store.schema_revision() == "0001" and store.meta("schema_version") == "1"
-        assert not set(ACCESS_TABLES) & store.engine.table_names()
+        assert not set(ACCESS_TABLES) & store._engine.table_names()
         import_some(store, tmp_path)
         assert store.init() is False
         assert_at_head(store)
@@ -125,8 +125,9 @@ def test_a_store_made_before_migrations_is_stamped_and_upgraded(pg_url, tmp_path
 
 
 def test_a_store_made_before_migrations_with_access_tables_is_upgraded(pg_url, tmp_path):
-    # the old init made the access tables too, from the commit that added them until this one
-    old_style(pg_url, "head")
+    # the old init made the access tables too, from the commit that added them until the
+    # migrations came (schema version 3's tables, the audit log without its trigger)
+    old_style(pg_url, "0003")
     with psycopg.connect(pg_url, autocommit=True) as con:
         con.execute("DROP FUNCTION auditlog_append_only() CASCADE")
         con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
@@ -139,21 +140,21 @@ def test_a_store_made_before_migrations_with_access_tables_is_upgraded(pg_url, t
         assert_data_kept(store)
         assert [e.action for e in entries(store)] == ["før"]
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            store.engine.execute("DELETE FROM auditlog")
+            store._engine.execute("DELETE FROM access_log")
     finally:
         store.close()
 
 
-@pytest.mark.parametrize("sql", ["UPDATE auditlog SET actor = 'en anden'",
-                                 "DELETE FROM auditlog", "TRUNCATE auditlog"])
+@pytest.mark.parametrize("sql", ["UPDATE access_log SET actor = 'en anden'",
+                                 "DELETE FROM access_log", "TRUNCATE access_log"])
 def test_the_audit_log_is_append_only(pg_url, sql):
     store = Store(pg_url)
     try:
         store.init()
         append(store, "vis", "sag 1", who=SYSTEM)
         with pytest.raises(psycopg.errors.InsufficientPrivilege,
-                           match="Revisionsloggen kan kun tilføjes, ikke ændres."):
-            store.engine.execute(sql)
+                           match="Adgangsloggen kan kun tilføjes, ikke ændres."):
+            store._engine.execute(sql)
         assert [(e.actor, e.action) for e in entries(store)] == [("system", "vis")]
         append(store, "vis", "sag 2", who=SYSTEM)  # adding still works
         assert len(entries(store)) == 2
@@ -167,7 +168,7 @@ def test_drop_all_and_init_start_over(pg_url):
         store.init()
         append(store, "vis", who=SYSTEM)
         store.drop_all()  # the demo's --fresh: the append-only log goes with its table
-        assert not store.engine.table_names() & {"meta", "auditlog", "alembic_version"}
+        assert not store._engine.table_names() & {"meta", "access_log", "alembic_version"}
         assert store.init() is True
         assert_at_head(store)
         assert entries(store) == []
@@ -196,7 +197,7 @@ def test_workers_starting_at_once_migrate_once(pg_url):
     store = Store(pg_url)
     try:
         assert_at_head(store)
-        assert store.engine.query(
+        assert store._engine.query(
             "SELECT count(*) FROM meta WHERE key = 'schema_version'")[0][0] == 1
     finally:
         store.close()
@@ -207,8 +208,8 @@ def test_init_inside_a_transaction_is_refused_before_it_could_wait(pg_url):
     store = Store(pg_url)
     try:
         with pytest.raises(StoreError, match="midt i en transaktion"):
-            with store.engine.transaction():
-                store.engine.query("SELECT count(*) FROM meta")
+            with store._engine.transaction():
+                store._engine.query("SELECT count(*) FROM meta")
                 store.init()
         assert store.schema_revision() == "0001"
     finally:
@@ -230,6 +231,6 @@ def test_cli_upgrade_shows_the_version_before_and_after(pg_url, tmp_path, capsys
     old_style(pg_url)
     assert main(["--db", pg_url, "upgrade"]) == 0
     out = capsys.readouterr().out
-    assert "fra skemaversion 1 til 3 (migration ingen → 0003)" in out
+    assert "fra skemaversion 1 til 4 (migration ingen → 0004)" in out
     assert main(["--db", pg_url, "upgrade"]) == 0
-    assert "har allerede nyeste skemaversion 3 (migration 0003)" in capsys.readouterr().out
+    assert "har allerede nyeste skemaversion 4 (migration 0004)" in capsys.readouterr().out

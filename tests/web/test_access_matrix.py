@@ -15,9 +15,9 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from sagsindsigt import access
-from sagsindsigt.access import auditlog, tokens
-from sagsindsigt.organisation import tree
+from sagsindsigt.access import access_log, tokens
 from sagsindsigt.reports import KINDS as REPORT_KINDS
+from sagsindsigt.store.reads import organisation as tree
 from sagsindsigt.web import create_app
 from sagsindsigt.web.access import PAGE_PERMISSIONS, POLICY, PUBLIC
 from sagsindsigt.web.views import VIEWS
@@ -104,7 +104,7 @@ def api_routes(app) -> list[Route]:
 
 
 def first_case(store) -> str:
-    return store.engine.query("SELECT min(case_id) FROM audit_samples WHERE concept = ? AND "
+    return store._engine.query("SELECT min(case_id) FROM audit_samples WHERE concept = ? AND "
                               "round = ?", [CONCEPT, ROUND])[0][0]
 
 
@@ -334,7 +334,7 @@ def test_audit_cases_of_another_center_are_out_of_reach(secured, signed_in):
     leder of Jobcenter Amager sees the round's cases of JCA, not those of other centres, and
     a SOF leder none."""
     app, store = secured
-    rows = store.engine.query("SELECT case_id, unit FROM audit_samples WHERE concept = ? AND "
+    rows = store._engine.query("SELECT case_id, unit FROM audit_samples WHERE concept = ? AND "
                               "round = ? ORDER BY case_id", [CONCEPT, ROUND])
     own = next(c for c, u in rows if u == CENTER_OF_BIF)
     other = next(c for c, u in rows if u != CENTER_OF_BIF)
@@ -452,7 +452,7 @@ def test_five_wrong_passwords_lock_the_account(secured):
 def test_audit_log_keeps_case_views_downloads_reports_and_refusals(secured):
     app, store = secured
     c = sign_in(app, user_name("leder", "kommune"))
-    before = {e.id for e in auditlog.entries(store, limit=100000)}
+    before = {e.id for e in access_log.entries(store, limit=100000)}
     cid, src = BIF_COMPLAINT
     assert c.get(f"/api/complaints/{cid}", params={"source": src}).status_code == 200
     assert c.get("/download/klager/klager.csv", params={"period": "2013",
@@ -460,8 +460,8 @@ def test_audit_log_keeps_case_views_downloads_reports_and_refusals(secured):
                  ).status_code == 200
     assert c.get("/rapporter/hent", params={"kind": REPORT_KIND, "period": "2013",
                                             "format": "html"}).status_code == 200
-    assert c.get("/admin/revisionslog").status_code == 403
-    new = [e for e in auditlog.entries(store, limit=100000) if e.id not in before]
+    assert c.get("/admin/adgangslog").status_code == 403
+    new = [e for e in access_log.entries(store, limit=100000) if e.id not in before]
     mine = [e for e in new if e.actor == "leder_kommune"]
     by_action = {e.action: e for e in mine}
     case = by_action["sagsdata"]
@@ -471,11 +471,11 @@ def test_audit_log_keeps_case_views_downloads_reports_and_refusals(secured):
     assert json.loads(dl.filters)["administration"] == "BIF" and dl.outcome == "200"
     assert json.loads(by_action["rapport"].filters)["kind"] == REPORT_KIND
     refused = [e for e in mine if e.outcome == "nægtet"]
-    assert refused and refused[0].object == "GET /admin/revisionslog"
+    assert refused and refused[0].object == "GET /admin/adgangslog"
     assert all(e.role == "leder" and e.scope == "kommune" for e in mine)
     # the admin sees them on the log page
     page = sign_in(app, user_name("admin", "kommune")).get(
-        "/admin/revisionslog", params={"actor": "leder_kommune"}).text
+        "/admin/adgangslog", params={"actor": "leder_kommune"}).text
     assert "nægtet" in page and "/rapporter/hent" in page
 
 

@@ -74,10 +74,10 @@ def test_twenty_concurrent_clients_on_loopback(reg_app):
     assert [a.status_code for a in answers] == [201] * 20, [a.text for a in answers]
     ids = {a.json()["id"] for a in answers}
     assert len(ids) == 20
-    rows = store.engine.query("SELECT _key, summary FROM complaints_history")
+    rows = store._engine.query("SELECT _key, summary FROM complaints_history")
     assert len(rows) == 20 and {k for k, _ in rows} == ids
     assert sorted(s for _, s in rows) == sorted(f"klient {i}" for i in range(20))
-    assert store.engine.query("SELECT count(*) FROM complaints")[0][0] == 20
+    assert store._engine.query("SELECT count(*) FROM complaints")[0][0] == 20
 
 
 def test_form_shows_errors_then_an_edit_in_the_history(page, reg_app):  # noqa: F811

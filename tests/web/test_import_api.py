@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from sagsindsigt.access import auditlog, tokens
+from sagsindsigt.access import access_log, tokens
 from sagsindsigt.web import create_app
 
 GOOD = ("case_id;administration;unit;case_type;received;decided\n"
@@ -50,6 +50,6 @@ def test_a_token_imports_a_file_like_the_cli(app, store):
         bad = post(c, admin, text=GOOD.replace("2014-02-03", cpr))
         assert bad.status_code == 422 and bad.json()["rows_rejected"] == 1
         assert cpr not in bad.text
-    log = {(e.actor, e.outcome) for e in auditlog.entries(store) if e.action == "ændring"}
+    log = {(e.actor, e.outcome) for e in access_log.entries(store) if e.action == "ændring"}
     assert {("token:natligt-import", "200"), ("token:natligt-import", "422"),
             ("token:bi", "nægtet")} <= log

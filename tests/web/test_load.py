@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from sagsindsigt.overview import default_period
+from sagsindsigt.store.reads import latest_year as default_period
 from sagsindsigt.web import create_app
 
 from ..conftest import PG_ADMIN, make_store, pg_available

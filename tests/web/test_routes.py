@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
@@ -12,6 +11,9 @@ from openpyxl import load_workbook
 
 from sagsindsigt.cli import main
 from sagsindsigt.kpis import all_kpis
+from sagsindsigt.present.labels import Labels
+
+from .downloads import csv_rows, xlsx_lines, xlsx_rows
 
 pytestmark = pytest.mark.xdist_group("demo")
 PAGES = {"/": "Overblik", "/side/sager": "Sager", "/side/klager": "Klager",
@@ -84,15 +86,14 @@ def test_api_errors_are_danish_json(client):
 def test_csv_and_xlsx_downloads_hold_the_api_numbers(client):
     params = {"period": "2013"}
     r = client.get("/download/klager/klager.csv", params=params)
-    assert r.status_code == 200 and r.content.startswith("\ufeff".encode())
-    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig")), delimiter=";"))
+    assert r.status_code == 200
+    rows = csv_rows(r.content, "Hele kommunen")
     header, body = rows[0], rows[1:]
     assert header[:3] == ["Sagstype", "Modtagne klager", "Klager i forhold til sagsmængde"] \
         or header[0] == "Forvaltning"
     api = {r["administration"]: r for r in _api(client, "complaints_received", period="2013",
                                                  by="administration")["rows"]}
-    from sagsindsigt.web.pages import name
-
+    name = Labels().name  # the names of the administrations' code list
     by_name = {name("administration", a): v["value"] for a, v in api.items()}
     for line in body[:-1]:
         assert (int(line[1]) if line[1] else None) == by_name[line[0]]
@@ -104,12 +105,13 @@ def test_csv_and_xlsx_downloads_hold_the_api_numbers(client):
         if line[2]:
             assert float(line[2].replace(",", ".")) == pytest.approx(rate[line[0]], abs=0.01)
     x = client.get("/download/klager/klager.xlsx", params=params)
-    ws = load_workbook(io.BytesIO(x.content)).active
-    xrows = list(ws.iter_rows(values_only=True))
-    assert [str(c) for c in xrows[0]] == header
-    assert [(r[0], r[1]) for r in xrows[1:]] == [
+    xhead, xbody = xlsx_rows(x.content)
+    assert xhead == header
+    assert [(r[0], r[1]) for r in xbody] == [
         (line[0], int(line[1]) if line[1] else None) for line in body]
-    assert ws.freeze_panes == "A2"
+    assert xlsx_lines(x.content)[1:] == ["Område: Hele kommunen", "Periode: 2013"]
+    ws = load_workbook(io.BytesIO(x.content)).active
+    assert ws.freeze_panes == "B6"  # below the header, beside the names
 
 
 def test_filters_live_in_the_url(client):

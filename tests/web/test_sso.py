@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from sagsindsigt.access import AccessError, auditlog, oidc
+from sagsindsigt.access import AccessError, access_log, oidc
 from sagsindsigt.web import create_app
 
 from .conftest import serving
@@ -169,7 +169,7 @@ def test_a_leder_of_bif_signs_in_through_sso(provider, site, demo_store):
         assert "lene@kommune.dk · Leder" in r.text
         assert "Log ud" in r.text
         assert c.get(f"{site}/").status_code == 200
-    entries = auditlog.entries(demo_store, "lene@kommune.dk", "log ind")
+    entries = access_log.entries(demo_store, "lene@kommune.dk", "log ind")
     assert entries and entries[0].outcome == "ok" and entries[0].via == "sso"
     assert (entries[0].role, entries[0].scope) == ("leder", "BIF")
 
@@ -189,7 +189,7 @@ def test_an_unmapped_group_is_refused_without_a_session(provider, site, demo_sto
         assert oidc.UNMAPPED in r.text
         assert "Traceback" not in r.text
         assert signed_out(c, site)
-    entries = auditlog.entries(demo_store, "ole@kommune.dk", "log ind")
+    entries = access_log.entries(demo_store, "ole@kommune.dk", "log ind")
     assert entries and entries[0].outcome == "afvist"
 
 

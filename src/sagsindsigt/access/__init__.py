@@ -25,7 +25,7 @@ import ibis
 # permissions: view = aggregates (pages, KPIs, downloads of them, reports); cases = case-level
 # rows (search, complaint records, audit cases); complaints = register and correct complaints;
 # audits = draw samples, review, close rounds; targets = set target figures; admin = users,
-# tokens and the audit log; data = the Data page (import batches and rejected rows of every
+# tokens and the access log; data = the Data page (import batches and rejected rows of every
 # administration).
 PERMISSIONS = ("view", "cases", "complaints", "audits", "targets", "data", "admin")
 
@@ -81,6 +81,15 @@ class Scope:
             return False
         return self.units is None or unit in self.units
 
+    def covers(self, code: str | None) -> bool:
+        """Whether a node of the organisation (an administration or a unit code) lies inside
+        the scope: the rule forms and filters offer and accept nodes by."""
+        if self.everything:
+            return True
+        if code in self.administrations:
+            return self.units is None or code in self.units
+        return code in (self.units if self.units is not None else self.member_units or ())
+
     def key(self) -> str:
         return self.code
 
@@ -93,11 +102,10 @@ def resolve(store, code: str | None) -> Scope:
     """The scope of a node code (``kommune`` or empty: the whole municipality). An unknown
     code raises :class:`AccessError`."""
     from ..contract.codes import ADMINISTRATIONS
-    from ..organisation import tree
 
     if not code or code.lower() == KOMMUNE:
         return ALL
-    nodes = {n.code: n for n in tree(store)}
+    nodes = {n.code: n for n in store.organisation_tree()}
     node = nodes.get(code)
     if node is None and code in ADMINISTRATIONS:  # a forvaltning of the code list, before
         # its first data: users can be set up before the first import

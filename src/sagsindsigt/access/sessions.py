@@ -12,7 +12,7 @@ from . import now as _now
 
 def start(store, name: str, via: str) -> str:
     sid = secrets.token_urlsafe(24)
-    store.engine.execute("INSERT INTO sessions (id, name, via, created_at) VALUES (?, ?, ?, ?)",
+    store._engine.execute("INSERT INTO sessions (id, name, via, created_at) VALUES (?, ?, ?, ?)",
                          [sid, name, via, _now()])
     return sid
 
@@ -20,18 +20,18 @@ def start(store, name: str, via: str) -> str:
 def active(store, sid: str | None, name: str) -> bool:
     if not sid:
         return False
-    return bool(store.engine.query("SELECT 1 FROM sessions WHERE id = ? AND name = ? AND "
+    return bool(store._engine.query("SELECT 1 FROM sessions WHERE id = ? AND name = ? AND "
                                    "ended_at IS NULL", [sid, name]))
 
 
 def end(store, sid: str) -> None:
-    store.engine.execute("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL",
+    store._engine.execute("UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL",
                          [_now(), sid])
 
 
 def end_all(store, name: str) -> int:
-    n = store.engine.query("SELECT count(*) FROM sessions WHERE name = ? AND ended_at IS NULL",
+    n = store._engine.query("SELECT count(*) FROM sessions WHERE name = ? AND ended_at IS NULL",
                            [name])[0][0]
-    store.engine.execute("UPDATE sessions SET ended_at = ? WHERE name = ? AND ended_at IS NULL",
+    store._engine.execute("UPDATE sessions SET ended_at = ? WHERE name = ? AND ended_at IS NULL",
                          [_now(), name])
     return n

@@ -43,11 +43,11 @@ def create(store, name: str, role: str, scope: str | None, created_by: str = "sy
     check_role(role)
     scope = scope or KOMMUNE
     resolve(store, scope)
-    if store.engine.query("SELECT 1 FROM api_tokens WHERE name = ? AND revoked_at IS NULL",
+    if store._engine.query("SELECT 1 FROM api_tokens WHERE name = ? AND revoked_at IS NULL",
                           [name]):
         raise AccessError(f"Der findes allerede en gyldig nøgle med navnet '{name}'.")
     tid, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
-    store.engine.execute(
+    store._engine.execute(
         "INSERT INTO api_tokens (id, name, role, scope, token_hash, created_at, created_by) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)", [tid, name, role, scope, _hash(secret), _now(),
                                          created_by])
@@ -55,16 +55,16 @@ def create(store, name: str, role: str, scope: str | None, created_by: str = "sy
 
 
 def all_tokens(store) -> list[Token]:
-    return [Token(*r) for r in store.engine.query(
+    return [Token(*r) for r in store._engine.query(
         f"SELECT {_COLS} FROM api_tokens ORDER BY created_at, name")]
 
 
 def revoke(store, name: str) -> int:
-    rows = store.engine.query("SELECT count(*) FROM api_tokens WHERE (name = ? OR id = ?) "
+    rows = store._engine.query("SELECT count(*) FROM api_tokens WHERE (name = ? OR id = ?) "
                               "AND revoked_at IS NULL", [name, name])
     if not rows[0][0]:
         raise AccessError(f"Der er ingen gyldig nøgle ved navn '{name}'.")
-    store.engine.execute("UPDATE api_tokens SET revoked_at = ? WHERE (name = ? OR id = ?) "
+    store._engine.execute("UPDATE api_tokens SET revoked_at = ? WHERE (name = ? OR id = ?) "
                          "AND revoked_at IS NULL", [_now(), name, name])
     return rows[0][0]
 
@@ -74,14 +74,14 @@ def authenticate(store, token: str, now: datetime | None = None) -> Principal | 
     if not token.startswith(PREFIX) or token.count("_") < 2:
         return None
     tid, secret = token[len(PREFIX):].split("_", 1)
-    rows = store.engine.query("SELECT token_hash, name, role, scope, last_used FROM api_tokens "
+    rows = store._engine.query("SELECT token_hash, name, role, scope, last_used FROM api_tokens "
                               "WHERE id = ? AND revoked_at IS NULL", [tid])
     if not rows or not hmac.compare_digest(rows[0][0], _hash(secret)):
         return None
     h, name, role, scope, last_used = rows[0]
     now = now or _now()
     if last_used is None or now - last_used >= _TOUCH:
-        store.engine.execute("UPDATE api_tokens SET last_used = ? WHERE id = ?", [now, tid])
+        store._engine.execute("UPDATE api_tokens SET last_used = ? WHERE id = ?", [now, tid])
     return Principal(f"token:{name}", role, resolve(store, scope), "token")
 
 

@@ -44,12 +44,18 @@ _COLS = "name, role, scope, origin, failures, locked_until, created_at, last_log
 
 
 def get(store, name: str) -> User | None:
-    rows = store.engine.query(f"SELECT {_COLS} FROM users WHERE name = ?", [name])
+    rows = store._engine.query(f"SELECT {_COLS} FROM users WHERE name = ?", [name])
     return User(*rows[0]) if rows else None
 
 
 def all_users(store) -> list[User]:
-    return [User(*r) for r in store.engine.query(f"SELECT {_COLS} FROM users ORDER BY name")]
+    return [User(*r) for r in store._engine.query(f"SELECT {_COLS} FROM users ORDER BY name")]
+
+
+def scoped_codes(store) -> set[str]:
+    """The scopes users and API tokens of the roles that read a scope of their own have."""
+    return {r[0] for t in ("users", "api_tokens") for r in store._engine.query(
+        f"SELECT DISTINCT scope FROM {t} WHERE role NOT IN ('admin', 'analytiker')") if r[0]}
 
 
 def add(store, name: str, role: str, scope: str | None, password: str | None,
@@ -66,7 +72,7 @@ def add(store, name: str, role: str, scope: str | None, password: str | None,
     if get(store, name) is not None:
         raise AccessError(f"Brugeren '{name}' findes allerede.")
     h = _hasher.hash(password) if password is not None else None
-    store.engine.execute(
+    store._engine.execute(
         "INSERT INTO users (name, role, scope, password_hash, origin, failures, created_at) "
         "VALUES (?, ?, ?, ?, ?, 0, ?)", [name, role, scope, h, origin, _now()])
     return get(store, name)
@@ -75,7 +81,7 @@ def add(store, name: str, role: str, scope: str | None, password: str | None,
 def remove(store, name: str) -> None:
     if get(store, name) is None:
         raise AccessError(f"Brugeren '{name}' findes ikke.")
-    store.engine.execute("DELETE FROM users WHERE name = ?", [name])
+    store._engine.execute("DELETE FROM users WHERE name = ?", [name])
     sessions.end_all(store, name)
 
 
@@ -84,7 +90,7 @@ def set_password(store, name: str, password: str) -> None:
         raise AccessError(f"Brugeren '{name}' findes ikke.")
     if len(password) < MIN_PASSWORD:
         raise AccessError(f"Adgangskoden skal have mindst {MIN_PASSWORD} tegn.")
-    store.engine.execute("UPDATE users SET password_hash = ?, failures = 0, locked_until = NULL "
+    store._engine.execute("UPDATE users SET password_hash = ?, failures = 0, locked_until = NULL "
                          "WHERE name = ?", [_hasher.hash(password), name])
     sessions.end_all(store, name)  # signed in elsewhere with the old password: not any more
 
@@ -94,7 +100,7 @@ def authenticate(store, name: str, password: str, now: datetime | None = None) -
     after ``MAX_FAILURES`` in a row the account is locked for ``LOCK_MINUTES`` minutes (also
     against the right password), so guessing is slow."""
     now = now or _now()
-    rows = store.engine.query("SELECT password_hash, failures, locked_until, role, scope "
+    rows = store._engine.query("SELECT password_hash, failures, locked_until, role, scope "
                               "FROM users WHERE name = ?", [name])
     if not rows:
         _verify(_DUMMY, password)
@@ -107,14 +113,14 @@ def authenticate(store, name: str, password: str, now: datetime | None = None) -
     if h is None or not _verify(h, password):
         failures = (failures or 0) + 1
         until = now + timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES else None
-        store.engine.execute("UPDATE users SET failures = ?, locked_until = ? WHERE name = ?",
+        store._engine.execute("UPDATE users SET failures = ?, locked_until = ? WHERE name = ?",
                              [0 if until else failures, until, name])
         if until:
             raise SignInError(f"Kontoen er nu låst i {LOCK_MINUTES} minutter efter "
                               f"{MAX_FAILURES} forkerte forsøg.")
         raise SignInError("Forkert brugernavn eller adgangskode.")
     new_hash = _hasher.hash(password) if _hasher.check_needs_rehash(h) else h
-    store.engine.execute("UPDATE users SET failures = 0, locked_until = NULL, last_login = ?, "
+    store._engine.execute("UPDATE users SET failures = 0, locked_until = NULL, last_login = ?, "
                          "password_hash = ? WHERE name = ?", [now, new_hash, name])
     return principal(store, name, role, scope, "adgangskode")
 

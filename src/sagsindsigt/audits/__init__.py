@@ -43,7 +43,6 @@ from .sampling import (
     pick,
     population,
     sample_size,
-    sample_xlsx,
 )
 
 __all__ = [
@@ -52,5 +51,5 @@ __all__ = [
     "allocate", "answers", "choose_calibration", "close_round", "concept", "concepts",
     "deadline", "disagreements", "draw", "history", "import_csv", "load_sample", "pick",
     "population", "progress", "reopen_round", "round_period", "round_states", "rounds_of",
-    "sample_size", "sample_xlsx", "save_answer",
+    "sample_size", "save_answer",
 ]

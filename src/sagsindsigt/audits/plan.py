@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from ..access import current
+from ..access import Denied
 from ..calendar import Period, PeriodError
-from ..store import Store
+from ..store import Store, reads
 
 FREQUENCY_KIND = {"kvartal": "quarter", "halvaar": "half", "aar": "year"}
 STATUS_LABELS = {"planlagt": "Planlagt", "skal_gennemfoeres": "Skal gennemføres",
@@ -47,34 +47,23 @@ class Concept:
     checks: list[Check] = field(default_factory=list)
 
 
-def ready(store: Store) -> None:
-    """Create the workflow tables in a store made before they existed."""
-    store.require()
-    if "audit_rounds" not in store.engine.table_names():
-        store.init()
-
-
 def concepts(store: Store) -> list[Concept]:
-    ready(store)
-    rows = store.engine.query(
-        "SELECT id, name, administration, benefit_area, frequency, sample_size FROM concepts "
-        "ORDER BY id")
-    checks: dict[str, list[Check]] = {}
-    for c, i, text, cat in store.engine.query(
-            'SELECT concept, id, text, category FROM concept_checks ORDER BY concept, '
-            'position, id'):
-        checks.setdefault(c, []).append(Check(i, text, cat))
-    # concepts of administrations outside the caller's scope do not exist for it (a centre
-    # sees its administration's concepts; load_sample keeps only its own cases)
-    seen = current().data_scope.administrations
-    return [Concept(*r[:5], int(r[5]) if r[5] is not None else None, checks.get(r[0], []))
-            for r in rows if seen is None or r[2] in seen]
+    """The concepts of the administrations inside the caller's scope (a centre sees its
+    administration's concepts; its samples hold only its own cases)."""
+    store.require()
+    return [Concept(r["id"], r["name"], r["administration"], r["benefit_area"], r["frequency"],
+                    int(r["sample_size"]) if r["sample_size"] is not None else None,
+                    [Check(k["id"], k["text"], k["category"]) for k in r["checks"]])
+            for r in reads.concepts(store)]
 
 
 def concept(store: Store, concept_id: str) -> Concept:
     found = {c.id: c for c in concepts(store)}
     if concept_id not in found:
-        known = ", ".join(found) or "ingen (indlæs dem med 'sagsindsigt import concepts')"
+        if reads.outside_scope(store, "concepts", id=concept_id):
+            raise Denied(f"Kvalitetskonceptet '{concept_id}' hører til en anden forvaltning "
+                         "end din.")
+        known = ", ".join(found) or "ingen"
         raise AuditUsageError(f"Ukendt kvalitetskoncept '{concept_id}': brug en af {known}.")
     return found[concept_id]
 
@@ -131,24 +120,15 @@ def round_states(store: Store, year: int, today: date | None = None,
                  concept_id: str | None = None) -> list[RoundState]:
     """Every round of ``year`` for every concept (or one), with its state on ``today``."""
     today = today or date.today()
-    e = store.engine
     cs = [c for c in concepts(store) if concept_id in (None, c.id)]
     labels = {r for c in cs for r in rounds_of(c.frequency, year)}
     if not labels:
         return []
-    marks = ", ".join("?" for _ in labels)
-    args = sorted(labels)
-    closed = {(c, r): s for c, r, s in e.query(
-        f'SELECT concept, round, status FROM audit_rounds WHERE round IN ({marks})', args)}
-    drawn = {(c, r): n for c, r, n in e.query(
-        f'SELECT concept, round, count(*) FROM audit_samples WHERE round IN ({marks}) '
-        'GROUP BY concept, round', args)}
-    answered = {(c, r): n for c, r, n in e.query(
-        f"SELECT concept, round, count(DISTINCT case_id || '|' || \"check\") FROM audit_answers "
-        f"WHERE round IN ({marks}) AND reviewer_role = 'intern' GROUP BY concept, round", args)}
-    imported = {(c, r) for c, r in e.query(
-        f'SELECT DISTINCT concept, round FROM reviews WHERE round IN ({marks}) '
-        "AND _source <> 'kvalitetsopfoelgning'", args)}
+    from .sampling import SOURCE
+
+    facts = reads.audit_round_facts(store, sorted(labels), SOURCE)
+    closed, drawn, answered = facts["status"], facts["drawn"], facts["answered"]
+    imported = facts["imported"]
     out = []
     for c in cs:
         for label in rounds_of(c.frequency, year):

@@ -19,7 +19,7 @@ import polars as pl
 
 from ..contract import KINDS
 from ..contract.codes import REVIEW_RESULTS, REVIEWER_ROLES
-from ..store import Store
+from ..store import Store, reads
 from .plan import AuditError, AuditUsageError, concept
 from .sampling import SOURCE, Sample, event, load_sample
 
@@ -89,16 +89,14 @@ def save_answer(store: Store, concept_id: str, round_label: str, case_id: str, c
     result, reviewer = _checked(s, case_id, check, result, reviewer, role)
     a = Answer(case_id, check, reviewer, role, result, (note or "").strip() or None,
                now or datetime.now().replace(microsecond=0), via)
-    with store.engine.transaction():
+    with store.transaction():
         _append(store, s, [a])
     return a
 
 
 def _append(store: Store, s: Sample, answers: list[Answer]) -> None:
-    from .sampling import _insert
-
-    first = store.engine.query("SELECT coalesce(max(id), 0) + 1 FROM audit_answers")[0][0]
-    _insert(store, "audit_answers", [{
+    first = store.next_id("audit_answers")
+    store.append("audit_answers", [{
         "id": first + i, "concept": s.concept.id, "round": s.round, **a.__dict__}
         for i, a in enumerate(answers)])
 
@@ -106,19 +104,15 @@ def _append(store: Store, s: Sample, answers: list[Answer]) -> None:
 def answers(store: Store, concept_id: str, round_label: str, case_id: str | None = None,
             history: bool = False) -> list[Answer]:
     """Current answers of a round (or every answer ever given, with ``history``)."""
-    sql = ('SELECT case_id, "check", reviewer, reviewer_role, result, note, answered_at, via, '
-           'id FROM audit_answers WHERE concept = ? AND round = ?')
-    args: list = [concept_id, round_label]
-    if case_id is not None:
-        sql += " AND case_id = ?"
-        args.append(case_id)
-    rows = sorted(store.engine.query(sql, args), key=lambda r: r[-1])
+    rows = [Answer(r["case_id"], r["check"], r["reviewer"], r["reviewer_role"], r["result"],
+                   r["note"], r["answered_at"], r["via"])
+            for r in reads.audit_answers(store, concept_id, round_label, case_id)]
     if history:
-        return [Answer(*r[:-1]) for r in rows]
-    latest: dict[tuple, tuple] = {}
-    for r in rows:
-        latest[(r[0], r[1], r[3])] = r  # one verdict per case, check and role
-    return [Answer(*r[:-1]) for r in latest.values()]
+        return rows
+    latest: dict[tuple, Answer] = {}
+    for a in rows:
+        latest[(a.case_id, a.check, a.reviewer_role)] = a  # one verdict per case, check, role
+    return list(latest.values())
 
 
 @dataclass
@@ -184,7 +178,7 @@ def import_csv(store: Store, concept_id: str, round_label: str, path: str | Path
                            (r.get("reviewer_role") or "intern").strip().lower(), res,
                            (r.get("note") or "").strip() or None, when, "csv"))
     if good:
-        with store.engine.transaction():
+        with store.transaction():
             _append(store, s, good)
             event(store, s.concept.id, s.round, "svar indlæst fra fil", reviewer, None,
                   f"{len(good)} svar fra {Path(path).name}, {len(report.rejects)} afvist", when)
@@ -218,8 +212,7 @@ def close_round(store: Store, concept_id: str, round_label: str, actor: str | No
     recs = recs.with_columns(
         _source=pl.lit(SOURCE),
         _key=pl.concat_str([pl.col(k).fill_null("") for k in kind.key], separator="|"))
-    e = store.engine
-    with e.transaction():
+    with store.transaction():
         batch = store.next_batch_id()
         w = store.write_records(kind, batch, recs.to_arrow())
         store.record_batch({
@@ -229,8 +222,8 @@ def close_round(store: Store, concept_id: str, round_label: str, actor: str | No
             "rows_read": recs.height, "rows_loaded": w.loaded, "rows_unchanged": w.unchanged,
             "rows_rejected": 0, "status": "indlæst", "strict": False, "loaded_at": now,
             "message": f"Runden {s.round} for {s.concept.name} afsluttet"}, None)
-        e.execute("UPDATE audit_rounds SET status = 'afsluttet', closed_at = ?, batch = ? "
-                  "WHERE concept = ? AND round = ?", [now, batch, s.concept.id, s.round])
+        store.update("audit_rounds", {"status": "afsluttet", "closed_at": now, "batch": batch},
+                     {"concept": s.concept.id, "round": s.round})
         event(store, s.concept.id, s.round, "afsluttet", actor, None,
               f"{w.loaded} nye eller ændrede gennemgange i batch {batch}", now)
     return batch
@@ -244,9 +237,9 @@ def reopen_round(store: Store, concept_id: str, round_label: str, reason: str,
         raise AuditError(f"Runden {s.round} for {s.concept.name} er ikke afsluttet.")
     if not (reason or "").strip():
         raise AuditUsageError("En afsluttet runde kan kun genåbnes med en begrundelse.")
-    with store.engine.transaction():
-        store.engine.execute("UPDATE audit_rounds SET status = 'åben' WHERE concept = ? "
-                             "AND round = ?", [s.concept.id, s.round])
+    with store.transaction():
+        store.update("audit_rounds", {"status": "åben"},
+                     {"concept": s.concept.id, "round": s.round})
         event(store, s.concept.id, s.round, "genåbnet", actor, reason.strip(), None, now)
 
 
@@ -268,13 +261,12 @@ def choose_calibration(store: Store, concept_id: str, round_label: str, n: int |
             raise AuditUsageError("Vælg mindst én sag til kalibrering.")
         rng = random.Random(f"kalibrering-{s.seed}")
         chosen = sorted(rng.sample(ids, min(n, len(ids))), key=ids.index)
-    e = store.engine
-    with e.transaction():
-        e.execute("UPDATE audit_samples SET calibration = FALSE WHERE concept = ? AND round = ?",
-                  [s.concept.id, s.round])
+    with store.transaction():
+        store.update("audit_samples", {"calibration": False},
+                     {"concept": s.concept.id, "round": s.round})
         for cid in chosen:
-            e.execute("UPDATE audit_samples SET calibration = TRUE WHERE concept = ? AND "
-                      "round = ? AND case_id = ?", [s.concept.id, s.round, cid])
+            store.update("audit_samples", {"calibration": True},
+                         {"concept": s.concept.id, "round": s.round, "case_id": cid})
         event(store, s.concept.id, s.round, "kalibrering valgt", actor, None,
               f"{len(chosen)} sager til anden bedømmer")
     return chosen
@@ -291,9 +283,8 @@ class Disagreement:
 def disagreements(store: Store, concept_id: str, round_label: str) -> list[Disagreement]:
     """(case, check) pairs where the internal and the external review differ, from the
     reviews the agreement KPI reads."""
-    rows = store.engine.query(
-        'SELECT case_id, "check", reviewer_role, result FROM reviews WHERE concept = ? '
-        "AND round = ?", [concept_id, round_label])
+    rows = [(r["case_id"], r["check"], r["reviewer_role"], r["result"])
+            for r in reads.round_reviews(store, concept_id, round_label)]  # inside the scope
     by: dict[tuple, dict[str, str]] = {}
     for cid, chk, role, res in sorted(rows, key=lambda r: (str(r[0]), str(r[1]), r[2], r[3])):
         by.setdefault((cid, chk), {}).setdefault(role, res)
@@ -312,7 +303,5 @@ class Event:
 
 
 def history(store: Store, concept_id: str, round_label: str) -> list[Event]:
-    rows = store.engine.query(
-        'SELECT "at", action, actor, reason, detail, id FROM audit_events WHERE concept = ? AND '
-        "round = ?", [concept_id, round_label])
-    return [Event(*r[:5]) for r in sorted(rows, key=lambda r: r[5])]
+    return [Event(r["at"], r["action"], r["actor"], r["reason"], r["detail"])
+            for r in reads.audit_events(store, concept_id, round_label)]

@@ -9,17 +9,14 @@ engine. Stratified samples allocate the size to units in proportion to their pop
 
 from __future__ import annotations
 
-import io
 import random
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-import pyarrow as pa
-
 from ..stats import attribute_sample_size
-from ..store import AUDIT_TABLES, Store, _arrow_schema
-from .plan import AuditError, AuditUsageError, Concept, concept, ready, round_period
+from ..store import Store, reads
+from .plan import AuditError, AuditUsageError, Concept, concept, round_period
 
 STRATA = {"unit": "enhed"}
 SOURCE = "kvalitetsopfoelgning"  # the source of reviews published from the workflow
@@ -69,12 +66,10 @@ def sample_size(confidence: float, tolerable: float, expected: float,
 def population(store: Store, c: Concept, round_label: str) -> list[SampleCase]:
     """The cases a round draws from, in a fixed order (case id, then source)."""
     p = round_period(c, round_label)
-    rows = store.engine.query(
-        "SELECT case_id, _source, unit, case_type, decided FROM cases "
-        "WHERE administration = ? AND benefit_area = ? AND decided >= ? AND decided <= ?",
-        [c.administration, c.benefit_area, p.start, p.end])
-    rows.sort(key=lambda r: (str(r[0]), str(r[1])))
-    return [SampleCase(0, str(r[0]), r[1], r[2], r[3], r[4]) for r in rows]
+    rows = reads.decided_cases(store, c.administration, c.benefit_area, p.start, p.end)
+    rows.sort(key=lambda r: (str(r["case_id"]), str(r["_source"])))
+    return [SampleCase(0, str(r["case_id"]), r["_source"], r["unit"], r["case_type"],
+                       r["decided"]) for r in rows]
 
 
 def allocate(sizes: dict[str, int], n: int) -> dict[str, int]:
@@ -122,22 +117,19 @@ def draw(store: Store, concept_id: str, round_label: str, size: int | None = Non
         raise AuditUsageError(f"Stikprøvestørrelsen skal være mindst 1, ikke {size}.")
     if seed is not None and not 0 <= seed < 2**63:
         raise AuditUsageError(f"Seed skal være et ikke-negativt heltal, ikke {seed}.")
-    ready(store)
-    e = store.engine
-    status = e.query("SELECT status FROM audit_rounds WHERE concept = ? AND round = ?",
-                     [c.id, round_label])
-    if status and status[0][0] == "afsluttet":
+    state = reads.audit_round(store, c.id, round_label)
+    if state and state["status"] == "afsluttet":
         raise AuditError(f"Runden {round_label} for {c.name} er afsluttet; genåbn den med en "
                          "begrundelse, før der trækkes en ny stikprøve.")
-    if e.query("SELECT count(*) FROM audit_answers WHERE concept = ? AND round = ?",
-               [c.id, round_label])[0][0]:
+    if reads.audit_answers(store, c.id, round_label):
         raise AuditError(f"Der er allerede svar i runden {round_label} for {c.name}; en ny "
                          "stikprøve ville gøre dem ugyldige.")
-    other = e.query("SELECT min(_source) FROM reviews WHERE concept = ? AND round = ? AND "
-                    "_source <> ?", [c.id, round_label, SOURCE])[0][0]
-    if other is not None:
+    other = sorted({r["_source"] for r in reads.round_reviews(store, c.id, round_label)}
+                   - {SOURCE})
+    if other:
         raise AuditError(f"Runden {round_label} for {c.name} har allerede gennemgange indlæst "
-                         f"fra kilden '{other}'; en stikprøve her ville tælle sagerne to gange.")
+                         f"fra kilden '{other[0]}'; en stikprøve her ville tælle sagerne to "
+                         "gange.")
     pop = population(store, c, round_label)
     if not pop:
         raise AuditError(f"Der er ingen afgjorte sager for {c.name} ({c.administration}) i "
@@ -148,13 +140,13 @@ def draw(store: Store, concept_id: str, round_label: str, size: int | None = Non
     chosen = pick(pop, n, seed, stratify)
     now = now or datetime.now().replace(microsecond=0)
     s = Sample(c, round_label, seed, n, stratify, len(pop), chosen, "åben", now, actor)
-    with e.transaction():
-        e.execute("DELETE FROM audit_samples WHERE concept = ? AND round = ?", [c.id, round_label])
-        e.execute("DELETE FROM audit_rounds WHERE concept = ? AND round = ?", [c.id, round_label])
-        _insert(store, "audit_rounds", [{
+    with store.transaction():
+        store.delete("audit_samples", {"concept": c.id, "round": round_label})
+        store.delete("audit_rounds", {"concept": c.id, "round": round_label})
+        store.append("audit_rounds", [{
             "concept": c.id, "round": round_label, "status": "åben", "seed": seed, "size": n,
             "stratify": stratify, "population": len(pop), "drawn_at": now, "drawn_by": actor}])
-        _insert(store, "audit_samples", [{
+        store.append("audit_samples", [{
             "concept": c.id, "round": round_label, "position": x.position, "case_id": x.case_id,
             "_source": x.source, "unit": x.unit, "case_type": x.case_type,
             "decided": x.decided, "calibration": False} for x in chosen])
@@ -168,70 +160,20 @@ def load_sample(store: Store, concept_id: str, round_label: str) -> Sample | Non
     """The round's recorded sample, or None when none is drawn."""
     c = concept(store, concept_id)
     round_period(c, round_label)
-    ready(store)
-    e = store.engine
-    r = e.query("SELECT seed, size, stratify, population, status, drawn_at, drawn_by "
-                "FROM audit_rounds WHERE concept = ? AND round = ?", [c.id, round_label])
-    if not r:
+    r = reads.audit_round(store, c.id, round_label)
+    if r is None:
         return None
-    seed, size, stratify, pop, status, drawn_at, drawn_by = r[0]
-    rows = e.query("SELECT position, case_id, _source, unit, case_type, decided, calibration "
-                   "FROM audit_samples WHERE concept = ? AND round = ? ORDER BY position",
-                   [c.id, round_label])
-    from ..access import current
-
-    scope = current().data_scope  # only the cases inside the acting scope
-    cases = [SampleCase(int(p), cid, src, u, ct, d, bool(cal))
-             for p, cid, src, u, ct, d, cal in rows if scope.contains(c.administration, u)]
-    return Sample(c, round_label, seed, int(size or 0), stratify, int(pop or 0), cases, status,
-                  drawn_at, drawn_by)
-
-
-def sample_xlsx(s: Sample) -> bytes:
-    """The sample list for reviewers: one sheet of cases, one of the concept's checks."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Stikprøve"
-    ws.append([f"{s.concept.name}, runde {s.round}: {len(s.cases)} af {s.population} sager, "
-               f"seed {s.seed}" + (", opdelt efter enhed" if s.stratify else "")])
-    ws.append(["Nr.", "Sags-id", "Enhed", "Sagstype", "Afgjort", "Kalibrering"])
-    for cell in ws[2]:
-        cell.font = Font(bold=True)
-    for x in s.cases:
-        ws.append([x.position, x.case_id, x.unit, x.case_type, x.decided,
-                   "ja" if x.calibration else ""])
-        ws.cell(ws.max_row, 5).number_format = "DD-MM-YYYY"
-    ws.freeze_panes = "A3"
-    ks = wb.create_sheet("Kontrolpunkter")
-    ks.append(["Kontrolpunkt", "Kategori", "Tekst"])
-    for cell in ks[1]:
-        cell.font = Font(bold=True)
-    from ..contract.codes import label
-
-    for k in s.concept.checks:
-        ks.append([k.id, label("check_category", k.category), k.text])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    cases = [SampleCase(int(x["position"]), x["case_id"], x["_source"], x["unit"],
+                        x["case_type"], x["decided"], bool(x["calibration"]))
+             for x in reads.audit_sample(store, c.id, round_label)]  # inside the scope
+    return Sample(c, round_label, r["seed"], int(r["size"] or 0), r["stratify"],
+                  int(r["population"] or 0), cases, r["status"], r["drawn_at"], r["drawn_by"])
 
 
 def event(store: Store, concept_id: str, round_label: str, action: str, actor: str | None,
           reason: str | None, detail: str | None, now: datetime | None = None) -> None:
     """Append one line to the round's history (call inside a transaction)."""
-    nid = store.engine.query("SELECT coalesce(max(id), 0) + 1 FROM audit_events")[0][0]
-    _insert(store, "audit_events", [{
-        "id": nid, "concept": concept_id, "round": round_label,
+    store.append("audit_events", [{
+        "id": store.next_id("audit_events"), "concept": concept_id, "round": round_label,
         "at": now or datetime.now().replace(microsecond=0), "action": action, "actor": actor,
         "reason": reason, "detail": detail}])
-
-
-def _insert(store: Store, table: str, rows: list[dict]) -> None:
-    cols = AUDIT_TABLES[table]
-    names = [c for c, _ in cols]
-    data = pa.Table.from_pylist([{n: r.get(n) for n in names} for r in rows],
-                                schema=_arrow_schema(cols))
-    if data.num_rows:
-        store.engine.load_arrow(table, data)

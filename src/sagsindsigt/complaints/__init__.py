@@ -7,9 +7,11 @@ not in the future, CPR-shaped numbers masked in free text) and written as a vers
 through the store, as a batch of one row. Nothing is overwritten: a correction adds version
 n+1, and :func:`history` shows every version with who, when and what changed.
 
-Writers take a lock: a process-wide lock per store (DuckDB allows one writing process, and the
-web app shares one connection between threads), plus a PostgreSQL advisory lock inside the
-transaction, so that several app processes on one PostgreSQL database also take turns.
+Writers take turns (``Store.serialised``): a lock per store in the process (DuckDB allows one
+writing process, and the web app shares one connection between threads), plus a PostgreSQL
+advisory lock inside the transaction, so that several app processes on one PostgreSQL database
+also take turns. Every read goes through :mod:`sagsindsigt.store.reads`, inside the caller's
+scope.
 """
 
 from __future__ import annotations
@@ -17,34 +19,27 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import weakref
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 import polars as pl
 
+from ..access import Denied
+from ..access import current as acting
 from ..contract import KINDS
-from ..contract.codes import ADMINISTRATIONS
 from ..contract.kinds import BOOL, CODES, DATE
 from ..ingest import _stage, secret_for
 from ..ingest.mapping import Mapping
-from ..ingest.privacy import mask_cpr
 from ..ingest.read import ROW
 from ..ingest.validate import validate
+from ..privacy import mask_cpr
 from ..settings import Settings
+from ..store import reads
 
 KIND = KINDS["complaints"]
 SOURCE = "registrering"  # the source of complaints registered in the app
-LOG_TABLE = "complaint_registrations"
-LOG_COLUMNS = [("_source", "VARCHAR"), ("complaint_id", "VARCHAR"), ("version", "BIGINT"),
-               ("batch", "BIGINT"), ("action", "VARCHAR"), ("registered_by", "VARCHAR"),
-               ("registered_at", "TIMESTAMP"), ("changes", "VARCHAR")]
-PG_LOCK_KEY = 5_240_001  # advisory lock id for complaint registrations
 ACTIONS = {"oprettet": "Oprettet", "rettet": "Rettet", "indlæst": "Indlæst"}
-
-_locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_locks_guard = threading.Lock()
 
 
 class RegistrationError(ValueError):
@@ -72,14 +67,6 @@ class Registered:
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.complaint_id, "source": self.source, "version": self.version,
                 "batch": self.batch, "action": self.action, "changes": self.changes}
-
-
-def lock_for(store) -> threading.RLock:
-    with _locks_guard:
-        lk = _locks.get(store)
-        if lk is None:
-            lk = _locks[store] = threading.RLock()
-        return lk
 
 
 # -- input ---------------------------------------------------------------------------------
@@ -132,58 +119,34 @@ def check(store, record: dict[str, Any], today: date | None = None,
 
 
 def _codes(store) -> dict[str, set[str]]:
-    """The administrations the importer accepts (``ingest._known``), by one plain query
-    instead of a compiled expression: a registration should take milliseconds."""
-    rows = store.engine.query("SELECT code FROM organisation WHERE level = 'forvaltning'")
-    return {"administration": set(ADMINISTRATIONS) | {r[0] for r in rows}}
+    """The administrations the importer accepts."""
+    return {"administration": reads.administration_codes(store)}
 
 
 # -- reading -------------------------------------------------------------------------------
 def current(store, complaint_id: str, source: str = SOURCE) -> dict[str, Any] | None:
-    t = store.table("complaints")
-    rows = t.filter((t._source == source) & (t._key == complaint_id)).to_pyarrow().to_pylist()
-    return rows[0] if rows else None
-
-
-def _exists(store, complaint_id: str, source: str) -> bool:
-    return bool(store.engine.query(
-        "SELECT count(*) FROM complaints_history WHERE _source = ? AND _key = ?",
-        [source, complaint_id])[0][0])
+    """The complaint as it is now, when it lies inside the caller's scope."""
+    return reads.complaint(store, source, complaint_id)
 
 
 def _new_id(store, record: dict[str, Any], source: str) -> str:
-    """KL-<administration>-<year>-<nnnn>: readable, and unique because it is made under the
-    registration lock."""
+    """KL-<administration>-<year>-<nnnn>: readable, and unique because it is made while
+    registrations take turns."""
     prefix = f"KL-{record['administration']}-{record['received'].year}-"
-    rows = store.engine.query(
-        "SELECT _key FROM complaints_history WHERE _source = ? AND _key LIKE ?",
-        [source, prefix + "%"])
-    used = [int(k[len(prefix):]) for (k,) in rows if k[len(prefix):].isdigit()]
+    keys = store.keys_with_prefix(KIND.name, source, prefix)
+    used = [int(k[len(prefix):]) for k in keys if k[len(prefix):].isdigit()]
     return f"{prefix}{max(used, default=0) + 1:04d}"
 
 
 # -- writing -------------------------------------------------------------------------------
-def _ensure_log(store) -> None:
-    body = ", ".join(f'"{c}" {t}' for c, t in LOG_COLUMNS)
-    store.engine.execute(f'CREATE TABLE IF NOT EXISTS "{LOG_TABLE}" ({body})')
-
-
-def _exclusive(store) -> None:
-    """Serialise registrations across processes sharing a PostgreSQL database (released at
-    the end of the transaction). DuckDB has one writing process; the thread lock suffices."""
-    if store.engine.name == "postgres":
-        store.engine.execute("SELECT pg_advisory_xact_lock(?)", [PG_LOCK_KEY])
-
-
 def _write(store, record: dict[str, Any], source: str, action: str, by: str,
            changes: list[dict], channel: str) -> tuple[int, int]:
-    """Inside the lock and a transaction: one batch with one record, and its log row."""
+    """While registrations take turns, in a transaction: one batch with one record, and its
+    log row."""
     batch_id = store.next_batch_id()
     staged = _stage(KIND, pl.DataFrame([record], schema=_schema()), source)
     w = store.write_records(KIND, batch_id, staged.to_arrow())
-    version = store.engine.query(
-        "SELECT max(_version) FROM complaints_history WHERE _source = ? AND _key = ?",
-        [source, record["complaint_id"]])[0][0]
+    version = store.latest_version(KIND.name, source, record["complaint_id"])
     now = datetime.now().replace(microsecond=0)
     digest = hashlib.sha256(json.dumps(record, default=str, sort_keys=True).encode()).hexdigest()
     store.record_batch({
@@ -193,10 +156,10 @@ def _write(store, record: dict[str, Any], source: str, action: str, by: str,
         "rows_rejected": 0, "status": "indlæst", "strict": False, "loaded_at": now,
         "message": f"Klage {record['complaint_id']} {action} af {by}",
     }, None)
-    store.engine.execute(
-        f'INSERT INTO "{LOG_TABLE}" VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        [source, record["complaint_id"], version, batch_id, action, by, now,
-         json.dumps(changes, ensure_ascii=False, default=str)])
+    store.append("complaint_registrations", [{
+        "_source": source, "complaint_id": record["complaint_id"], "version": version,
+        "batch": batch_id, "action": action, "registered_by": by, "registered_at": now,
+        "changes": json.dumps(changes, ensure_ascii=False, default=str)}])
     return version, batch_id
 
 
@@ -214,15 +177,12 @@ def register(store, data: dict[str, Any], registered_by: str | None, *, source: 
     data = dict(data)
     given = _text("complaint_id", data.get("complaint_id"))
     data["complaint_id"] = given or "NY"
-    lock = lock or lock_for(store)
-    with lock:
+    with lock or store.lock:
         record = check(store, data, today, settings)
         _within(record)
-        with store.engine.transaction():
-            _exclusive(store)
-            _ensure_log(store)
+        with store.serialised("complaints"):
             if given:
-                if _exists(store, record["complaint_id"], source):
+                if store.key_exists(KIND.name, source, record["complaint_id"]):
                     raise RegistrationError([{
                         "field": "complaint_id", "value": record["complaint_id"],
                         "reason": f"klagen {record['complaint_id']} findes allerede; ret den "
@@ -244,11 +204,8 @@ def edit(store, complaint_id: str, changes: dict[str, Any], registered_by: str |
             None, complaint_id):
         raise RegistrationError([{"field": "complaint_id", "value": "", "reason":
                                   "klage-id kan ikke ændres"}])
-    lock = lock or lock_for(store)
-    with lock:
-        before = current(store, complaint_id, source)
-        if before is None:
-            raise NotFound(f"Klagen {complaint_id} findes ikke (kilde {source}).")
+    with lock or store.lock:
+        before = found(store, complaint_id, source)
         merged = {f.name: before.get(f.name) for f in KIND.fields}
         merged.update({k: v for k, v in changes.items() if k != "complaint_id"})
         record = check(store, merged, today, settings)
@@ -257,18 +214,34 @@ def edit(store, complaint_id: str, changes: dict[str, Any], registered_by: str |
         diff = _diff(before, record)
         if not diff:
             return Registered(complaint_id, source, before["_version"], None, "uændret")
-        with store.engine.transaction():
-            _exclusive(store)
-            _ensure_log(store)
+        with store.serialised("complaints"):
             version, batch = _write(store, record, source, "rettet", by, diff, channel)
     return Registered(complaint_id, source, version, batch, "rettet", diff)
 
 
-def _within(record: dict[str, Any]) -> None:
-    """A registration must lie inside the acting principal's scope (``access.Denied``)."""
-    from ..access import current
+def found(store, complaint_id: str, source: str = SOURCE) -> dict[str, Any]:
+    """The current complaint; :class:`NotFound` when there is none, ``access.Denied`` when it
+    lies outside the caller's scope."""
+    record = current(store, complaint_id, source)
+    if record is None:
+        if reads.outside_scope(store, "complaints", _source=source, _key=complaint_id):
+            raise Denied(f"Klagen {complaint_id} hører ikke til dit område.")
+        raise NotFound(f"Klagen {complaint_id} findes ikke (kilde {source}).")
+    return record
 
-    current().require_within(record.get("administration"), record.get("unit"))
+
+def _within(record: dict[str, Any]) -> None:
+    """A registration must lie inside the acting principal's scope: the one write rule
+    (``Principal.require_within``), told as an error of the field that leaves the scope, so
+    the form keeps what was typed."""
+    p = acting()
+    try:
+        p.require_within(record.get("administration"), record.get("unit"))
+    except Denied as exc:
+        field = "unit" if p.data_scope.contains(record.get("administration")) else \
+            "administration"
+        raise RegistrationError([{"field": field, "value": record.get(field) or "",
+                                  "reason": str(exc)}], status=403) from exc
 
 
 def _diff(old: dict[str, Any] | None, new: dict[str, Any]) -> list[dict[str, Any]]:
@@ -307,33 +280,27 @@ def _show(name: str, v: Any) -> str | None:
 def history(store, complaint_id: str, source: str = SOURCE,
             lock: threading.RLock | None = None) -> list[dict[str, Any]]:
     """Every version of a complaint, oldest first: when, who, how and what changed."""
-    lock = lock or lock_for(store)
-    with lock:
-        h = store.table("complaints_history")
-        versions = (h.filter((h._source == source) & (h._key == complaint_id))
-                    .order_by("_version").to_pyarrow().to_pylist())
+    with lock or store.lock:
+        versions = reads.complaint_versions(store, source, complaint_id)
         if not versions:
-            raise NotFound(f"Klagen {complaint_id} findes ikke (kilde {source}).")
-        batches = {r[0]: r for r in store.engine.query(
-            "SELECT id, file, loaded_at, source FROM batches WHERE id IN "
-            f"({', '.join(str(int(v['_batch'])) for v in versions)})")}
+            found(store, complaint_id, source)  # Denied outside the scope, else NotFound
+        batches = {b["id"]: b for b in reads.batches(
+            store, ids=[int(v["_batch"]) for v in versions])}
         log = {}
-        if LOG_TABLE in store.engine.table_names():
-            for r in store.engine.query(
-                    f'SELECT batch, action, registered_by, registered_at FROM "{LOG_TABLE}" '
-                    "WHERE _source = ? AND complaint_id = ?", [source, complaint_id]):
-                b = batches.get(r[0])
-                if b and b[2] == r[3]:  # a row left from an earlier store has another time
-                    log[r[0]] = r
+        for r in reads.registrations(store, source, complaint_id):
+            b = batches.get(r["batch"])
+            if b and b["loaded_at"] == r["registered_at"]:  # a row left from an earlier store
+                log[r["batch"]] = r
     out, previous = [], None
     for v in versions:
         b, entry = batches.get(v["_batch"]), log.get(v["_batch"])
         record = {f.name: v.get(f.name) for f in KIND.fields}
         out.append({
             "version": v["_version"], "batch": v["_batch"],
-            "action": entry[1] if entry else "indlæst",
-            "by": entry[2] if entry else f"import af {b[1]}" if b else "import",
-            "at": (entry[3] if entry else b[2] if b else None),
+            "action": entry["action"] if entry else "indlæst",
+            "by": entry["registered_by"] if entry else f"import af {b['file']}" if b
+            else "import",
+            "at": (entry["registered_at"] if entry else b["loaded_at"] if b else None),
             "changes": _diff(previous, record) if previous is not None else [],
             "record": {k: _show(k, x) for k, x in record.items()},
         })
@@ -342,27 +309,11 @@ def history(store, complaint_id: str, source: str = SOURCE,
 
 
 def recent(store, limit: int = 25, lock: threading.RLock | None = None) -> list[dict[str, Any]]:
-    """The latest registrations and corrections made in the app, newest first."""
-    with lock or lock_for(store):
-        if LOG_TABLE not in store.engine.table_names():
-            return []
-        from ..access import current
-
-        # only complaints inside the acting scope (Scope.contains, the rule Store.table
-        # applies); a scoped reader filters the log's rows here, so the limit comes after
-        scope = current().data_scope
-        limit_sql = f" LIMIT {int(limit)}" if scope.everything else ""
-        rows = store.engine.query(
-            f'SELECT r._source, r.complaint_id, r.version, r.action, r.registered_by, '
-            f'r.registered_at, h.administration, h.unit FROM "{LOG_TABLE}" r '
-            f'JOIN batches b ON b.id = r.batch AND b.loaded_at = r.registered_at '
-            f'JOIN complaints_history h ON h._source = r._source '
-            f'AND h._key = r.complaint_id AND h._version = r.version '
-            f'ORDER BY r.registered_at DESC, r.batch DESC{limit_sql}')
-        rows = [r[:6] for r in rows if scope.contains(r[6], r[7])][:limit]
-    return [dict(zip(["source", "complaint_id", "version", "action", "by", "at"], r,
-                     strict=True)) for r in rows]
+    """The latest registrations and corrections made in the app, newest first (complaints
+    inside the caller's scope)."""
+    with lock or store.lock:
+        return reads.recent_registrations(store, limit)
 
 
 __all__ = ["KIND", "NotFound", "Registered", "RegistrationError", "SOURCE", "check", "current",
-           "edit", "history", "lock_for", "recent", "register"]
+           "edit", "found", "history", "recent", "register"]

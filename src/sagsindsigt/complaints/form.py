@@ -4,7 +4,7 @@ the contract needs one entry here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -112,6 +112,38 @@ FIELDS: list[FormField] = [
 assert [f.name for f in FIELDS] == KIND.names, "the form must show every contract field"
 
 
+def fields_for(scope, nodes, name) -> list[FormField]:
+    """The form for a registrator with ``scope`` (an ``access.Scope``): the administrations
+    and the units it may register for, and no others. ``nodes`` is the organisation
+    (``store.reads.organisation``), ``name`` names a node ("Handicapcenter København (HCK)").
+    Where the organisation names no unit inside the scope, the unit stays free text."""
+    admins = [n.code for n in nodes if n.level == "forvaltning" and scope.covers(n.code)]
+    admins += [a for a in ADMINISTRATIONS if scope.covers(a) and a not in admins]
+    units = [n for n in nodes if n.level in ("center", "enhed") and scope.covers(n.code)]
+    example = admins[0] if admins else "BIF"
+    out = []
+    for f in FIELDS:
+        if f.name == "complaint_id":
+            f = replace(f, help=f"Udfyldes automatisk (fx KL-{example}-2014-0001), hvis feltet "
+                        "er tomt. Brug sagssystemets nummer, hvis klagen har et.")
+        elif f.name == "unit" and not units:
+            f = replace(f, help="Enhedens kode, som den står i organisationen.")
+        if f.name == "administration":
+            f = replace(f, choices=([] if len(admins) == 1 else [("", "Vælg ...")])
+                        + [(a, name(a)) for a in sorted(admins, key=_admin_order)])
+        elif f.name == "unit" and units:
+            f = replace(f, input="select", help="Centret eller enheden, klagen vedrører.",
+                        choices=([("", "Ikke oplyst")] if scope.units is None else [])
+                        + [(n.code, name(n.code)) for n in units])
+        out.append(f)
+    return out
+
+
+def _admin_order(code: str) -> tuple[int, str]:
+    known = list(ADMINISTRATIONS)
+    return (known.index(code) if code in known else 99, code)
+
+
 def form_values(record: dict[str, Any] | None) -> dict[str, Any]:
     """A stored record as the form's values (dates as ISO, booleans ja/nej, points a list)."""
     out: dict[str, Any] = {}
@@ -130,4 +162,4 @@ def form_values(record: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-__all__ = ["FIELDS", "FormField", "KIND_HELP", "POINT_HELP", "form_values"]
+__all__ = ["FIELDS", "FormField", "KIND_HELP", "POINT_HELP", "fields_for", "form_values"]

@@ -150,7 +150,8 @@ KINDS: dict[str, Kind] = {
              F("direction", CODE, True, "direction", "retning"),
              F("value", NUMBER, label="værdi"),
              F("relative_period", PERIOD, label="basisperiode"),
-             F("relative_factor", NUMBER, label="faktor")),
+             F("relative_factor", NUMBER, label="faktor"),
+             F("name", TEXT, label="navn")),
             key=("id",), yaml=True,
         ),
         Kind(

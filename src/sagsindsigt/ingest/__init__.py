@@ -16,12 +16,11 @@ import polars as pl
 import pyarrow as pa
 
 from ..contract import KINDS, Kind, get_kind
-from ..contract.codes import ADMINISTRATIONS
 from ..logs import get as _logger
+from ..privacy import Pseudonymiser, SecretError, load_secret, mask_cpr
 from ..settings import Settings
-from ..store import Store, derive
+from ..store import Store, derive, reads
 from .mapping import Mapping, MappingError
-from .privacy import Pseudonymiser, SecretError, load_secret, mask_cpr
 from .read import ROW, ReadError, read_records, read_table, read_yaml
 from .validate import validate
 
@@ -119,9 +118,7 @@ def _prepare(df: pl.DataFrame, kind: Kind, mapping: Mapping, fname: str) -> pl.D
 
 
 def _known(store: Store) -> dict[str, set[str]]:
-    org = store.table("organisation")
-    codes = org.filter(org.level == "forvaltning").code.execute().tolist()
-    return {"administration": set(ADMINISTRATIONS) | set(codes)}
+    return {"administration": reads.administration_codes(store)}
 
 
 def _covers(kind: Kind, valid: pl.DataFrame, declared: str | None):
@@ -222,7 +219,7 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
         result.message = (f"{result.rows_rejected} {rows} blev afvist, og med --strict er intet "
                           "indlæst.")
     step("gemmer", 0, result.rows_read)
-    with store.engine.transaction():
+    with store.transaction():
         if not failed:
             for name, s in staged.items():
                 w = store.write_records(KINDS[name], batch_id, s.to_arrow())
@@ -255,12 +252,8 @@ def _refresh(store: Store, kind: str, settings: Settings, source: str | None = N
         derive.refresh_cases(store, closed)
     if kind in ("events", "timeliness_rules", "case_types"):
         store.replace_table("timeliness_items", derive.timeliness_items(store, closed))
-    elif kind == "cases" and source is not None and _has_rows(store, "timeliness_items"):
+    elif kind == "cases" and source is not None and store.has_rows("timeliness_items"):
         derive.refresh_timeliness_cases(store, source)
-
-
-def _has_rows(store: Store, table: str) -> bool:
-    return bool(store.engine.query(f'SELECT count(*) FROM "{table}"')[0][0])
 
 
 def _reject_table(batch_id: int, fname: str, rejects: pl.DataFrame,

@@ -22,9 +22,9 @@ from ..contract.kinds import (
     TEXT,
     TIMESTAMP,
 )
+from ..privacy import CPR_FULL, Pseudonymiser, mask_cpr, mask_cpr_expr
 from . import parse
 from .mapping import Mapping
-from .privacy import CPR_FULL, Pseudonymiser, mask_cpr, mask_cpr_expr
 from .read import ROW
 
 DTYPES = {DATE: pl.Date, TIMESTAMP: pl.Datetime("us"), BOOL: pl.Boolean, INT: pl.Int64,

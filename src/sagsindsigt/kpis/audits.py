@@ -10,7 +10,8 @@ import polars as pl
 
 from ..calendar import Period, PeriodError
 from ..stats import cohens_kappa, percent_agreement, traffic_light, wilson_interval
-from .base import KPI, PCT, Context, Row, _frame, keyed, register
+from ..store import reads as store_reads
+from .base import KPI, PCT, Context, Row, keyed, register
 from .measures import NO_DATA
 
 CASE_DIMS = ("administration", "benefit_area", "concept", "round", "unit", "reviewer_role")
@@ -18,30 +19,15 @@ CASE_DIMS = ("administration", "benefit_area", "concept", "round", "unit", "revi
 
 def rounds_in_period(ctx: Context) -> tuple[str, ...]:
     """The review rounds whose period lies inside the query's period."""
-    r = ctx.store.table("reviews")
-    found = ctx.store.cached(("review_rounds",), lambda: _frame(r.select("round").distinct())[
-        "round"].to_list())
+    found = ctx.store.cached(("review_rounds",), lambda: store_reads.review_rounds(ctx.store))
     return tuple(sorted(x for x in found if _in_period(x, ctx.period)))
-
-
-def _with_concepts(store) -> ibis.Table:
-    """Every review with its concept's administration and benefit area and its check's
-    category."""
-    r = store.table("reviews")
-    c = store.table("concepts").select(concept_id="id", administration="administration",
-                                       benefit_area="benefit_area")
-    k = store.table("concept_checks").select(k_concept="concept", k_check="id",
-                                             category="category")
-    t = r.left_join(c, r.concept == c.concept_id).drop("concept_id")
-    return t.left_join(k, (t.concept == k.k_concept) & (t.check == k.k_check)).drop(
-        "k_concept", "k_check")
 
 
 def reviews(ctx: Context, roles_default: tuple[str, ...] = ("intern",),
             rounds: tuple[str, ...] = ()) -> ibis.Table:
     """Reviews of the given rounds, with the concept's administration and benefit area and
     the check's category; only intern reviews unless a filter asks otherwise."""
-    t = _with_concepts(ctx.store)
+    t = store_reads.reviews(ctx.store)
     t = t.filter(t["round"].isin(list(rounds) or ["-"]))
     if "reviewer_role" not in ctx.q.where:
         t = t.filter(t.reviewer_role.isin(list(roles_default)))
@@ -140,7 +126,7 @@ def _rows(ctx: Context, res: pl.DataFrame, by: list[str], light: bool) -> list[R
 
 def _members(ctx: Context, by: list[str]) -> list[dict]:
     def build() -> ibis.Table:
-        return ctx.apply_where(_with_concepts(ctx.store)).select(*by).distinct()
+        return ctx.apply_where(store_reads.reviews(ctx.store)).select(*by).distinct()
 
     found = ctx.store.cached(("review_members", ctx.key()), lambda: ctx.frame("members", build)
                              .sort(by, nulls_last=True).to_dicts())

@@ -28,7 +28,7 @@ import polars as pl
 
 from ..access import current
 from ..calendar import Period, annualisation_factor
-from ..store.engines import run_expr, run_keyed
+from ..store import reads
 
 PCT, DAYS, COUNT = "%", "dage", "antal"
 
@@ -220,7 +220,7 @@ class Context:
         the KPI and the query must determine the expression (pass any data-dependent input,
         such as dates read from the store, in ``extra``): it is then built and compiled once
         per shape, like a prepared statement."""
-        return run_keyed(self.store.ibis, (self.kpi.id, name, self.key(), extra), build)
+        return self.store.run_keyed((self.kpi.id, name, self.key(), extra), build)
 
     def in_period(self, col: ibis.Value) -> ibis.Value:
         p = self.period
@@ -230,8 +230,8 @@ class Context:
     def coverage(self, table: str) -> dict[str, list[tuple[date, date]]]:
         """administration → date ranges its loaded data of this table covers."""
         if table not in self._coverage:
-            self._coverage[table] = self.store.cached(("coverage", table),
-                                                      lambda: _coverage(self.store, table))
+            self._coverage[table] = self.store.cached(
+                ("coverage", table), lambda: reads.coverage(self.store, table))
         return self._coverage[table]
 
     def scope_coverage(self, table: str, admin: str | None) -> list[tuple[date, date]]:
@@ -271,11 +271,11 @@ class Context:
             if not all(d in TABLE_DIMS[name] for d in by):
                 continue
             t = self.table(name)
-            frames.append(_frame(t.select(*by).distinct()))
+            frames.append(self.store.run(t.select(*by).distinct()))
         if by == ["administration"]:
             org = self.store.table("organisation")
             codes = org.filter(org.level == "forvaltning").select(administration=org.code)
-            frames.append(_frame(codes))
+            frames.append(self.store.run(codes))
             w = self.q.where.get("administration")
             if w:
                 frames = [f.filter(pl.col("administration").is_in(w)) for f in frames]
@@ -297,36 +297,6 @@ def _volumes_with_benefit_area(store, v: ibis.Table) -> ibis.Table:
     ct = ct.rename(ct_admin="administration")
     j = v.left_join(ct, [v.case_type == ct.code, v.administration == ct.ct_admin])
     return j.select(*v.columns, "benefit_area")
-
-
-def _frame(expr: ibis.Table) -> pl.DataFrame:
-    """Run a table expression and return its rows. The SQL is compiled once per expression
-    shape and engine (see :func:`sagsindsigt.store.engines.run_expr`)."""
-    return run_expr(expr)
-
-
-def _coverage(store, table: str) -> dict[str, list[tuple[date, date]]]:
-    t = store.table(table)
-    out: dict[str, list[tuple[date, date]]] = {}
-    if table == "volumes":
-        rows = t.select("administration", "period_start", "period_end").distinct().to_pyarrow()
-        for a, s, e in zip(*(rows.column(i).to_pylist() for i in range(3)), strict=True):
-            out.setdefault(a, []).append((s, e))
-        return out
-    if table == "timeliness_items":
-        span = t.group_by("administration").aggregate(s=t.anchor.min(), e=t.due.max())
-        for r in span.to_pyarrow().to_pylist():
-            if r["s"] and r["e"]:
-                out[r["administration"]] = [(r["s"], r["e"])]
-        return out
-    b = store.table("batches")
-    used = t.select("_batch", "administration").distinct()
-    j = used.join(b, used._batch == b.id).select("administration", "covers_start", "covers_end")
-    rows = j.distinct().to_pyarrow().to_pylist()
-    for r in rows:
-        if r["covers_start"] and r["covers_end"]:
-            out.setdefault(r["administration"], []).append((r["covers_start"], r["covers_end"]))
-    return out
 
 
 def keyed(rows: list[dict], by: list[str]) -> dict[tuple, dict]:

@@ -9,7 +9,7 @@ import polars as pl
 from ..calendar import Deadline
 from ..settings import Settings
 from ..stats import mann_whitney_p
-from .base import KPI, PCT, Context, Row, _frame, keyed, register
+from .base import KPI, PCT, Context, Row, keyed, register
 from .measures import NO_DATA, CasesReceived, Count, CountKPI, QuantileKPI, RatioKPI, days_between
 
 UPHELD = ["medhold", "delvis_medhold"]
@@ -84,7 +84,7 @@ class AnsweredWithinKPI(KPI):
         t = ctx.table(self.table)
         t = t.filter(ctx.in_period(t.closed))
         by = ctx.q.by
-        df = _frame(t.select(*by, "received", "closed"))
+        df = ctx.store.run(t.select(*by, "received", "closed"))
         limit = Deadline(self.working_days, "arbejdsdage")
         closed = frozenset(Settings().closed_days)  # the same closed days as case deadlines
         dues = {d: limit.due(d, extra=closed) for d in df["received"].unique().to_list()}
@@ -127,7 +127,7 @@ class SbVsWrittenKPI(KPI):
         t = ctx.table(self.table)
         t = t.filter(ctx.in_period(t.closed) & t.strengthened_contact.notnull())
         by = ctx.q.by
-        df = _frame(t.select(*by, "strengthened_contact",
+        df = ctx.store.run(t.select(*by, "strengthened_contact",
                              days=days_between(t.received, t.closed)))
         groups = {k if isinstance(k, tuple) else (k,): g
                   for k, g in (df.group_by(by) if by else [((), df)])}

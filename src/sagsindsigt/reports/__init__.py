@@ -8,9 +8,9 @@ from the KPI registry only, rendered as HTML, PDF (WeasyPrint) or XLSX (XlsxWrit
 from __future__ import annotations
 
 from ..calendar import Period
-from ..web.pages import bar_chart
+from ..present.charts import table_bars
 from .kinds import KINDS, TITLES, build
-from .model import COUNT, Report, Source, Table
+from .model import COUNT, Report, Source
 from .suppression import suppress
 
 FORMATS = {"pdf": "application/pdf", "html": "text/html; charset=utf-8",
@@ -36,29 +36,8 @@ def build_report(store, kind: str, period: str | Period, where: list[str] | None
                             "den indeholder små antal.")
     for t in report.tables():
         if t.chart is not None:
-            t.chart.spec = chart_spec(t)
+            t.chart.spec = table_bars(t)
     return report
-
-
-def chart_rows(t: Table) -> list[dict]:
-    """The rows a chart of a table draws: all but the total row."""
-    return t.rows[:-1] if t.total_row else list(t.rows)
-
-
-def chart_spec(t: Table) -> dict:
-    """The dashboard's Vega-Lite bar chart over the shown (not hidden) figures of a table."""
-    ch = t.chart
-    labels = {c.key: c.label for c in t.columns}
-    data = []
-    for r in chart_rows(t):
-        for k in ch.values:
-            c = r.get(k)
-            if c is None or c.hidden or not isinstance(c.value, int | float):
-                continue
-            data.append({"gruppe": r["label"], "værdi": c.value, "serie": labels[k]})
-    return bar_chart(ch.title, data, "gruppe", "værdi",
-                     "serie" if len(ch.values) > 1 else None,
-                     unit="%" if ch.unit == "%" else "")
 
 
 def render(report: Report, fmt: str) -> bytes:

@@ -6,74 +6,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 from ..calendar import Period
 from ..kpis import Query, Result, compute
-
-COUNT, PCT, DAYS, TEXT = "antal", "%", "dage", ""
-PRIMARY, SECONDARY = "<5", "x"  # how a hidden cell is shown (publication mode)
-
-
-@dataclass
-class Cell:
-    """One figure: the registry's value plus what it was made of (for suppression)."""
-
-    value: float | int | str | None = None
-    unit: str = COUNT
-    note: str | None = None  # why "-", or the footnote of an estimate
-    numerator: float | None = None
-    denominator: float | None = None
-    light: str | None = None  # green | yellow | red (audits, targets)
-    estimate: bool = False
-    ci: tuple[float, float] | None = None
-    hidden: str | None = None  # PRIMARY or SECONDARY when suppressed
-
-    @property
-    def shown(self) -> float | int | str | None:
-        """What a published report may show: the hidden mark instead of the figure."""
-        return self.hidden if self.hidden else self.value
-
-
-@dataclass
-class Column:
-    key: str
-    label: str
-    unit: str = TEXT
-    kpi: str | None = None
-
-
-@dataclass
-class Table:
-    """Rows of cells keyed by column. ``total_row``: the last row holds the column totals;
-    ``total_col``: the key of the column that holds each row's total (cross tables)."""
-
-    id: str
-    title: str
-    columns: list[Column]
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    total_row: bool = False
-    total_col: str | None = None
-    notes: list[str] = field(default_factory=list)
-    chart: ChartRef | None = None
-
-    def cells(self):
-        for i, r in enumerate(self.rows):
-            for c in self.columns[1:]:
-                v = r.get(c.key)
-                if isinstance(v, Cell):
-                    yield i, c.key, v
-
-
-@dataclass
-class ChartRef:
-    """A bar chart of some columns of a table (the rows without the total row), drawn from
-    the same Vega-Lite spec as the dashboard's and as a native Excel chart."""
-
-    title: str
-    values: list[str]  # column keys
-    unit: str = COUNT
-    spec: dict | None = None  # filled by the report builder after suppression
+from ..present.tables import (
+    COUNT,
+    DAYS,
+    PCT,
+    PRIMARY,
+    SECONDARY,
+    TEXT,
+    Cell,
+    ChartRef,
+    Column,
+    Table,
+)
 
 
 @dataclass
@@ -90,6 +37,7 @@ class Report:
     title: str
     period: Period
     filters: list[tuple[str, str]]  # (label, value) of every filter used, for the header
+    scope: str  # whose data: "Jobcenter Amager (JCA)", "Hele kommunen"
     internal: bool
     threshold: int
     sections: list[Section]
@@ -125,9 +73,14 @@ class Source:
             self._cache[key] = compute(self.store, q)
         return self._cache[key]
 
-    def query(self, sql: str) -> list[tuple]:
-        """Plain SQL on the store (names, batches), under the dashboard's lock if shared."""
+    def locked(self, fn):
+        """``fn()`` under the dashboard's lock when the source shares its connection."""
         if self.lock is None:
-            return self.store.engine.query(sql)
+            return fn()
         with self.lock:
-            return self.store.engine.query(sql)
+            return fn()
+
+
+__all__ = ["COUNT", "DAYS", "PCT", "PRIMARY", "SECONDARY", "TEXT", "Cell", "ChartRef", "Column",
+           "Report",
+           "Section", "Source", "Table"]

@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .. import danish
 from ..kpis import get as get_kpi
+from ..present.labels import DIM_LABELS, KIND_LABELS
 from .model import Cell, Report, Table
 
 HERE = Path(__file__).parent
@@ -55,7 +56,8 @@ def _env() -> Environment:
     env.filters["long_date"] = danish.long_date
     env.filters["svg"] = svg
     env.filters["css"] = lambda s: s.replace("\\", "\\\\").replace('"', '\\"')
-    env.globals.update(LIGHTS=LIGHTS, get_kpi=get_kpi, Cell=Cell, Table=Table)
+    env.globals.update(LIGHTS=LIGHTS, get_kpi=get_kpi, Cell=Cell, Table=Table,
+                       DIM_LABELS=DIM_LABELS, KIND_LABELS=KIND_LABELS)
     return env
 
 
@@ -63,7 +65,7 @@ def render_html(report: Report) -> str:
     tables = report.tables()
     return _env().get_template("report.html").render(
         r=report, toc=len(tables) >= TOC_FROM,
-        filters="; ".join(f"{k}: {v}" for k, v in report.filters) or "ingen (hele kommunen)")
+        filters="; ".join(f"{k}: {v}" for k, v in report.filters) or "ingen")
 
 
 def render_pdf(report: Report) -> bytes:

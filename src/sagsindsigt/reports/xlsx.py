@@ -15,6 +15,7 @@ import xlsxwriter
 
 from ..danish import long_date
 from ..kpis import get as get_kpi
+from ..present.labels import DIM_LABELS, KIND_LABELS
 from .model import COUNT, DAYS, PCT, TEXT, Cell, Report, Table
 
 NUMBER_FORMATS = {COUNT: "#,##0", PCT: '0.0" %"', DAYS: '0.0" dage"'}
@@ -75,25 +76,26 @@ def _formats(wb) -> dict:
 
 
 def _header_lines(report: Report) -> list[str]:
-    filters = "; ".join(f"{k}: {v}" for k, v in report.filters) or "ingen filtre (hele kommunen)"
+    filters = "; ".join(f"{k}: {v}" for k, v in report.filters) or "ingen"
     mode = "intern (præcise tal)" if report.internal else "offentliggørelse (små tal skjult)"
-    return [f"Periode: {report.period.danish()} · Filtre: {filters} · Tal: {mode}",
+    return [f"Område: {report.scope} · Periode: {report.period.danish()} · Filtre: {filters} "
+            f"· Tal: {mode}",
             f"Dannet {long_date(report.made)} af Sagsindsigt"]
 
 
 def _front(wb, f, report: Report, names: dict[str, str]) -> None:
     ws = wb.add_worksheet("Rapport")
     ws.set_column(0, 0, 110)
-    ws.write(0, 0, report.title, f["title"])
+    ws.write_string(0, 0, report.title, f["title"])
     row = 1
     for line in _header_lines(report):
-        ws.write(row, 0, line, f["sub"])
+        ws.write_string(row, 0, line, f["sub"])
         row += 1
     row += 1
-    ws.write(row, 0, "Indhold", f["bold"])
+    ws.write_string(row, 0, "Indhold", f["bold"])
     row += 1
     for s in report.sections:
-        ws.write(row, 0, s.title, f["bold"])
+        ws.write_string(row, 0, s.title, f["bold"])
         row += 1
         for t in s.tables:
             ws.write_url(row, 0, f"internal:'{names[t.id]}'!A1", f["link"],
@@ -101,22 +103,22 @@ def _front(wb, f, report: Report, names: dict[str, str]) -> None:
             row += 1
     row += 1
     for n in report.notes:
-        ws.write(row, 0, n, f["wrap"])
+        ws.write_string(row, 0, n, f["wrap"])
         row += 1
-    ws.write(row, 0, "Definitionerne af nøgletallene står i arket Definitioner, og de "
+    ws.write_string(row, 0, "Definitionerne af nøgletallene står i arket Definitioner, og de "
              "indlæsninger, tallene bygger på, i arket Indlæsninger.", f["wrap"])
 
 
 def _table_sheet(wb, f, report: Report, t: Table, sheet: str) -> None:
     ws = wb.add_worksheet(sheet)
-    ws.write(0, 0, t.title, f["title"])
-    ws.write(1, 0, _header_lines(report)[0], f["sub"])
+    ws.write_string(0, 0, t.title, f["title"])
+    ws.write_string(1, 0, _header_lines(report)[0], f["sub"])
     ws.set_column(0, 0, 46)
     ws.set_column(1, len(t.columns) - 1, 15)
     ws.set_row(HEADER_ROW, 45)
     for j, c in enumerate(t.columns):
         unit = f" ({c.unit})" if c.unit and c.unit != COUNT else ""
-        ws.write(HEADER_ROW, j, c.label + unit, f["head"])
+        ws.write_string(HEADER_ROW, j, c.label + unit, f["head"])
     first = HEADER_ROW + 1
     for i, r in enumerate(t.rows):
         total = t.total_row and i == len(t.rows) - 1
@@ -130,10 +132,10 @@ def _table_sheet(wb, f, report: Report, t: Table, sheet: str) -> None:
     _lights(ws, f, t, first, last)
     note_row = last + 2
     for n in t.notes:
-        ws.write(note_row, 0, f"* {n}", f["sub"])
+        ws.write_string(note_row, 0, f"* {n}", f["sub"])
         note_row += 1
     if not report.internal:
-        ws.write(note_row, 0, report.notes[0], f["sub"])
+        ws.write_string(note_row, 0, report.notes[0], f["sub"])
     if t.chart is not None and t.rows:
         _chart(wb, ws, t, sheet, first, last)
 
@@ -210,13 +212,14 @@ def _definitions(wb, f, report: Report) -> None:
     ws.set_column(2, 2, 10)
     ws.set_column(3, 3, 30)
     ws.set_column(4, 4, 90)
-    ws.write(0, 0, "Definitioner af nøgletallene i rapporten (fra nøgletalsregistret)",
+    ws.write_string(0, 0, "Definitioner af nøgletallene i rapporten (fra nøgletalsregistret)",
              f["title"])
     for j, h in enumerate(head):
-        ws.write(2, j, h, f["head"])
+        ws.write_string(2, j, h, f["head"])
     for i, k in enumerate(report.kpis, start=3):
         kd = get_kpi(k)
-        for j, v in enumerate([kd.id, kd.label, kd.unit, ", ".join(kd.dims), kd.description]):
+        dims = ", ".join(DIM_LABELS.get(d, d).lower() for d in kd.dims)
+        for j, v in enumerate([kd.id, kd.label, kd.unit, dims, kd.description]):
             ws.write_string(i, j, v, f["wrap"] if j == 4 else f["text"])
     ws.freeze_panes(3, 1)
 
@@ -228,14 +231,16 @@ BATCH_HEAD = [("id", "Batch"), ("kind", "Datatype"), ("source", "Kilde"), ("file
 
 def _batches(wb, f, report: Report) -> None:
     ws = wb.add_worksheet("Indlæsninger")
-    ws.write(0, 0, "Indlæsninger (batches), som tallene bygger på", f["title"])
+    ws.write_string(0, 0, "Indlæsninger (batches), som tallene bygger på", f["title"])
     widths = [8, 16, 16, 40, 14, 12, 12, 17, 66]
     for j, (_, h) in enumerate(BATCH_HEAD):
         ws.set_column(j, j, widths[j])
-        ws.write(2, j, h, f["head"])
+        ws.write_string(2, j, h, f["head"])
     for i, b in enumerate(report.batches, start=3):
         for j, (k, _) in enumerate(BATCH_HEAD):
             v = b.get(k)
+            if k == "kind":
+                v = KIND_LABELS.get(v, v)
             if v is None:
                 ws.write_string(i, j, "-")
             elif isinstance(v, datetime):

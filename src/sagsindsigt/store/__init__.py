@@ -10,83 +10,30 @@ For every record kind there are two tables:
 Plus ``batches`` (one row per import), ``rejects`` (every rejected row with its reasons) and
 ``meta`` (schema version, key fingerprint).
 
-The schema comes about in two ways. On PostgreSQL (server mode) it is the Alembic revisions in
-``migrations/``, so an upgrade keeps the data; the column lists below must then agree with the
-newest revision (tests/store/test_migrations.py checks that). An embedded DuckDB store (one
-process, the demo) creates its missing tables from the lists below.
+Every table is declared once, in :mod:`.schema`; reads go through :meth:`Store.table` and
+:mod:`.reads`, which apply the acting principal's scope.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import ibis
+import polars as pl
 import pyarrow as pa
 
 from ..access import restrict, scope_key
 from ..contract import KINDS, Kind
-from .engines import ARROW_TYPES, Engine, StoreError, connect
+from . import schema
+from .engines import ARROW_TYPES, Engine, StoreError, connect, run_expr, run_keyed
+from .schema import ACCESS_TABLES, AUDIT_TABLES, DERIVED, META_COLUMNS
 
-SCHEMA_VERSION = "3"  # 2: access tables; 3: sessions; on PostgreSQL the version of migration head
-META_COLUMNS = [("_source", "VARCHAR"), ("_key", "VARCHAR"), ("_version", "BIGINT"),
-                ("_batch", "BIGINT"), ("_hash", "VARCHAR")]
-# Columns the store derives for the current table of a kind (see derive.py).
-DERIVED = {
-    "cases": [("benefit_area", "VARCHAR"), ("due", "DATE")],
-}
-BATCH_COLUMNS = [
-    ("id", "BIGINT"), ("kind", "VARCHAR"), ("source", "VARCHAR"), ("file", "VARCHAR"),
-    ("sha256", "VARCHAR"), ("covers_start", "DATE"), ("covers_end", "DATE"),
-    ("covers_declared", "BOOLEAN"), ("rows_read", "BIGINT"), ("rows_loaded", "BIGINT"),
-    ("rows_unchanged", "BIGINT"), ("rows_rejected", "BIGINT"), ("status", "VARCHAR"),
-    ("strict", "BOOLEAN"), ("loaded_at", "TIMESTAMP"), ("message", "VARCHAR"),
-]
-REJECT_COLUMNS = [("batch", "BIGINT"), ("file", "VARCHAR"), ("row", "BIGINT"),
-                  ("field", "VARCHAR"), ("value", "VARCHAR"), ("reason", "VARCHAR"),
-                  ("record", "VARCHAR")]
-TIMELINESS_ITEMS = [("rule", "VARCHAR"), ("case_id", "VARCHAR"), ("_source", "VARCHAR"),
-                    ("administration", "VARCHAR"), ("unit", "VARCHAR"), ("case_type", "VARCHAR"),
-                    ("benefit_area", "VARCHAR"), ("anchor", "DATE"), ("due", "DATE"),
-                    ("done", "DATE")]
-# Tables of the quality-audit workflow (audits/): rounds with their seed, drawn samples,
-# every answer given in the review form (append-only), and the round's history.
-AUDIT_TABLES = {
-    "audit_rounds": [("concept", "VARCHAR"), ("round", "VARCHAR"), ("status", "VARCHAR"),
-                     ("seed", "BIGINT"), ("size", "BIGINT"), ("stratify", "VARCHAR"),
-                     ("population", "BIGINT"), ("drawn_at", "TIMESTAMP"),
-                     ("drawn_by", "VARCHAR"), ("closed_at", "TIMESTAMP"), ("batch", "BIGINT")],
-    "audit_samples": [("concept", "VARCHAR"), ("round", "VARCHAR"), ("position", "BIGINT"),
-                      ("case_id", "VARCHAR"), ("_source", "VARCHAR"), ("unit", "VARCHAR"),
-                      ("case_type", "VARCHAR"), ("decided", "DATE"),
-                      ("calibration", "BOOLEAN")],
-    "audit_answers": [("id", "BIGINT"), ("concept", "VARCHAR"), ("round", "VARCHAR"),
-                      ("case_id", "VARCHAR"), ("check", "VARCHAR"), ("reviewer", "VARCHAR"),
-                      ("reviewer_role", "VARCHAR"), ("result", "VARCHAR"), ("note", "VARCHAR"),
-                      ("answered_at", "TIMESTAMP"), ("via", "VARCHAR")],
-    "audit_events": [("id", "BIGINT"), ("concept", "VARCHAR"), ("round", "VARCHAR"),
-                     ("at", "TIMESTAMP"), ("action", "VARCHAR"), ("actor", "VARCHAR"),
-                     ("reason", "VARCHAR"), ("detail", "VARCHAR")],
-}
-# Tables of access and trust (access/): users with argon2 password hashes, API tokens stored
-# hashed, and the append-only audit log of who saw, downloaded or changed what.
-ACCESS_TABLES = {
-    "users": [("name", "VARCHAR"), ("role", "VARCHAR"), ("scope", "VARCHAR"),
-              ("password_hash", "VARCHAR"), ("origin", "VARCHAR"), ("failures", "BIGINT"),
-              ("locked_until", "TIMESTAMP"), ("created_at", "TIMESTAMP"),
-              ("last_login", "TIMESTAMP")],
-    "api_tokens": [("id", "VARCHAR"), ("name", "VARCHAR"), ("role", "VARCHAR"),
-                   ("scope", "VARCHAR"), ("token_hash", "VARCHAR"), ("created_at", "TIMESTAMP"),
-                   ("created_by", "VARCHAR"), ("last_used", "TIMESTAMP"),
-                   ("revoked_at", "TIMESTAMP")],
-    "auditlog": [("id", "VARCHAR"), ("logged_at", "TIMESTAMP"), ("actor", "VARCHAR"),
-                 ("role", "VARCHAR"), ("scope", "VARCHAR"), ("via", "VARCHAR"),
-                 ("action", "VARCHAR"), ("object", "VARCHAR"), ("filters", "VARCHAR"),
-                 ("outcome", "VARCHAR"), ("address", "VARCHAR")],
-    # sign-in sessions (schema version 3): the cookie names one; sign-out, a new password or
-    # a removed user ends it on the server, so a copied cookie stops working too
-    "sessions": [("id", "VARCHAR"), ("name", "VARCHAR"), ("via", "VARCHAR"),
-                 ("created_at", "TIMESTAMP"), ("ended_at", "TIMESTAMP")],
-}
+SCHEMA_VERSION = schema.VERSION
+PG_LOCKS = {"complaints": 5_240_001}  # advisory lock ids of serialised writers (PostgreSQL)
 
 
 @dataclass
@@ -96,22 +43,36 @@ class WriteResult:
 
 
 class Store:
-    """One store, on DuckDB or PostgreSQL, opened by URL."""
+    """One store, on DuckDB or PostgreSQL, opened by URL.
+
+    The engine is private: every read goes through :meth:`table` (the acting principal's
+    scope applied below every reader) and the readers of :mod:`sagsindsigt.store.reads`; every
+    write through the methods below, whose table and column names are checked against the
+    one schema (:mod:`sagsindsigt.store.schema`). A lint rule keeps other rooms off the engine.
+    """
 
     def __init__(self, url: str):
         self.url = url
-        self.engine: Engine = connect(url)
-        self.ibis = self.engine.ibis
+        self._engine: Engine = connect(url)
+        self._ibis = self._engine.ibis
         self._tables: dict[str, ibis.Table] = {}
         self._cache: dict = {}
         self._cache_version: tuple | None = None
         self._writes = 0  # bumped by every write through this Store object
+        # one connection per Store: the threads of a process take turns on it (the web app's
+        # requests, concurrent writers); hold it for a whole unit of work
+        self.lock = threading.RLock()
+
+    @property
+    def backend(self) -> str:
+        """``duckdb`` or ``postgres``."""
+        return self._engine.name
 
     # -- caches ---------------------------------------------------------------------------
     def data_version(self) -> tuple:
         """Changes whenever data changes: every import adds a batch, and every write through
         this object bumps a counter (writes by other processes always come with a batch)."""
-        rows = self.engine.query("SELECT count(*), coalesce(max(id), 0) FROM batches")
+        rows = self._engine.query("SELECT count(*), coalesce(max(id), 0) FROM batches")
         return (int(rows[0][0]), int(rows[0][1]), self._writes)
 
     def touch(self) -> None:
@@ -135,41 +96,40 @@ class Store:
         return self._cache[key]
 
     # -- schema ---------------------------------------------------------------------------
-    def _columns(self, kind: Kind, current: bool) -> list[tuple[str, str]]:
-        cols = META_COLUMNS + [(f.name, self.engine.sql_type(f.type)) for f in kind.fields]
-        if current:
-            cols += DERIVED.get(kind.name, [])
-        return cols
-
-    def _create(self, name: str, cols: list[tuple[str, str]], existing: set[str]) -> None:
-        if name not in existing:
-            body = ", ".join(f'"{c}" {t}' for c, t in cols)
-            self.engine.execute(f'CREATE TABLE "{name}" ({body})')
-
     def init(self) -> bool:
-        """Bring the schema up to date: on PostgreSQL by running the pending migrations, on
-        DuckDB by creating every table that is missing. Returns True when the store was new."""
-        existing = self.engine.table_names()
+        """Bring the schema up to date, keeping the data: on PostgreSQL by running the pending
+        migrations, on DuckDB from the declaration (:mod:`.schema`): missing tables created,
+        renamed tables renamed, missing columns added. Returns True when the store was new."""
+        existing = self._engine.table_names()
         new = "meta" not in existing
-        if self.engine.name == "postgres":
+        if self.backend == "postgres":
             self._migrate()
             return new
-        with self.engine.transaction():
-            self._create("meta", [("key", "VARCHAR"), ("value", "VARCHAR")], existing)
-            self._create("batches", BATCH_COLUMNS, existing)
-            self._create("rejects", REJECT_COLUMNS, existing)
-            self._create("timeliness_items", TIMELINESS_ITEMS, existing)
-            for name, cols in {**AUDIT_TABLES, **ACCESS_TABLES}.items():
-                self._create(name, cols, existing)
-            for kind in KINDS.values():
-                self._create(f"{kind.name}_history", self._columns(kind, False), existing)
-                self._create(kind.name, self._columns(kind, True), existing)
+        added: set[str] = set()
+        with self._engine.transaction():
+            for old, name in schema.RENAMED.items():
+                if old in existing and name not in existing:
+                    self._engine.execute(f'ALTER TABLE "{old}" RENAME TO "{name}"')
+                    existing = (existing - {old}) | {name}
+            for name, cols in schema.TABLES.items():
+                if name not in existing:
+                    self._engine.execute(schema.ddl(name))
+                    continue
+                have = self._engine.column_names(name)
+                for col, typ in cols:
+                    if col not in have:
+                        self._engine.execute(f'ALTER TABLE "{name}" ADD COLUMN "{col}" {typ}')
+                        added.add(name)
+            for kind in KINDS.values():  # a new field changes every record's content hash
+                if kind.name in added and kind.name in existing:
+                    self._rehash(kind)
             if new:
-                self.engine.execute("INSERT INTO meta VALUES ('schema_version', ?)",
-                                    [SCHEMA_VERSION])
-            else:  # the missing tables of a newer version were just created
-                self.engine.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' "
-                                    "AND value <> ?", [SCHEMA_VERSION, SCHEMA_VERSION])
+                self._engine.execute("INSERT INTO meta VALUES ('schema_version', ?)",
+                                     [SCHEMA_VERSION])
+            else:
+                self._engine.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' "
+                                     "AND value <> ?", [SCHEMA_VERSION, SCHEMA_VERSION])
+        self._tables.clear()
         return new
 
     def _migrate(self) -> None:
@@ -177,11 +137,11 @@ class Store:
         this connection must hold no locks: it is outside any transaction here."""
         from . import migrations
 
-        if migrations.revision(self.engine) == migrations.head():
+        if migrations.revision(self._engine) == migrations.head():
             return
         from psycopg.pq import TransactionStatus
 
-        if self.engine.raw.info.transaction_status != TransactionStatus.IDLE:
+        if self._engine.raw.info.transaction_status != TransactionStatus.IDLE:
             raise StoreError("Databasens skema kan ikke opdateres midt i en transaktion: "
                              "kør 'sagsindsigt upgrade'.")
         migrations.upgrade(self.url)
@@ -191,30 +151,28 @@ class Store:
     def schema_revision(self) -> str | None:
         """The migration revision of a PostgreSQL store (None on DuckDB or before the first
         migration)."""
-        if self.engine.name != "postgres":
+        if self.backend != "postgres":
             return None
         from . import migrations
 
-        return migrations.revision(self.engine)
+        return migrations.revision(self._engine)
 
     def drop_all(self) -> None:
         """Drop every table of the store (the demo's --fresh; never used on real data)."""
-        ours = {"meta", "batches", "rejects", "timeliness_items"}
-        ours |= {n for k in KINDS for n in (k, f"{k}_history")}
-        ours |= set(AUDIT_TABLES) | set(ACCESS_TABLES)
-        ours |= {"complaint_registrations"}  # the registration log of complaints/
+        ours = set(schema.TABLES) | set(schema.RENAMED)
         self._tables.clear()
         self.touch()
-        if self.engine.name == "postgres":
+        if self.backend == "postgres":
             ours |= {"alembic_version"}  # the migrations start over with the next init
-        with self.engine.transaction():
-            for name in self.engine.table_names() & ours:
-                self.engine.execute(f'DROP TABLE "{name}"')
-            if self.engine.name == "postgres":  # the auditlog trigger's function (0002)
-                self.engine.execute("DROP FUNCTION IF EXISTS auditlog_append_only()")
+        with self._engine.transaction():
+            for name in self._engine.table_names() & ours:
+                self._engine.execute(f'DROP TABLE "{name}"')
+            if self.backend == "postgres":  # the access log trigger's functions
+                self._engine.execute("DROP FUNCTION IF EXISTS auditlog_append_only()")
+                self._engine.execute("DROP FUNCTION IF EXISTS access_log_append_only()")
 
     def is_initialised(self) -> bool:
-        return "meta" in self.engine.table_names()
+        return "meta" in self._engine.table_names()
 
     def require(self) -> None:
         if not self.is_initialised():
@@ -223,58 +181,186 @@ class Store:
             )
 
     def meta(self, key: str) -> str | None:
-        rows = self.engine.query("SELECT value FROM meta WHERE key = ?", [key])
+        rows = self._engine.query("SELECT value FROM meta WHERE key = ?", [key])
         return rows[0][0] if rows else None
 
     def set_meta(self, key: str, value: str) -> None:
-        with self.engine.transaction():
-            self.engine.execute("DELETE FROM meta WHERE key = ?", [key])
-            self.engine.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
+        with self._engine.transaction():
+            self._engine.execute("DELETE FROM meta WHERE key = ?", [key])
+            self._engine.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
 
-    # -- reading --------------------------------------------------------------------------
+    # -- reading: the one door --------------------------------------------------------------
     def table(self, name: str) -> ibis.Table:
-        """An Ibis table over a current table (or batches, rejects, ...). Looked up once per
-        name: the schema lookup costs more than many queries."""
+        """An Ibis table over a current table, with the acting principal's scope applied
+        (:func:`sagsindsigt.access.restrict`): the rows outside it do not exist for the caller."""
+        return restrict(self._raw(name))
+
+    def scoped(self, expr: ibis.Table) -> ibis.Table:
+        """The scope rule applied to a derived expression (a join that brings an
+        administration or unit to rows that carry none of their own)."""
+        return restrict(expr)
+
+    def _raw(self, name: str) -> ibis.Table:
+        """The table without the scope: for the store's own derivations and writes only.
+        Looked up once per name: the schema lookup costs more than many queries."""
         t = self._tables.get(name)
         if t is None:
-            t = self._tables[name] = self.ibis.table(name)
-        return restrict(t)  # the acting principal's scope, below every reader
+            t = self._tables[name] = self._ibis.table(name)
+        return t
+
+    def run(self, expr: ibis.Table) -> pl.DataFrame:
+        """The rows of a table expression, its SQL compiled once per expression shape."""
+        return run_expr(expr)
+
+    def run_keyed(self, key: tuple, build: Callable[[], ibis.Table]) -> pl.DataFrame:
+        """The rows of ``build()``, built and compiled only the first time ``key`` is seen
+        (the caller promises that the key determines the expression)."""
+        return run_keyed(self._ibis, key, build)
+
+    def organisation_tree(self) -> list:
+        """The whole organisation tree, whoever asks: scopes are resolved against it
+        (:func:`sagsindsigt.access.resolve`). Pages use the scoped ``reads.organisation``."""
+        from ..access import SYSTEM, acting_as
+        from .reads import organisation
+
+        with acting_as(SYSTEM):
+            return organisation(self)
+
+    def has_rows(self, table: str) -> bool:
+        schema.columns(table)
+        return bool(self._engine.query(f'SELECT count(*) FROM "{table}"')[0][0])
 
     def next_batch_id(self) -> int:
-        rows = self.engine.query("SELECT max(id) FROM batches")
+        rows = self._engine.query("SELECT max(id) FROM batches")
         return (rows[0][0] or 0) + 1
 
     def find_loaded_batch(self, kind: str, source: str, sha256: str) -> int | None:
-        rows = self.engine.query(
+        rows = self._engine.query(
             "SELECT id FROM batches WHERE kind = ? AND source = ? AND sha256 = ? "
             "AND status = 'indlæst' ORDER BY id LIMIT 1", [kind, source, sha256])
         return rows[0][0] if rows else None
 
-    # -- writing --------------------------------------------------------------------------
+    # -- identities of versioned records (whatever the caller's scope) -----------------------
+    def key_exists(self, kind: str, source: str, key: str) -> bool:
+        """Whether a record (source, key) was ever loaded: ids are unique across scopes."""
+        return bool(self._engine.query(
+            f'SELECT count(*) FROM "{KINDS[kind].name}_history" WHERE _source = ? AND _key = ?',
+            [source, key])[0][0])
+
+    def keys_with_prefix(self, kind: str, source: str, prefix: str) -> list[str]:
+        like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return [r[0] for r in self._engine.query(
+            f'SELECT DISTINCT _key FROM "{KINDS[kind].name}_history" WHERE _source = ? '
+            "AND _key LIKE ? ESCAPE '\\'", [source, like])]
+
+    def latest_version(self, kind: str, source: str, key: str) -> int | None:
+        rows = self._engine.query(
+            f'SELECT max(_version) FROM "{KINDS[kind].name}_history" WHERE _source = ? '
+            "AND _key = ?", [source, key])
+        return rows[0][0] if rows else None
+
+    # -- writing: the workflows' tables -------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._engine.transaction():
+            yield
+
+    @contextmanager
+    def serialised(self, name: str) -> Iterator[None]:
+        """A transaction in which writers of ``name`` take turns: across the threads of this
+        process (one lock per store) and, on PostgreSQL, across processes (an advisory lock
+        held until the transaction ends). DuckDB has one writing process."""
+        with self.lock, self._engine.transaction():
+            if self.backend == "postgres":
+                self._engine.execute("SELECT pg_advisory_xact_lock(?)", [PG_LOCKS[name]])
+            yield
+
+    def append(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """Append rows (dicts by column name; missing columns are NULL) to a table of the
+        schema, in bulk."""
+        if not rows:
+            return
+        cols = schema.columns(table)
+        unknown = set().union(*rows) - {c for c, _ in cols}
+        if unknown:
+            raise KeyError(f"{table} has no column {sorted(unknown)[0]!r}")
+        self._engine.load_arrow(table, pa.Table.from_pylist(
+            [{c: r.get(c) for c, _ in cols} for r in rows], schema=_arrow_schema(cols)))
+        self.touch()
+
+    def update(self, table: str, values: dict[str, Any], where: dict[str, Any]) -> None:
+        """``UPDATE table SET values WHERE where`` (equality on every key of ``where``)."""
+        sets = self._named(table, values, ", ")
+        conds = self._named(table, where, " AND ")
+        self._engine.execute(f'UPDATE "{table}" SET {sets} WHERE {conds}',
+                             [*values.values(), *where.values()])
+        self.touch()
+
+    def delete(self, table: str, where: dict[str, Any]) -> None:
+        conds = self._named(table, where, " AND ")
+        self._engine.execute(f'DELETE FROM "{table}" WHERE {conds}', list(where.values()))
+        self.touch()
+
+    def next_id(self, table: str, column: str = "id") -> int:
+        self._named(table, {column: None}, "")
+        return int(self._engine.query(
+            f'SELECT coalesce(max("{column}"), 0) + 1 FROM "{table}"')[0][0])
+
+    @staticmethod
+    def _named(table: str, values: dict[str, Any], sep: str) -> str:
+        known = {c for c, _ in schema.columns(table)}
+        for c in values:
+            if c not in known:
+                raise KeyError(f"{table} has no column {c!r}")
+        return sep.join(f'"{c}" = ?' for c in values)
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Many imports in a row (the demo): DuckDB checkpoints once at the end instead of
+        after every import."""
+        if self.backend != "duckdb":
+            yield
+            return
+        self._engine.execute("SET checkpoint_threshold = '4GB'")
+        try:
+            yield
+        finally:
+            self._engine.execute("CHECKPOINT")
+            self._engine.execute("RESET checkpoint_threshold")
+
+    # -- writing: versioned records ----------------------------------------------------------
     def record_batch(self, batch: dict, rejects: pa.Table | None) -> None:
         """Append a batch row and its rejected rows (call inside a transaction)."""
-        names = [c for c, _ in BATCH_COLUMNS]
-        self.engine.load_arrow("batches", pa.Table.from_pylist([{n: batch.get(n) for n in names}],
-                                                               schema=_arrow_schema(BATCH_COLUMNS)))
+        cols = schema.columns("batches")
+        self._engine.load_arrow("batches", pa.Table.from_pylist(
+            [{n: batch.get(n) for n, _ in cols}], schema=_arrow_schema(cols)))
         if rejects is not None and rejects.num_rows:
-            self.engine.load_arrow("rejects", rejects)
+            self._engine.load_arrow("rejects", rejects)
+
+    def _content_hash(self, kind: Kind) -> str:
+        """The SQL of a record's content hash: md5 over its fields, computed by the engine, so
+        the same file always hashes the same."""
+        return "md5(" + " || '\x1f' || ".join(
+            f"coalesce(CAST({_q(f.name)} AS VARCHAR), '\\N')" for f in kind.fields) + ")"
+
+    def _rehash(self, kind: Kind) -> None:
+        """Recompute the content hash of every current record of a kind (after a field was
+        added to the kind): the next extract then adds versions only for real changes."""
+        self._engine.execute(f"UPDATE {_q(kind.name)} SET _hash = {self._content_hash(kind)}")
 
     def write_records(self, kind: Kind, batch_id: int, staged: pa.Table) -> WriteResult:
         """Add new versions for staged records whose content changed (call inside a transaction).
 
         ``staged`` carries ``_source``, ``_key``, the kind's fields and its derived columns.
-        The content hash is computed by the engine, so the same file always hashes the same.
         """
         if staged.num_rows == 0:
             return WriteResult(0, 0)
         self.touch()
-        e = self.engine
+        e = self._engine
         fields = [f.name for f in kind.fields]
         derived = [c for c, _ in DERIVED.get(kind.name, []) if c in staged.column_names]
         cols = [("_source", "VARCHAR"), ("_key", "VARCHAR")] + [
-            (c, t) for c, t in self._columns(kind, True) if c in fields or c in derived]
-        content = " || '\x1f' || ".join(
-            f"coalesce(CAST({_q(f)} AS VARCHAR), '\\N')" for f in fields)
+            (c, t) for c, t in schema.kind_columns(kind, True) if c in fields or c in derived]
         cur, changed = _q(kind.name), f"_changed_{kind.name}"
         flist = ", ".join(_q(f) for f in fields)
         dlist = "".join(", " + _q(d) for d in derived)
@@ -283,7 +369,8 @@ class Store:
             e.execute(f'DROP TABLE IF EXISTS "{changed}"')
             e.execute(
                 f'CREATE TEMP TABLE "{changed}" AS SELECT s.*, coalesce(c._version, 0) + 1 '
-                f'AS _version FROM (SELECT *, md5({content}) AS _hash FROM "{stage}") s '
+                f'AS _version FROM (SELECT *, {self._content_hash(kind)} AS _hash '
+                f'FROM "{stage}") s '
                 f'LEFT JOIN {cur} c ON c._source = s._source AND c._key = s._key '
                 f'WHERE c._hash IS NULL OR c._hash <> s._hash')
         try:
@@ -309,7 +396,7 @@ class Store:
     def update_derived(self, kind: Kind, rows: pa.Table) -> None:
         """Set derived columns of current records from ``rows`` (_source, _key, derived...)."""
         self.touch()
-        e = self.engine
+        e = self._engine
         stage = f"_derive_{kind.name}"
         derived = [(c, t) for c, t in DERIVED[kind.name] if c in rows.column_names]
         e.execute(f'DROP TABLE IF EXISTS "{stage}"')
@@ -325,12 +412,12 @@ class Store:
     def replace_table(self, name: str, rows: pa.Table) -> None:
         """Replace a derived table's rows (call inside a transaction)."""
         self.touch()
-        self.engine.execute(f'DELETE FROM "{name}"')
+        self._engine.execute(f'DELETE FROM "{name}"')
         if rows.num_rows:
-            self.engine.load_arrow(name, rows)
+            self._engine.load_arrow(name, rows)
 
     def close(self) -> None:
-        self.engine.close()
+        self._engine.close()
 
 
 def _q(name: str) -> str:
@@ -348,5 +435,5 @@ def open_store(url: str, create: bool = False) -> Store:
     return store
 
 
-__all__ = ["ACCESS_TABLES", "AUDIT_TABLES", "Store", "StoreError", "open_store", "WriteResult",
-           "DERIVED", "REJECT_COLUMNS", "TIMELINESS_ITEMS"]
+__all__ = ["ACCESS_TABLES", "AUDIT_TABLES", "DERIVED", "META_COLUMNS", "SCHEMA_VERSION",
+           "Store", "StoreError", "WriteResult", "open_store"]

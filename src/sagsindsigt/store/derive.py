@@ -1,4 +1,5 @@
-"""Derived columns and tables, recomputed when the records they come from change.
+"""Derived columns and tables, recomputed when the records they come from change (from every
+row, whoever triggered the import: the scope is for readers).
 
 * cases: ``benefit_area`` from the case type, and ``due`` — the deadline date from the case's
   own deadline, else its case type's published deadline (calendar.Deadline.due).
@@ -17,7 +18,7 @@ from ..calendar import Deadline
 
 
 def case_type_info(store) -> pl.DataFrame:
-    t = store.table("case_types").select("code", "administration", "benefit_area", "deadline")
+    t = store._raw("case_types").select("code", "administration", "benefit_area", "deadline")
     df = pl.from_arrow(t.to_pyarrow())
     return df.unique(subset=["code", "administration"], keep="first")
 
@@ -42,7 +43,7 @@ def with_case_derived(cases: pl.DataFrame, types: pl.DataFrame,
 
 def refresh_cases(store, closed_days=frozenset()) -> None:
     """Recompute derived case columns for every current case (after case types change)."""
-    cases = pl.from_arrow(store.table("cases").select(
+    cases = pl.from_arrow(store._raw("cases").select(
         "_source", "_key", "case_type", "administration", "received", "deadline").to_pyarrow())
     if cases.is_empty():
         return
@@ -61,7 +62,7 @@ def refresh_timeliness_cases(store, source: str) -> None:
     """After a cases import: carry the cases' administration, unit and case type onto the
     timeliness items of the same source (the events and rules did not change). Rebuilt by
     delete and insert, which both engines do far faster than a joined UPDATE."""
-    e = store.engine
+    e = store._engine
     cols = ["rule", "case_id", "_source", "administration", "unit", "case_type",
             "benefit_area", "anchor", "due", "done"]
     pick = {c: f"t.{c}" for c in cols}
@@ -82,18 +83,18 @@ def refresh_timeliness_cases(store, source: str) -> None:
 def timeliness_items(store, closed_days=frozenset()) -> pa.Table:
     """(rule, case) rows: the first anchor event, its due date and the first required event on
     or after the anchor."""
-    rules = pl.from_arrow(store.table("timeliness_rules").to_pyarrow())
+    rules = pl.from_arrow(store._raw("timeliness_rules").to_pyarrow())
     empty = pl.DataFrame(schema={"rule": pl.Utf8, "case_id": pl.Utf8, "_source": pl.Utf8,
                                  "administration": pl.Utf8, "unit": pl.Utf8,
                                  "case_type": pl.Utf8, "benefit_area": pl.Utf8,
                                  "anchor": pl.Date, "due": pl.Date, "done": pl.Date})
     if rules.is_empty():
         return empty.to_arrow()
-    ev = store.table("events")
+    ev = store._raw("events")
     wanted = set(rules["anchor"].to_list()) | set(rules["required"].to_list())
     events = pl.from_arrow(ev.filter(ev.activity.isin(list(wanted)))
                            .select("_source", "case_id", "activity", "at", "unit").to_pyarrow())
-    cs = store.table("cases")
+    cs = store._raw("cases")
     cases = pl.from_arrow(cs.select("_source", "case_id", "administration", "unit", "case_type",
                                     "benefit_area").to_pyarrow())
     out = []

@@ -19,7 +19,6 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ..access import scope_key
-from ..contract.kinds import BOOL, DATE, INT, NUMBER, TIMESTAMP
 
 # SQL column type → Arrow type, for moving rows in and out in bulk
 ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DATE": pa.date32(),
@@ -32,14 +31,12 @@ class StoreError(RuntimeError):
 
 class Engine:
     name = "?"
-    types = {DATE: "DATE", TIMESTAMP: "TIMESTAMP", BOOL: "BOOLEAN", INT: "BIGINT",
-             NUMBER: "DOUBLE PRECISION"}
-
     def __init__(self, con):
         self.ibis = con
 
-    def sql_type(self, field_type: str) -> str:
-        return self.types.get(field_type, "VARCHAR")
+    def ddl_type(self, declared: str) -> str:
+        """A type of the schema declaration (DuckDB's names) as this engine names it."""
+        return declared
 
     def execute(self, sql: str, params: tuple | list = ()):
         raise NotImplementedError
@@ -53,6 +50,11 @@ class Engine:
     def table_names(self) -> set[str]:
         return set(self.ibis.list_tables())
 
+    def column_names(self, table: str) -> list[str]:
+        return [r[0] for r in self.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "AND table_schema = current_schema() ORDER BY ordinal_position", [table])]
+
     @contextmanager
     def transaction(self):
         raise NotImplementedError
@@ -62,7 +64,7 @@ class Engine:
     def staged(self, name: str, cols: list[tuple[str, str]], data: pa.Table):
         """``data`` as a table ``name`` with the given (column, SQL type) list, for the
         duration of the block: a temporary table filled in bulk."""
-        body = ", ".join(f'"{c}" {t}' for c, t in cols)
+        body = ", ".join(f'"{c}" {self.ddl_type(t)}' for c, t in cols)
         self.execute(f'DROP TABLE IF EXISTS "{name}"')
         self.execute(f'CREATE TEMP TABLE "{name}" ({body})')
         self.load_arrow(name, data.select([c for c, _ in cols]))
@@ -77,7 +79,6 @@ class Engine:
 
 class DuckDBEngine(Engine):
     name = "duckdb"
-    types = {**Engine.types, NUMBER: "DOUBLE"}
 
     def __init__(self, path: str):
         self.path = path
@@ -140,6 +141,9 @@ def pg_params(url: str) -> dict:
 
 class PostgresEngine(Engine):
     name = "postgres"
+
+    def ddl_type(self, declared: str) -> str:
+        return "DOUBLE PRECISION" if declared == "DOUBLE" else declared
 
     def __init__(self, url: str):
         params = pg_params(url)

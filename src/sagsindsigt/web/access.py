@@ -1,10 +1,11 @@
-"""Sign-in, sessions, CSRF, the route policy and the audit log for the web app.
+"""Sign-in, sessions, CSRF, the route policy and the access log for the web app.
 
 Every route has one line in ``POLICY`` (default deny: a route without one answers 403, and a
 test checks every route has one). The ``guard`` dependency runs before every route: it finds
 the principal (API token, session, or the single local user of ``--no-auth``), sets it as the
 acting principal (the store filters every read by its scope, see :mod:`sagsindsigt.access`),
-checks the permission and the CSRF token of every form, and marks what the audit log keeps.
+checks the permission and the CSRF token of every form, and marks what the access log
+(adgangslog) keeps.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import quote
 
 from fastapi import HTTPException, Request
@@ -20,7 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from .. import access
-from ..access import ALL, Principal, auditlog, sessions, tokens, users
+from ..access import ALL, Principal, access_log, sessions, tokens, users
 
 SAFE = {"GET", "HEAD", "OPTIONS"}
 CSRF_MARK = "__CSRF__"  # replaced per response: cached pages are shared within a role
@@ -33,11 +35,11 @@ _TTL = 60.0  # seconds a resolved principal is reused (role/scope changes apply 
 @dataclass(frozen=True)
 class Rule:
     perms: frozenset[str]  # any of these; PUBLIC: no sign-in needed
-    audit: str | None = None  # the audit log's action for a request, or None
+    log: str | None = None  # the access log's action for a request, or None
 
 
-def _r(*perms: str, audit: str | None = None) -> Rule:
-    return Rule(frozenset(perms), audit)
+def _r(*perms: str, log: str | None = None) -> Rule:
+    return Rule(frozenset(perms), log)
 
 
 CASE = ("cases", "audits")  # case-level audit data: the quality team and case-level roles
@@ -47,40 +49,41 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/login/sso"): _r("public"), ("GET", "/login/sso/svar"): _r("public"),
     ("GET", "/"): _r("view"), ("GET", "/docs"): _r("view"),
     ("GET", "/side/{slug}"): _r("view"),
-    ("GET", "/download/{slug}/{table_id}.{fmt}"): _r("view", audit="download"),
+    ("GET", "/download/{slug}/{table_id}.{fmt}"): _r("view", log="download"),
     ("GET", "/api/kpi"): _r("view"),
     ("GET", "/api/kpi/{kpi_id}"): _r("view"),
     ("GET", "/rapporter"): _r("view"),
-    ("GET", "/rapporter/hent"): _r("view", audit="rapport"),
+    ("GET", "/rapporter/hent"): _r("view", log="rapport"),
     ("GET", "/kvalitet/aarshjul"): _r("view"),
     ("GET", "/kvalitet/resultater"): _r("view"),
-    ("GET", "/kvalitet/resultater.xlsx"): _r("view", audit="download"),
-    ("GET", "/kvalitet/kalibrering"): _r(*CASE, audit="sagsdata"),
-    ("GET", "/kvalitet/runde/{concept}/{rnd}"): _r(*CASE, audit="sagsdata"),
-    ("GET", "/kvalitet/runde/{concept}/{rnd}/stikproeve.xlsx"): _r(*CASE, audit="download"),
-    ("GET", "/kvalitet/runde/{concept}/{rnd}/sag/{case_id}"): _r(*CASE, audit="sagsdata"),
-    ("GET", "/kvalitet/api/svar"): _r(*CASE, audit="sagsdata"),
-    ("POST", "/kvalitet/runde/{concept}/{rnd}/stikproeve"): _r("audits", audit="ændring"),
-    ("POST", "/kvalitet/runde/{concept}/{rnd}/import"): _r("audits", audit="ændring"),
-    ("POST", "/kvalitet/runde/{concept}/{rnd}/kalibrering"): _r("audits", audit="ændring"),
-    ("POST", "/kvalitet/runde/{concept}/{rnd}/afslut"): _r("audits", audit="ændring"),
-    ("POST", "/kvalitet/runde/{concept}/{rnd}/genaabn"): _r("audits", audit="ændring"),
-    ("POST", "/kvalitet/runde/{concept}/{rnd}/sag/{case_id}"): _r("audits", audit="ændring"),
-    ("POST", "/kvalitet/api/svar"): _r("audits", audit="ændring"),
-    ("GET", "/klager/registrering"): _r("complaints", "cases", audit="sagsdata"),
-    ("POST", "/klager/registrering"): _r("complaints", audit="ændring"),
-    ("GET", "/klager/registrering/{complaint_id}"): _r("complaints", "cases", audit="sagsdata"),
-    ("POST", "/klager/registrering/{complaint_id}"): _r("complaints", audit="ændring"),
-    ("POST", "/api/complaints"): _r("complaints", audit="ændring"),
-    ("PATCH", "/api/complaints/{complaint_id}"): _r("complaints", audit="ændring"),
-    ("GET", "/api/complaints/{complaint_id}"): _r("complaints", "cases", audit="sagsdata"),
+    ("GET", "/kvalitet/resultater.xlsx"): _r("view", log="download"),
+    ("GET", "/kvalitet/kalibrering"): _r(*CASE, log="sagsdata"),
+    ("GET", "/kvalitet/runde/{concept}/{rnd}"): _r(*CASE, log="sagsdata"),
+    ("GET", "/kvalitet/runde/{concept}/{rnd}/stikproeve.xlsx"): _r(*CASE, log="download"),
+    ("GET", "/kvalitet/runde/{concept}/{rnd}/sag/{case_id}"): _r(*CASE, log="sagsdata"),
+    ("GET", "/kvalitet/api/svar"): _r(*CASE, log="sagsdata"),
+    ("POST", "/kvalitet/runde/{concept}/{rnd}/stikproeve"): _r("audits", log="ændring"),
+    ("POST", "/kvalitet/runde/{concept}/{rnd}/import"): _r("audits", log="ændring"),
+    ("POST", "/kvalitet/runde/{concept}/{rnd}/kalibrering"): _r("audits", log="ændring"),
+    ("POST", "/kvalitet/runde/{concept}/{rnd}/afslut"): _r("audits", log="ændring"),
+    ("POST", "/kvalitet/runde/{concept}/{rnd}/genaabn"): _r("audits", log="ændring"),
+    ("POST", "/kvalitet/runde/{concept}/{rnd}/sag/{case_id}"): _r("audits", log="ændring"),
+    ("POST", "/kvalitet/api/svar"): _r("audits", log="ændring"),
+    ("GET", "/klager/registrering"): _r("complaints", "cases", log="sagsdata"),
+    ("POST", "/klager/registrering"): _r("complaints", log="ændring"),
+    ("GET", "/klager/registrering/{complaint_id}"): _r("complaints", "cases", log="sagsdata"),
+    ("POST", "/klager/registrering/{complaint_id}"): _r("complaints", log="ændring"),
+    ("POST", "/api/complaints"): _r("complaints", log="ændring"),
+    ("PATCH", "/api/complaints/{complaint_id}"): _r("complaints", log="ændring"),
+    ("GET", "/api/complaints/{complaint_id}"): _r("complaints", "cases", log="sagsdata"),
     ("GET", "/api/complaints/{complaint_id}/history"): _r("complaints", "cases",
-                                                          audit="sagsdata"),
-    ("GET", "/borgerkontakt/laering"): _r("cases", audit="sagsdata"),
+                                                          log="sagsdata"),
+    ("GET", "/borgerkontakt/laering"): _r("cases", log="sagsdata"),
     ("GET", "/maaltal/nyt"): _r("targets"),
-    ("POST", "/maaltal/nyt"): _r("targets", audit="ændring"),
-    ("GET", "/admin/revisionslog"): _r("admin", audit="revisionslog"),
-    ("POST", "/api/import/{kind}"): _r("admin", audit="ændring"),
+    ("POST", "/maaltal/nyt"): _r("targets", log="ændring"),
+    ("GET", "/admin/adgangslog"): _r("admin", log="adgangslog"),
+    ("GET", "/admin/revisionslog"): _r("admin"),  # the page's old address: a redirect
+    ("POST", "/api/import/{kind}"): _r("admin", log="ændring"),
 }
 
 
@@ -93,7 +96,7 @@ class NotSignedIn(Exception):
 
 
 class Trust:
-    """The app's access state: mode, the store (users, tokens, audit log) and its lock."""
+    """The app's access state: mode, the store (users, tokens, access log) and its lock."""
 
     def __init__(self, fig, auth: bool):
         self.fig, self.auth = fig, auth
@@ -140,11 +143,11 @@ class Trust:
     def forget(self) -> None:
         self._principals.clear()
 
-    # -- the audit log --------------------------------------------------------------------
+    # -- the access log -------------------------------------------------------------------
     def log(self, action: str, obj: str, filters: dict, outcome: str, who: Principal,
             address: str | None) -> None:
         with self.fig.lock:
-            auditlog.append(self.fig.store, action, obj, filters, outcome, who, address)
+            access_log.append(self.fig.store, action, obj, filters, outcome, who, address)
 
 
 def _safe(fn, *args):
@@ -206,15 +209,16 @@ async def guard(request: Request) -> None:
     access.set_current(p)  # the store filters every read by it from here on
     request.state.principal = p
     perms = rule.perms
-    if path == "/side/{slug}" and request.path_params.get("slug") in PAGE_PERMISSIONS:
+    if path in ("/side/{slug}", "/download/{slug}/{table_id}.{fmt}") and \
+            request.path_params.get("slug") in PAGE_PERMISSIONS:  # a page and its downloads
         perms = frozenset({PAGE_PERMISSIONS[request.path_params["slug"]]})
     if not any(p.can(x) for x in perms):
-        _mark(request, rule.audit or "adgang", "nægtet")
+        _mark(request, rule.log or "adgang", "nægtet")
         raise access.Denied(f"Din rolle ({access.ROLES[p.role].label}) giver ikke adgang "
                             "til denne side.")
     await _check_csrf(request, p, token)
-    if rule.audit:
-        _mark(request, rule.audit, None)
+    if rule.log:
+        _mark(request, rule.log, None)
 
 
 async def _check_csrf(request: Request, p: Principal | None, token: str) -> None:
@@ -237,7 +241,7 @@ def _mark(request: Request, action: str, outcome: str | None) -> None:
 
 class Guarded:
     """ASGI middleware inside the session middleware: puts the user's name and CSRF token
-    into HTML (pages are cached per role and scope, not per user), and appends the audit
+    into HTML (pages are cached per role and scope, not per user), and appends the access
     log entry the guard marked, with the response's status."""
 
     def __init__(self, app, trust: Trust):
@@ -316,8 +320,9 @@ def _user_box(p: Principal, session: dict) -> str:
     return out
 
 
-def handlers(app) -> None:
-    """Danish answers for the access errors: a sign-in page for browsers, JSON for the API."""
+def handlers(app, templates, fig) -> None:
+    """Danish answers for the access errors: a sign-in page for browsers, JSON for the API;
+    "Ingen adgang" as a page with the menu (403), so the reader can go on."""
 
     def wants_json(request: Request) -> bool:
         return request.url.path.startswith(("/api/", "/kvalitet/api/")) or \
@@ -332,16 +337,40 @@ def handlers(app) -> None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
+    async def message(request: Request, title: str, text: str, status: int):
+        """A Danish page with the menu (JSON for the API) that tells what went wrong."""
+        if wants_json(request):
+            return JSONResponse({"error": f"{title}: {text}"}, status_code=status)
+        from .pages import Filters
+
+        def page() -> str:
+            return templates.get_template("message.html").render({
+                "request": request, "slug": "", "title": title, "query": "",
+                "charts_json": "[]", "message": text, "denied": status == 403,
+                "f": Filters(str(datetime.now().year))})
+
+        signed_in = getattr(request.state, "principal", None) is not None
+        html = await run_in_threadpool(page) if signed_in else _bare(title, text)
+        return HTMLResponse(html, status_code=status)
+
     @app.exception_handler(access.Denied)
     async def denied(request: Request, exc: access.Denied):
-        if wants_json(request):
-            return JSONResponse({"error": str(exc)}, status_code=403)
-        return HTMLResponse(
-            "<!doctype html><html lang=\"da\"><head><meta charset=\"utf-8\"><title>Ingen adgang"
-            "</title><link rel=\"stylesheet\" href=\"/static/app.css\">"
+        return await message(request, "Ingen adgang", str(exc), 403)
+
+    from ..complaints import NotFound
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound):
+        return await message(request, "Findes ikke", str(exc), 404)
+
+
+def _bare(title: str, message: str) -> str:
+    """The message for a caller who is not signed in (a form from elsewhere): no menu."""
+    return ("<!doctype html><html lang=\"da\"><head><meta charset=\"utf-8\"><title>"
+            f"{_esc(title)}</title><link rel=\"stylesheet\" href=\"/static/app.css\">"
             "<link rel=\"icon\" href=\"data:,\"></head><body><main>"
-            f"<h1>Ingen adgang</h1><p>{_esc(str(exc))}</p><p><a href=\"/\">Til forsiden</a>"
-            "</p></main></body></html>", status_code=403)
+            f"<h1>{_esc(title)}</h1><p>{_esc(message)}</p><p><a href=\"/\">Til forsiden</a>"
+            "</p></main></body></html>")
 
 
 def _esc(s: str) -> str:
@@ -351,9 +380,7 @@ def _esc(s: str) -> str:
 
 
 def router(trust: Trust, templates, sso_enabled: bool = False):
-    """Sign-in, sign-out and the audit log page."""
-    from datetime import datetime
-
+    """Sign-in, sign-out and the access log page (adgangslog)."""
     from fastapi import APIRouter, Form
 
     r = APIRouter(include_in_schema=False)
@@ -396,19 +423,24 @@ def router(trust: Trust, templates, sso_enabled: bool = False):
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 
-    @r.get("/admin/revisionslog", response_class=HTMLResponse)
-    def auditlog_page(request: Request, actor: str | None = None, action: str | None = None):
+    @r.get("/admin/adgangslog", response_class=HTMLResponse)
+    def access_log_page(request: Request, actor: str | None = None, action: str | None = None):
         with fig.lock:
-            entries = auditlog.entries(store, actor or None, action or None, limit=500)
+            entries = access_log.entries(store, actor or None, action or None, limit=500)
         from .pages import Filters
 
-        return templates.TemplateResponse(request, "revisionslog.html", {
+        return templates.TemplateResponse(request, "access_log.html", {
             "entries": entries, "actor": actor, "action": action,
             "actions": ["log ind", "log ud", "sagsdata", "download", "rapport", "ændring",
-                        "adgang", "revisionslog"],
-            "title": "Revisionslog", "slug": "/admin/revisionslog", "query": "",
+                        "adgang", "adgangslog"],
+            "title": "Adgangslog", "slug": "/admin/adgangslog", "query": "",
             "charts_json": "[]",
             "f": Filters(str(datetime.now().year))})
+
+    @r.get("/admin/revisionslog")
+    def old_access_log_address(request: Request):
+        q = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/admin/adgangslog{q}", status_code=301)
 
     return r
 

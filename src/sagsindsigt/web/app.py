@@ -3,8 +3,6 @@ at import time."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import threading
 from contextlib import asynccontextmanager
@@ -18,16 +16,18 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from ..access import Principal, acting_as
+from ..access import Principal, acting_as, current
 from ..danish import number
 from ..danish import value as dk_value
 from ..kpis import KpiUsageError, all_kpis
-from ..overview import default_period
-from ..store import Store
+from ..present.exports import csv_bytes, xlsx_bytes
+from ..present.labels import scope_label
+from ..present.tables import Cell
+from ..store import Store, reads
 from .audits import audits_router
-from .pages import LEVELS, PAGES, Cell, Figures, Filters, Table, period_options
+from .pages import LEVELS, PAGES, Figures, Filters, period_options
 from .reports import reports_router
-from .views import VIEWS
+from .views import TEMPLATES, VIEWS
 
 HERE = Path(__file__).parent
 LIGHTS = {"green": "Grøn", "yellow": "Gul", "red": "Rød"}
@@ -66,7 +66,6 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
                   version="0.1.0", docs_url=None, redoc_url=None,
                   dependencies=[Depends(web_access.guard)])
     app.state.trust = trust
-    web_access.handlers(app)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -90,7 +89,9 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
     env.globals.update(PAGES=PAGES, LIGHTS=LIGHTS, urlencode=urlencode, Cell=Cell,
                        CSRF_MARK=web_access.CSRF_MARK, USER_MARK=web_access.USER_MARK,
                        visible=web_access.visible, csrf_field=_csrf_field,
-                       signed_in_as=_signed_in_as, as_me=_as_me)
+                       signed_in_as=_signed_in_as, as_me=_as_me,
+                       whose=lambda f=None: whose(fig, f), labels=fig.labels)
+    web_access.handlers(app, templates, fig)
     app.include_router(web_access.router(trust, templates,
                                          sso_enabled=bool(settings.oidc_issuer)))
     if settings.oidc_issuer:
@@ -99,8 +100,12 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
 
     def filters(period: str | None, administration: str | None, unit: str | None,
                 case_type: str | None) -> Filters:
+        """The view's filters; one outside the caller's scope answers "Ingen adgang"."""
         p = period or fig.memo(("default_period",), lambda: _default_period(fig))
-        return Filters(p, administration or None, unit or None, case_type or None)
+        f = Filters(p, administration or None, unit or None, case_type or None)
+        fig.memo_db(("visible", f.administration, f.unit, f.case_type), lambda: (
+            reads.require_visible(fig.store, f.administration, f.unit, f.case_type)))
+        return f
 
     def page(request: Request, slug: str, f: Filters) -> HTMLResponse:
         """A page is a function of its filters and the store's version: rendered once."""
@@ -111,7 +116,7 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
                 content = VIEWS[slug](fig, f)
             except KpiUsageError as exc:
                 raise HTTPException(400, str(exc)) from exc
-            return templates.get_template(f"{slug}.html").render({
+            return templates.get_template(TEMPLATES[slug]).render({
                 "request": request, "slug": slug, "f": f, "content": content,
                 "periods": fig.memo(("periods",), lambda: period_options(fig)),
                 "title": dict(PAGES)[slug], "query": urlencode(f.params()),
@@ -146,11 +151,13 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
         tables = [t for t in content.get("tables", []) if t.id == table_id]
         if not tables:
             raise HTTPException(404, "Tabellen findes ikke på siden.")
-        name = f"{slug}-{table_id}-{f.period}"
+        who = whose(fig, f)
+        name = f"{slug}-{table_id}-{f.period}-{_scope_code(f)}"
         if fmt == "csv":
-            return Response(_csv(tables[0]), media_type="text/csv; charset=utf-8", headers={
-                "Content-Disposition": f'attachment; filename="{name}.csv"'})
-        return Response(_xlsx(tables[0]), headers={
+            return Response(csv_bytes(tables[0], who), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+        data = xlsx_bytes(tables, [f"Område: {who}", f"Periode: {f.period}"])
+        return Response(data, headers={
             "Content-Disposition": f'attachment; filename="{name}.xlsx"'},
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -173,6 +180,9 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
         try:
             period = period or fig.memo(("default_period",), lambda: _default_period(fig))
             q = KQ.make(kpi_id, period, by, where or [], annualise)
+            for dim in ("administration", "unit", "case_type"):
+                for v in q.where.get(dim, []):
+                    fig.read(reads.require_visible, **{dim: v})
             if view == "funnel":
                 q.by = q.by or list(funnel.DEFAULT_BY)
             res = fig.get(kpi_id, q.period, q.by, [(k, v) for k, v in q.where.items()],
@@ -180,14 +190,20 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
             res = funnel.funnel_of(res) if view == "funnel" else res
         except KpiUsageError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
-        return JSONResponse(json.loads(json.dumps(res.as_json(), ensure_ascii=False,
-                                                  default=str)))
+        body = res.as_json()
+        only = {d: v[0] for d, v in q.where.items() if len(v) == 1}
+        body["scope"] = {"code": _scope_code(Filters(period, only.get("administration"),
+                                                        only.get("unit"))),
+                         "name": whose(fig, Filters(period, only.get("administration"),
+                                                    only.get("unit"),
+                                                    only.get("case_type")))}
+        return JSONResponse(json.loads(json.dumps(body, ensure_ascii=False, default=str)))
 
-    from . import complaints, imports, sb, targets  # modules with routes of their own
+    from . import complaints, imports, strengthened_contact, targets  # with routes of their own
 
     app.include_router(complaints.router(fig, templates))
     app.include_router(imports.router(fig))
-    app.include_router(sb.router(fig, templates))
+    app.include_router(strengthened_contact.router(fig, templates))
     app.include_router(targets.router(fig, templates))
     app.include_router(audits_router(fig, templates))
     return app
@@ -217,8 +233,21 @@ def _csrf_field():
 
 
 def _default_period(fig: Figures) -> str:
-    with fig.lock:
-        return default_period(fig.store)
+    return fig.read(reads.latest_year)
+
+
+def whose(fig: Figures, f: Filters | None = None) -> str:
+    """Whose data a view shows, by name: the narrowest of its filters and the caller's
+    scope ("Jobcenter Amager (JCA)")."""
+    if f is None:
+        return scope_label(current().data_scope)
+    return fig.labels().where(f.administration, f.unit, f.case_type)
+
+
+def _scope_code(f: Filters) -> str:
+    """The code a download's file name carries: the filters' unit or administration, else the
+    caller's scope ("kommune" for the whole municipality)."""
+    return f.unit or f.administration or current().data_scope.code
 
 
 def _warm(fig: Figures) -> None:
@@ -248,10 +277,10 @@ def _warm(fig: Figures) -> None:
 
 def _user_scopes(fig: Figures) -> list:
     from ..access import AccessError, resolve
+    from ..access.users import scoped_codes
 
     with fig.lock:
-        codes = {r[0] for t in ("users", "api_tokens") for r in fig.store.engine.query(
-            f"SELECT DISTINCT scope FROM {t} WHERE role NOT IN ('admin', 'analytiker')")}
+        codes = scoped_codes(fig.store)
         out = []
         for code in sorted(c for c in codes if c):
             try:
@@ -297,53 +326,6 @@ def _cell_text(c) -> str:
     if not isinstance(c, Cell):
         return "-" if c is None else str(c)
     return dk_value(c.value, c.unit) if c.value is not None else "-"
-
-
-def _plain(c):
-    """A cell as a number (or text) for downloads: the same value the page formats."""
-    if isinstance(c, Cell):
-        return c.value
-    return c
-
-
-def _csv(t: Table) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf, delimiter=";")
-    w.writerow([c.label for c in t.columns])
-    for r in t.rows:
-        w.writerow([_csv_value(_plain(r.get(c.key))) for c in t.columns])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
-
-
-def _csv_value(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:.2f}".rstrip("0").rstrip(".").replace(".", ",")
-    return str(v)
-
-
-def _xlsx(t: Table) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = t.id[:31]
-    ws.append([c.label for c in t.columns])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for r in t.rows:
-        ws.append([_plain(r.get(c.key)) for c in t.columns])
-    for i, c in enumerate(t.columns, start=1):
-        fmt = {"%": '0.0" %"', "antal": "#,##0", "dage": '0.0'}.get(c.unit)
-        if fmt:
-            for row in ws.iter_rows(min_row=2, min_col=i, max_col=i):
-                row[0].number_format = fmt
-    ws.freeze_panes = "A2"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
 
 
 __all__ = ["LEVELS", "create_app"]

@@ -4,7 +4,6 @@ every figure comes from the KPI registry through ``Figures``."""
 
 from __future__ import annotations
 
-import io
 import json
 import tempfile
 from datetime import date, datetime
@@ -21,8 +20,12 @@ from ..access import acting_name, current
 from ..calendar import MONTHS_DA, Period
 from ..contract.codes import CHECK_CATEGORIES, REVIEW_RESULTS, REVIEWER_ROLES
 from ..kpis import get as get_kpi
+from ..present.charts import bar_chart
+from ..present.exports import sample_workbook, xlsx_bytes
+from ..present.tables import Cell, Column, Table, cell
+from ..store import reads
 from ..targets import evaluate
-from .pages import Cell, Column, Figures, Filters, Table, bar_chart, cell, kpi_table
+from .pages import Figures, Filters, kpi_table
 
 AUDIT_KPIS = ("audit_correct_rate", "audit_check_error_rate", "audit_agreement")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -101,7 +104,7 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
             size = audits.sample_size(confidence, tolerable, expected, population)
         except audits.AuditUsageError as exc:
             size_error = str(exc)
-        return render(request, "aarshjul", "/kvalitet/aarshjul", f"Årshjul {year}", year=year,
+        return render(request, "plan", "/kvalitet/aarshjul", f"Årshjul {year}", year=year,
                       rows=list(rows.values()), round_url=round_url, size=size,
                       size_error=size_error, calc={"confidence": confidence,
                                                    "tolerable": tolerable,
@@ -126,7 +129,7 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
 
         c, s, prog, hist, pop, state = locked(load)
         answered = sum(p.answered for p in prog)
-        return render(request, "runde", "/kvalitet/aarshjul", f"{c.name}, runde {rnd}",
+        return render(request, "round", "/kvalitet/aarshjul", f"{c.name}, runde {rnd}",
                       c=c, rnd=rnd, period=Period.parse(rnd), s=s, prog=prog, hist=hist,
                       state=state,
                       population=pop, answered=answered,
@@ -152,7 +155,7 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
         s = locked(audits.load_sample, store, concept, rnd)
         if s is None:
             raise HTTPException(404, "Der er ikke trukket en stikprøve for runden endnu.")
-        return Response(audits.sample_xlsx(s), media_type=XLSX, headers={
+        return Response(sample_workbook(s, fig.labels()), media_type=XLSX, headers={
             "Content-Disposition": f'attachment; filename="stikproeve-{concept}-{rnd}.xlsx"'})
 
     @r.post("/runde/{concept}/{rnd}/import")
@@ -228,7 +231,7 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
         prev = ids[at - 1] if at > 0 else None
         case = next(x for x in s.cases if x.case_id == case_id)
         reviewer = next((a.reviewer for a in cur if a.reviewer_role == rolle), "")
-        return render(request, "sag", "/kvalitet/aarshjul", f"Gennemgang af sag {case_id}",
+        return render(request, "review", "/kvalitet/aarshjul", f"Gennemgang af sag {case_id}",
                       s=s, case=case, mine=mine, hist=[a for a in hist
                                                        if a.reviewer_role == rolle],
                       role=rolle, reviewer=reviewer, nxt=nxt, prev=prev,
@@ -312,13 +315,8 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
         f = Filters(period)
         tables = []
         if not area:
-            by_concept = kpi_table(fig, "koncepter", "Korrekte sager pr. koncept", f,
-                                   ["audit_correct_rate"], "concept", where)
-            with fig.lock:
-                names = {c.id: c.name for c in audits.concepts(store)}
-            for row in by_concept.rows[:-1]:
-                row["concept"] = names.get(row["_key"], row["concept"])
-            tables.append(by_concept)
+            tables.append(kpi_table(fig, "koncepter", "Korrekte sager pr. kvalitetskoncept", f,
+                                    ["audit_correct_rate"], "concept", where))
         tables.append(_with_data(kpi_table(fig, "runder", "Korrekte sager pr. runde", f,
                                            ["audit_correct_rate"], "round", where)))
         tables.append(kpi_table(fig, "enheder", "Korrekte sager pr. enhed", f,
@@ -333,17 +331,17 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
             with fig.lock:
                 texts = {k.id: k.text for c in audits.concepts(store) if c.benefit_area == area
                          for k in c.checks}
-            for row in checks.rows[:-1]:
-                row["check"] = f"{row['_key']}: {texts.get(row['_key'], '')}"
+            for row in checks.body:
+                row["label"] = f"{row['_key']}: {texts.get(row['_key'], '')}"
             _most_first(checks, "audit_check_error_rate")
             tables.append(checks)
         trend = Table("udvikling", "Udvikling over årene", [
-            Column("year", "År"),
+            Column("label", "År"),
             Column("audit_correct_rate", get_kpi("audit_correct_rate").label, "%"),
             Column("audit_check_error_rate", get_kpi("audit_check_error_rate").label, "%")])
         chart_data = []
         for y in years:
-            row: dict[str, Any] = {"year": y, "_key": y}
+            row: dict[str, Any] = {"label": y, "_key": y}
             for k in ("audit_correct_rate", "audit_check_error_rate"):
                 res = fig.get(k, y, [], where)
                 row[k] = cell(res, res.rows[0] if res.rows else None)
@@ -365,14 +363,16 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
     def results_page(request: Request, period: str | None = None, area: str | None = None):
         res = results(period, area or None)
         title = "Kvalitetsrapport" + (f": {res['area']}" if res["area"] else "")
-        return render(request, "resultater", "/kvalitet/resultater", title, **res)
+        return render(request, "results", "/kvalitet/resultater", title, **res)
 
     @r.get("/resultater.xlsx")
     def results_xlsx(period: str | None = None, area: str | None = None):
         res = results(period, area or None)
-        sheets = list(res["tables"]) + [_target_table(res["targets"])]
-        name = f"kvalitetsrapport-{res['area'] or 'forvaltningen'}-{res['period']}"
-        return Response(workbook(sheets), media_type=XLSX, headers={
+        sheets = list(res["tables"]) + [_target_table(res["targets"], fig.labels())]
+        scope = current().data_scope.code
+        name = f"kvalitetsrapport-{res['area'] or 'alle-omraader'}-{res['period']}-{scope}"
+        lines = [f"Område: {fig.labels().where()}", f"Periode: {res['period']}"]
+        return Response(xlsx_bytes(sheets, lines), media_type=XLSX, headers={
             "Content-Disposition": f'attachment; filename="{quote(name)}.xlsx"'})
 
     # -- calibration ------------------------------------------------------------------------
@@ -386,17 +386,17 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
         total = fig.get("audit_agreement", round, [], where)
         texts = {k.id: k.text for k in c.checks}
         t = Table("enighed", "Enighed og Cohens kappa pr. kontrolpunkt", [
-            Column("check", "Kontrolpunkt"), Column("value", "Enighed", "%"),
+            Column("label", "Kontrolpunkt"), Column("value", "Enighed", "%"),
             Column("kappa", "Kappa"), Column("n", "Kontroller", "antal")])
         for row in [*res.rows, *total.rows]:
             if row.n is None and row.value is None and row.dims:
                 continue
             k = row.dims.get("check")
-            t.add({"check": f"{k}: {texts.get(k, '')}" if k else "I alt", "_key": k,
+            t.add({"label": f"{k}: {texts.get(k, '')}" if k else "I alt", "_key": k,
                    "value": Cell(row.value, "%", row.note),
                    "kappa": _kappa(row.extra.get("kappa")), "n": Cell(row.n, "antal")})
         dis = locked(audits.disagreements, store, concept, round)
-        return render(request, "kalibrering", "/kvalitet/resultater",
+        return render(request, "calibration", "/kvalitet/resultater",
                       f"Kalibrering: {c.name}, runde {round}", c=c, rnd=round, table=t,
                       disagreements=dis, texts=texts, warning=KAPPA_WARNING,
                       round_url=round_url)
@@ -436,11 +436,11 @@ def _with_data(t: Table) -> Table:
 
 
 def _most_first(t: Table, key: str) -> None:
-    t.rows[:-1] = sorted(t.rows[:-1], key=lambda r: -(r[key].value or 0))
+    t.sort_body(lambda r: -(r[key].value or 0))
 
 
 def _review_years(fig: Figures) -> list[str]:
-    rounds = [r[0] for r in fig.store.engine.query("SELECT DISTINCT round FROM reviews")]
+    rounds = reads.review_rounds(fig.store)  # inside the caller's scope
     years = set()
     for x in rounds:
         try:
@@ -452,13 +452,8 @@ def _review_years(fig: Figures) -> list[str]:
 
 def _targets(fig: Figures, area: str | None) -> list[dict]:
     """Targets on audit KPIs, with the baseline and how far the way to the goal is come."""
-    rows = fig.query("SELECT id, kpi, administration, unit, case_type, period, direction, "
-                     "value, relative_period, relative_factor FROM targets ORDER BY id")
-    cols = ["id", "kpi", "administration", "unit", "case_type", "period", "direction",
-            "value", "relative_period", "relative_factor"]
     out = []
-    for r in rows:
-        t = dict(zip(cols, r, strict=True))
+    for t in fig.read(reads.targets):  # inside the caller's scope
         if t["kpi"] not in AUDIT_KPIS or area:
             continue
         st = evaluate(fig.store, t, lambda k, p, w: fig.get(k, p, [], w))
@@ -471,62 +466,22 @@ def _targets(fig: Figures, area: str | None) -> list[dict]:
         if base is not None and st.target is not None and st.actual is not None \
                 and base != st.target:
             way = round(100 * (base - st.actual) / (base - st.target), 1)
-        out.append({"status": st, "base": base, "base_period": t["relative_period"],
-                    "way": way})
+        out.append({"status": st, "target": t, "base": base,
+                    "base_period": t["relative_period"], "way": way})
     return out
 
 
-def _target_table(goals: list[dict]) -> Table:
-    t = Table("maal", "Mål", [Column("goal", "Mål"), Column("base", "Basis", "%"),
+def _target_table(goals: list[dict], labels) -> Table:
+    t = Table("maal", "Mål", [Column("label", "Mål"), Column("base", "Basis", "%"),
                               Column("target", "Målværdi", "%"), Column("actual", "Aktuelt",
                                                                           "%"),
                               Column("way", "Nået af vejen", "%"), Column("status", "Status")])
     for g in goals:
         st = g["status"]
-        t.add({"goal": f"{st.kpi_label} {st.period}", "base": Cell(g["base"], "%"),
+        t.add({"label": labels.target(g["target"]), "base": Cell(g["base"], "%"),
                "target": Cell(st.target, "%"), "actual": Cell(st.actual, "%"),
                "way": Cell(g["way"], "%"), "status": st.label})
     return t
 
 
-def workbook(tables: list[Table]) -> bytes:
-    """Several tables as sheets of one workbook, numbers as numbers."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    for t in tables:
-        ws = wb.create_sheet(t.id[:31])
-        ws.append([t.title])
-        ws["A1"].font = Font(bold=True)
-        ws.append([c.label for c in t.columns])
-        for r in t.rows:
-            ws.append([_plain(r.get(c.key)) for c in t.columns])
-        for i, c in enumerate(t.columns, start=1):
-            if c.unit == "%":
-                for row in ws.iter_rows(min_row=3, min_col=i, max_col=i):
-                    row[0].number_format = '0.0" %"'
-        if any(isinstance(v, Cell) and v.light for r in t.rows for v in r.values()):
-            col = len(t.columns) + 1
-            ws.cell(2, col, "Trafiklys")
-            for n, r in enumerate(t.rows, start=3):
-                lights = [v.light for v in r.values() if isinstance(v, Cell) and v.light]
-                ws.cell(n, col, _light_da(lights[0]) if lights else None)
-        ws.freeze_panes = "A3"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-def _plain(v):
-    if isinstance(v, Cell):
-        return v.value
-    return v
-
-
-def _light_da(light: str) -> str:
-    return {"green": "Grøn", "yellow": "Gul", "red": "Rød"}.get(light, light)
-
-
-__all__ = ["audits_router", "date_da", "workbook"]
+__all__ = ["audits_router", "date_da"]

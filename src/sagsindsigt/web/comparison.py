@@ -8,13 +8,13 @@ from typing import Any
 
 from ..danish import value as dk_value
 from ..kpis.funnel import EXPLAIN, FLAGS, Funnel, funnel_of
-from .pages import Cell, Column, Figures, Filters, Table, name
+from ..present.charts import funnel_chart
+from ..present.tables import Cell, Column, Table
+from .pages import Figures, Filters
 
 SLUG = "sammenligning"
 KPIS = ["complaint_rate", "procedural_complaint_rate", "deadline_compliance"]
 DIM = "unit"
-LIMIT_LABELS = {"lower998": "99,8 %-grænse", "lower95": "95 %-grænse",
-                "upper95": "95 %-grænse ", "upper998": "99,8 %-grænse "}
 
 
 def funnels(fig: Figures, f: Filters) -> list[Funnel]:
@@ -31,10 +31,11 @@ def view(fig: Figures, f: Filters) -> dict[str, Any]:
                 st.scope.get("administration") == f.administration and len(st.scope) <= 1:
             goals[st.kpi] = st.target
     tables, charts = [], []
+    labels = fig.labels()
     for fn in funnels(fig, f):
         kpi = fn.kpi
         t = Table(f"tragt_{kpi.id}", f"{kpi.label} pr. enhed med kontrolgrænser", [
-            Column(DIM, "Enhed"), Column("value", kpi.label, "%"),
+            Column("label", labels.dim(DIM)), Column("value", kpi.label, "%"),
             Column("count", "Tæller / nævner"), Column("limits95", "95 %-grænser"),
             Column("limits998", "99,8 %-grænser"), Column("flag", "Vurdering"),
             Column("explain", "Forklaring")],
@@ -42,7 +43,8 @@ def view(fig: Figures, f: Filters) -> dict[str, Any]:
         for r in fn.as_json()["rows"]:
             if r.get("lower95") is None:
                 continue  # no denominator: nothing to compare
-            t.add({DIM: name(DIM, r[DIM]), "value": Cell(r["value"], "%", r["note"]),
+            t.add({"label": labels.name(DIM, r[DIM]), "_key": r[DIM],
+                   "value": Cell(r["value"], "%", r["note"]),
                    "count": f"{_n(r['numerator'])} / {_n(r['denominator'])}",
                    "limits95": f"{dk_value(r['lower95'], '%')}–{dk_value(r['upper95'], '%')}",
                    "limits998": f"{dk_value(r['lower998'], '%')}–"
@@ -51,7 +53,7 @@ def view(fig: Figures, f: Filters) -> dict[str, Any]:
                    "explain": EXPLAIN[r["flag"]]})
         tables.append(t)
         if t.rows:
-            charts.append(funnel_chart(fn, goals.get(kpi.id)))
+            charts.append(funnel_chart(fn, labels, goals.get(kpi.id)))
     return {"tables": tables, "charts": charts}
 
 
@@ -71,48 +73,4 @@ def _caption(fn: Funnel) -> str:
                else "Ingen enhed ligger markant over eller under."))
 
 
-def funnel_chart(fn: Funnel, target: float | None = None) -> dict:
-    """A funnel plot: units as points (rate against number of cases), the overall rate as
-    the centre line, the 95 % and 99,8 % limits as curves, and a target as a dashed line."""
-    points = [{"enhed": name(DIM, r[DIM]), "antal": r["denominator"], "værdi": r["value"],
-               "vurdering": FLAGS.get(r["flag"], "Inden for grænserne")}
-              for r in fn.as_json()["rows"] if r.get("lower95") is not None]
-    curve = [{"antal": c["n"], "grænse": LIMIT_LABELS[k].strip(), "side": k, "værdi": c[k]}
-             for c in fn.curve for k in LIMIT_LABELS]
-    layers: list[dict[str, Any]] = [
-        {"data": {"values": curve}, "mark": {"type": "line", "strokeWidth": 1.5},
-         "encoding": {"x": {"field": "antal", "type": "quantitative",
-                            "scale": {"type": "log", "nice": False},
-                            "title": "Antal (nævner), logaritmisk akse"},
-                      "y": {"field": "værdi", "type": "quantitative",
-                            "scale": {"zero": False}},
-                      "detail": {"field": "side"},
-                      "strokeDash": {"field": "grænse", "title": "Kontrolgrænse",
-                                     "scale": {"range": [[4, 3], [1, 0]]}},
-                      "color": {"value": "#7a7a7a"}}},
-        {"data": {"values": [{}]}, "mark": {"type": "rule", "color": "#1f5fa8"},
-         "encoding": {"y": {"datum": fn.centre}}},
-        {"data": {"values": points}, "mark": {"type": "point", "filled": True, "size": 70,
-                                              "tooltip": True},
-         "encoding": {"x": {"field": "antal", "type": "quantitative"},
-                      "y": {"field": "værdi", "type": "quantitative", "title": "%"},
-                      "color": {"field": "vurdering", "title": "Vurdering",
-                                "scale": {"domain": ["Inden for grænserne", "Markant over",
-                                                     "Markant under"],
-                                          "range": ["#1f5fa8", "#8b0000", "#d9822b"]}},
-                      "tooltip": [{"field": "enhed"}, {"field": "værdi", "format": ",.1f"},
-                                  {"field": "antal", "format": ",d"},
-                                  {"field": "vurdering"}]}},
-    ]
-    if target is not None:
-        layers.append({"data": {"values": [{}]},
-                       "mark": {"type": "rule", "strokeDash": [6, 4], "color": "#8b0000",
-                                "size": 2}, "encoding": {"y": {"datum": target}}})
-    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-            "title": f"{fn.kpi.label}: tragtdiagram pr. enhed", "width": "container",
-            "height": 260, "layer": layers,
-            "config": {"locale": {"number": {"decimal": ",", "thousands": ".",
-                                             "grouping": [3], "currency": ["", " kr."]}}}}
-
-
-__all__ = ["KPIS", "SLUG", "funnel_chart", "funnels", "view"]
+__all__ = ["KPIS", "SLUG", "funnels", "view"]

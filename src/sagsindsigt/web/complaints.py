@@ -13,8 +13,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from .. import complaints as core
-from ..access import acting_name
-from ..complaints.form import FIELDS, form_values
+from ..access import acting_name, current
+from ..complaints.form import FIELDS, fields_for, form_values
+from ..store import reads
 from .pages import Figures, Filters
 
 FORM_URL = "/klager/registrering"
@@ -32,11 +33,13 @@ def router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
         field_errors: dict[str, list[str]] = {}
         for e in errors or []:
             field_errors.setdefault(e["field"], []).append(e["reason"])
-        period = fig.memo(("default_period",), lambda: _default_period(fig))
-        html = templates.get_template("klageregistrering.html").render({
+        period = fig.memo(("default_period",), lambda: fig.read(reads.latest_year))
+        fields = fields_for(current().data_scope, fig.read(reads.organisation),
+                            fig.labels().node)
+        html = templates.get_template("complaint_registration.html").render({
             "request": request, "slug": FORM_URL, "f": Filters(period),
             "title": "Ret klage" if complaint_id else "Registrér klage", "query": "",
-            "charts_json": "[]", "fields": FIELDS, "values": values, "errors": errors or [],
+            "charts_json": "[]", "fields": fields, "values": values, "errors": errors or [],
             "field_errors": field_errors, "complaint_id": complaint_id, "source": source,
             "message": message, "history": history or [], "registered_by": registered_by,
             "recent": core.recent(fig.store, lock=fig.lock), "form_url": FORM_URL,
@@ -55,7 +58,8 @@ def router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
         try:
             done = await run_in_threadpool(core.register, fig.store, data, by, lock=fig.lock)
         except core.RegistrationError as exc:
-            return render(request, data, errors=exc.errors, registered_by=by or "")
+            return render(request, data, errors=exc.errors, registered_by=by or "",
+                          status=exc.status if exc.status == 403 else 200)
         return RedirectResponse(f"{FORM_URL}/{quote(done.complaint_id)}?gemt=oprettet",
                                 status_code=303)
 
@@ -63,9 +67,7 @@ def router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
     def edit_form(request: Request, complaint_id: str, source: str = core.SOURCE,
                   gemt: str | None = None):
         with fig.lock:
-            record = core.current(fig.store, complaint_id, source)
-        if record is None:
-            return HTMLResponse(f"Klagen {complaint_id} findes ikke.", status_code=404)
+            record = core.found(fig.store, complaint_id, source)  # 404, or 403 outside
         message = {"oprettet": f"Klagen {complaint_id} er registreret.",
                    "rettet": f"Rettelsen af klage {complaint_id} er gemt som en ny version.",
                    "uændret": "Ingen ændringer: der er ikke gemt en ny version."}.get(gemt or "")
@@ -82,17 +84,13 @@ def router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
         try:
             done = await run_in_threadpool(core.edit, fig.store, complaint_id, data, by,
                                            source=source, lock=fig.lock)
-        except core.NotFound as exc:
-            return HTMLResponse(str(exc), status_code=404)
         except core.RegistrationError as exc:
-            try:
-                hist = await run_in_threadpool(core.history, fig.store, complaint_id, source,
-                                               fig.lock)
-            except core.NotFound as missing:  # none, or outside the own scope
-                return HTMLResponse(str(missing), status_code=404)
+            hist = await run_in_threadpool(core.history, fig.store, complaint_id, source,
+                                           fig.lock)
             return render(request, {**data, "complaint_id": complaint_id}, errors=exc.errors,
                           complaint_id=complaint_id, source=source, history=hist,
-                          registered_by=by or "")
+                          registered_by=by or "", status=exc.status if exc.status == 403
+                          else 200)
         q = "" if source == core.SOURCE else f"&source={quote(source)}"
         return RedirectResponse(f"{FORM_URL}/{quote(complaint_id)}?gemt={done.action}{q}",
                                 status_code=303)
@@ -127,11 +125,11 @@ def router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
 
     @r.get("/api/complaints/{complaint_id}", tags=["klager"], summary="Klagen, som den er nu")
     def api_get(complaint_id: str, source: str = core.SOURCE):
-        with fig.lock:
-            record = core.current(fig.store, complaint_id, source)
-        if record is None:
-            return JSONResponse({"error": f"Klagen {complaint_id} findes ikke."},
-                                status_code=404)
+        try:
+            with fig.lock:
+                record = core.found(fig.store, complaint_id, source)
+        except core.NotFound as exc:
+            return JSONResponse({"error": str(exc)}, status_code=404)
         return JSONResponse(_jsonable({k: v for k, v in record.items()
                                        if k in core.KIND.names or k == "_version"}))
 
@@ -162,13 +160,6 @@ def _jsonable(x):
     import json
 
     return json.loads(json.dumps(x, ensure_ascii=False, default=str))
-
-
-def _default_period(fig: Figures) -> str:
-    from ..overview import default_period
-
-    with fig.lock:
-        return default_period(fig.store)
 
 
 __all__ = ["FORM_URL", "router"]

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from ..contract.kinds import unknown_import_kind
 from ..ingest import import_file
-from ..ingest.privacy import mask_cpr
+from ..privacy import mask_cpr
 from .pages import Figures
 
 

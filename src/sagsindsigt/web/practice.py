@@ -7,7 +7,8 @@ from typing import Any
 
 from .. import practice as core
 from ..danish import number
-from .pages import Cell, Column, Figures, Filters, Table
+from ..present.tables import Cell, Column, Table
+from .pages import Figures, Filters
 
 SLUG = "registreringspraksis"
 
@@ -20,27 +21,29 @@ def view(fig: Figures, f: Filters) -> dict[str, Any]:
             return core.scorecard(fig.store, f.period, where)
 
     cards = fig.memo(("practice", f), make)
+    labels = fig.labels()
     days = core.DEFAULT_OPEN_DAYS
     card = Table("scorecard", "Registreringspraksis pr. enhed", [
-        Column("unit", "Enhed"), Column("complaints", "Klager", "antal"),
+        Column("label", "Enhed"), Column("complaints", "Klager", "antal"),
         Column("cases", "Sager", "antal"), Column("completeness", "Udfyldte felter", "%"),
         Column("without_points", "Formalitetsklager uden klagepunkter"),
         Column("impossible", "Umulige forløb", "antal"),
         Column("open_past", f"Åbne sager uden afgørelse efter {days} dage"),
         Column("journal", "Journaliseringstid, median", "dage")])
     fields_c = Table("felter_klager", "Udfyldte felter pr. enhed: klager",
-                     [Column("unit", "Enhed")] + [Column(n, label, "%")
-                                                  for n, label, _ in core.COMPLAINT_FIELDS])
+                     [Column("label", "Enhed")] + [Column(n, label, "%")
+                                                   for n, label, _ in core.COMPLAINT_FIELDS])
     fields_s = Table("felter_sager", "Udfyldte felter pr. enhed: sager",
-                     [Column("unit", "Enhed")] + [Column(n, label, "%")
-                                                  for n, label, _ in core.CASE_FIELDS])
+                     [Column("label", "Enhed")] + [Column(n, label, "%")
+                                                   for n, label, _ in core.CASE_FIELDS])
     impossible = Table("umulige", "Umulige forløb pr. enhed",
-                       [Column("unit", "Enhed")] + [Column(k, label.capitalize(), "antal")
-                                                    for k, label in core.IMPOSSIBLE.items()])
+                       [Column("label", "Enhed")] + [Column(k, label.capitalize(), "antal")
+                                                     for k, label in core.IMPOSSIBLE.items()])
     for u in cards:
-        who = f"{u.unit or '(ingen enhed)'} ({u.administration})"
+        who = (labels.name("unit", u.unit) if u.unit else
+               f"{labels.name('administration', u.administration)}, uden enhed")
         card.add({
-            "unit": who, "complaints": Cell(u.complaints, "antal"),
+            "label": who, "_key": u.unit, "complaints": Cell(u.complaints, "antal"),
             "cases": Cell(u.cases, "antal"),
             "completeness": Cell(u.completeness, "%", "ingen registreringer"),
             "without_points": _share(u.procedural_without_points, u.procedural,
@@ -51,14 +54,14 @@ def view(fig: Figures, f: Filters) -> dict[str, Any]:
                             "hændelsesloggen har ingen journaliseringer for enhedens sager"),
         })
         if u.complaints:
-            fields_c.add({"unit": who, **{n: Cell(u.complaint_fields.get(n), "%",
+            fields_c.add({"label": who, **{n: Cell(u.complaint_fields.get(n), "%",
                                                   "feltet er ikke relevant for klagerne")
                                           for n, _, _ in core.COMPLAINT_FIELDS}})
         if u.cases:
-            fields_s.add({"unit": who, **{n: Cell(u.case_fields.get(n), "%",
+            fields_s.add({"label": who, **{n: Cell(u.case_fields.get(n), "%",
                                                   "feltet er ikke relevant for sagerne")
                                           for n, _, _ in core.CASE_FIELDS}})
-        impossible.add({"unit": who, **{k: Cell(u.impossible.get(k, 0), "antal")
+        impossible.add({"label": who, **{k: Cell(u.impossible.get(k, 0), "antal")
                                         for k in core.IMPOSSIBLE}})
     return {"tables": [card, fields_c, fields_s, impossible], "charts": [], "days": days}
 

@@ -10,9 +10,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from ..contract.codes import ADMINISTRATIONS
+from ..access import current
 from ..kpis import KpiUsageError
-from ..overview import default_period
+from ..store import reads
 from .pages import Figures, Filters, period_options
 
 DESCRIPTIONS = {
@@ -27,31 +27,32 @@ DESCRIPTIONS = {
 
 
 def reports_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
-    # imported here: the core imports the dashboard's chart spec from web.pages, so a
-    # module-level import would be circular when the core is imported first (the CLI)
     from ..reports import FORMATS, KINDS, TITLES, Source, build_report, render
 
     r = APIRouter(include_in_schema=False)
 
-    def units() -> list[tuple[str, str, str]]:
-        rows = fig.query("SELECT code, name, parent FROM organisation WHERE level = 'center' "
-                         "ORDER BY parent, name")
-        return [(c, n, p) for c, n, p in rows]
+    def nodes(level: str) -> list[tuple[str, str, str | None]]:
+        """The administrations or centres inside the caller's scope: (code, name, parent)."""
+        scope = current().data_scope
+        return sorted(((n.code, n.name, n.parent) for n in fig.read(reads.organisation)
+                       if n.level == level and scope.covers(n.code)),
+                      key=lambda x: (x[2] or "", x[1]))
 
     def latest() -> str:
-        with fig.lock:
-            return default_period(fig.store)
+        return fig.read(reads.latest_year)
 
     @r.get("/rapporter", response_class=HTMLResponse)
     def page(request: Request, period: str | None = None):
         fig.refresh()
         period = period or fig.memo(("default_period",), latest)
-        html = templates.get_template("rapporter.html").render({
+        html = templates.get_template("reports.html").render({
             "request": request, "slug": "/rapporter", "title": "Rapporter",
             "f": Filters(period), "query": "", "charts_json": "[]",
             "periods": fig.memo(("periods",), lambda: period_options(fig)),
             "kinds": [(k, TITLES[k], DESCRIPTIONS[k]) for k in KINDS],
-            "admins": ADMINISTRATIONS, "units": fig.memo(("report_units",), units),
+            "admins": dict((c, n) for c, n, _ in fig.memo(("report_admins",),
+                                                           lambda: nodes("forvaltning"))),
+            "units": fig.memo(("report_units",), lambda: nodes("center")),
             "period": period})
         return HTMLResponse(html)
 
@@ -75,7 +76,8 @@ def reports_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
         except KpiUsageError as exc:
             raise HTTPException(400, str(exc)) from exc
         data = render(rep, format)
-        name = "-".join([kind, rep.period.label, *[w.split("=", 1)[1] for w in where]])
+        scope = unit or administration or current().data_scope.code
+        name = "-".join([kind, rep.period.label, scope, *([case_type] if case_type else [])])
         disposition = "inline" if format == "html" else "attachment"
         return Response(data, media_type=FORMATS[format], headers={
             "Content-Disposition": f'{disposition}; filename="{name}.{format}"'})

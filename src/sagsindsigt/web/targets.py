@@ -12,10 +12,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from .. import targets as core
-from ..contract.codes import ADMINISTRATIONS
+from ..access import current
 from ..danish import value as dk_value
 from ..kpis import all_kpis
-from .pages import Cell, Column, Figures, Filters, Table
+from ..present.charts import target_chart
+from ..present.tables import Cell, Column, Table
+from ..store import reads
+from .pages import Figures, Filters
 
 SLUG = "maaltal"
 FORM_URL = "/maaltal/nyt"
@@ -24,9 +27,9 @@ FORM_FIELDS = ["id", "kpi", "administration", "unit", "case_type", "period", "di
 
 
 def statuses(fig: Figures, f: Filters | None = None) -> list[dict[str, Any]]:
-    """Every target (in the filter's administration) evaluated, with its trend."""
-    with fig.lock:
-        rows = core.all_targets(fig.store)
+    """Every target inside the caller's scope (in the filter's administration) evaluated,
+    with its trend."""
+    rows = fig.read(reads.targets)
     out = []
     for t in rows:
         if f is not None and f.administration and t.get("administration") not in (
@@ -44,8 +47,9 @@ def statuses(fig: Figures, f: Filters | None = None) -> list[dict[str, Any]]:
 
 def view(fig: Figures, f: Filters) -> dict[str, Any]:
     items = statuses(fig, f)
+    labels = fig.labels()
     table = Table("maaltal", "Måltal", [
-        Column("id", "Måltal"), Column("kpi", "Nøgletal"), Column("scope", "Afgrænsning"),
+        Column("label", "Måltal"), Column("kpi", "Nøgletal"), Column("scope", "Afgrænsning"),
         Column("period", "Periode"), Column("goal", "Mål"), Column("actual", "Faktisk"),
         Column("status", "Status"), Column("distance", "Afstand til mål"),
         Column("trend", "Udvikling i de foregående perioder")])
@@ -58,24 +62,24 @@ def view(fig: Figures, f: Filters) -> dict[str, Any]:
         if t.get("relative_period") and st.target is not None:
             factor = f"{t['relative_factor']:g}".replace(".", ",")
             goal += f" ({factor} × {t['relative_period']})"
-        table.add({"id": st.id, "kpi": st.kpi_label, "scope": scope_text(st.scope),
+        table.add({"label": labels.target(t), "_key": st.id, "kpi": st.kpi_label,
+                   "scope": scope_text(labels, st.scope),
                    "period": st.period, "goal": goal,
                    "actual": Cell(st.actual, unit, st.note or "ingen data"),
                    "status": st.label,
                    "distance": Cell(st.distance, unit, "kan ikke beregnes"),
                    "trend": trend_text(it["trend"], unit)})
-        charts.append(target_chart(st, it["trend"]))
-    cautions = [{"id": it["status"].id, "kpi": it["status"].kpi_label, "text": it["caution"]}
-                for it in items if it["caution"]]
+        charts.append(target_chart(st, it["trend"], f"{st.kpi_label} – {labels.target(t)}"))
+    cautions = [{"id": labels.target(it["target"]), "kpi": it["status"].kpi_label,
+                 "text": it["caution"]} for it in items if it["caution"]]
     return {"tables": [table], "charts": charts, "cautions": cautions, "form_url": FORM_URL,
             "items": items}
 
 
-def scope_text(scope: dict[str, str]) -> str:
+def scope_text(labels, scope: dict[str, str]) -> str:
     if not scope:
         return "Hele kommunen"
-    return ", ".join(ADMINISTRATIONS.get(v, v) if d == "administration" else f"{v}"
-                     for d, v in scope.items())
+    return ", ".join(labels.name(d, v) for d, v in scope.items())
 
 
 def trend_text(trend: list[tuple[str, float | None]], unit: str) -> str:
@@ -85,30 +89,6 @@ def trend_text(trend: list[tuple[str, float | None]], unit: str) -> str:
     return " · ".join(f"{p}: {dk_value(v, unit)}" for p, v in trend)
 
 
-def target_chart(st: core.TargetStatus, trend: list[tuple[str, float | None]]) -> dict:
-    """The KPI over the earlier periods and the target's period, the target as a line."""
-    data = [{"periode": p, "værdi": v} for p, v in [*trend, (st.period, st.actual)]
-            if v is not None]
-    layers: list[dict[str, Any]] = [{
-        "mark": {"type": "line", "point": True, "tooltip": True},
-        "encoding": {"x": {"field": "periode", "type": "ordinal", "title": None},
-                     "y": {"field": "værdi", "type": "quantitative",
-                           "title": st.unit or None}}}]
-    if st.target is not None:
-        layers.append({"mark": {"type": "rule", "strokeDash": [6, 4], "color": "#8b0000",
-                                "size": 2},
-                       "encoding": {"y": {"datum": st.target}}})
-        layers.append({"mark": {"type": "text", "align": "left", "dx": 4, "dy": -6,
-                                "color": "#8b0000"},
-                       "encoding": {"y": {"datum": st.target}, "x": {"value": 0},
-                                    "text": {"value": f"Mål: {dk_value(st.target, st.unit)}"}}})
-    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-            "title": f"{st.kpi_label} – {st.id}", "width": "container", "height": 180,
-            "data": {"values": data}, "layer": layers,
-            "config": {"locale": {"number": {"decimal": ",", "thousands": ".",
-                                             "grouping": [3], "currency": ["", " kr."]}}}}
-
-
 def router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
     r = APIRouter()
 
@@ -116,15 +96,19 @@ def router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
         field_errors: dict[str, list[str]] = {}
         for e in errors or []:
             field_errors.setdefault(e["field"], []).append(e["reason"])
-        with fig.lock:
-            from ..overview import default_period
-
-            period = default_period(fig.store)
+        period = fig.read(reads.latest_year)
         kpi = values.get("kpi")
-        return HTMLResponse(templates.get_template("maaltal_nyt.html").render({
+        labels = fig.labels()
+        scope = current().data_scope
+        nodes = fig.read(reads.organisation)
+        admins = {n.code: n.name for n in nodes if n.level == "forvaltning"
+                  and (scope.everything or n.code in (scope.administrations or ()))}
+        return HTMLResponse(templates.get_template("targets_new.html").render({
             "request": request, "slug": SLUG, "f": Filters(period), "title": "Nyt måltal",
             "query": "", "charts_json": "[]", "values": values, "errors": errors or [],
-            "field_errors": field_errors, "kpis": all_kpis(), "admins": ADMINISTRATIONS,
+            "field_errors": field_errors, "kpis": all_kpis(), "admins": admins,
+            "units": [(n.code, labels.node(n.code)) for n in nodes
+                      if n.level in ("center", "enhed") and scope.covers(n.code)],
             "caution": core.CAUTION, "volume_kpis": sorted(core.VOLUME_KPIS),
             "chosen_caution": core.caution(kpi) if kpi else None, "form_url": FORM_URL}))
 
@@ -150,4 +134,4 @@ def router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
     return r
 
 
-__all__ = ["FORM_URL", "SLUG", "router", "statuses", "target_chart", "view"]
+__all__ = ["FORM_URL", "SLUG", "router", "statuses", "view"]

@@ -5,27 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from ..access import current
-from ..contract.codes import ADMINISTRATIONS
 from ..danish import value as dk_value
+from ..data_quality import warnings
 from ..kpis import get as get_kpi
 from ..kpis.measures import AGE_BAND, AGE_BAND_LABELS
-from ..overview import overview_table
-from ..quality import warnings
+from ..present.charts import bar_chart, table_chart
+from ..present.labels import KIND_LABELS
+from ..present.seed import seed_table
+from ..present.tables import Cell, Column, Table, by_member
+from ..store import reads
 from ..targets import evaluate
-from .pages import (
-    Cell,
-    Column,
-    Figures,
-    Filters,
-    Table,
-    bar_chart,
-    by_member,
-    kpi_table,
-    months,
-    name,
-    previous,
-    table_chart,
-)
+from .pages import Figures, Filters, kpi_table, months, previous
 
 TILE_KPIS = ["complaint_rate", "deadline_compliance", "processing_days_median", "timeliness",
              "audit_correct_rate"]
@@ -33,37 +23,40 @@ TILE_KPIS = ["complaint_rate", "deadline_compliance", "processing_days_median", 
 
 def overview(fig: Figures, f: Filters) -> dict[str, Any]:
     """Overblik: KPI tiles per administration with target status and trend; seed 000."""
+    labels = fig.labels()
     targets = _targets(fig)
     prev = previous(f.period)
     tiles = []
     scope_dim = f.level or "case_type"
     for k in TILE_KPIS:
         kd = get_kpi(k)
-        now = fig.get(k, f.period, [scope_dim], f.where(), True)
-        before = fig.get(k, prev, [scope_dim], f.where(), True) if prev else None
         total = fig.get(k, f.period, [], f.where(), True)
+        by = [scope_dim] if scope_dim in kd.dims else []  # audits have no case types
+        now = fig.get(k, f.period, by, f.where(), True) if by else None
+        before = fig.get(k, prev, by, f.where(), True) if prev and by else None
         items = []
-        for r in now.rows:
+        for r in (now.rows if now else []):
             if r.value is None and not r.note:
                 continue
             m = r.dims.get(scope_dim)
             old = by_member(before, scope_dim).get(m) if before else None
             items.append({
-                "name": name(scope_dim, m), "cell": Cell(r.value, kd.unit, r.note,
-                                                         r.extra.get("light"), None, r.estimate),
+                "name": labels.name(scope_dim, m),
+                "cell": Cell(r.value, kd.unit, r.note, r.extra.get("light"), None, r.estimate),
                 "trend": _trend(r.value, old.value if old else None, kd.unit, prev),
                 "target": targets.get((k, m if scope_dim == "administration" else None,
                                        f.period)),
                 "link": f.drill(m) if m is not None else None,
             })
         tot = total.rows[0] if total.rows else None
-        tiles.append({"kpi": kd, "items": items,
+        tiles.append({"kpi": kd, "items": items, "dim": scope_dim,
                       "total": Cell(tot.value if tot else None, kd.unit,
                                     tot.note if tot else "ingen data"),
                       "target": _target(fig, k, f)})
-    seed = None if f.where() else fig.memo_db(("seed", f.period),
-                                              lambda: overview_table(fig.store, f.period))
-    return {"tiles": tiles, "seed": seed, "target_list": list(targets.values())}
+    seed = None if f.where() else fig.memo(
+        ("seed", f.period), lambda: seed_table(fig.get, labels, f.period))
+    return {"tiles": tiles, "tables": [seed] if seed else [],
+            "target_list": list(targets.values())}
 
 
 def _trend(now, before, unit: str, prev: str | None) -> str | None:
@@ -76,6 +69,8 @@ def _trend(now, before, unit: str, prev: str | None) -> str | None:
 
 
 def _targets(fig: Figures) -> dict[tuple, Any]:
+    """Every target inside the caller's scope, evaluated (a target of the whole municipality
+    or of another administration is not the caller's: ``reads.targets``)."""
     return fig.memo_db(("targets",), lambda: _evaluate_targets(fig))
 
 
@@ -95,12 +90,7 @@ def _target_value(fig: Figures, kpi: str, f: Filters) -> float | None:
 
 def _evaluate_targets(fig: Figures) -> dict[tuple, Any]:
     out = {}
-    rows = fig.query("SELECT id, kpi, administration, unit, case_type, period, direction, "
-                     "value, relative_period, relative_factor FROM targets ORDER BY id")
-    cols = ["id", "kpi", "administration", "unit", "case_type", "period", "direction",
-            "value", "relative_period", "relative_factor"]
-    for r in rows:
-        t = dict(zip(cols, r, strict=True))
+    for t in reads.targets(fig.store):
         st = evaluate(fig.store, t, lambda k, p, w: fig.get(k, p, [], w))
         out[(t["kpi"], t["administration"], t["period"])] = st
     return out
@@ -108,6 +98,7 @@ def _evaluate_targets(fig: Figures) -> dict[tuple, Any]:
 
 def cases(fig: Figures, f: Filters) -> dict[str, Any]:
     """Sager: intake vs decided per month, backlog, compliance and times per level."""
+    labels = fig.labels()
     dim = f.level or "case_type"
     flow = kpi_table(fig, "sager", f"Sagsflow pr. {_lower(dim)}", f,
                      ["cases_received", "cases_decided", "open_cases", "overdue_open_cases"],
@@ -119,11 +110,11 @@ def cases(fig: Figures, f: Filters) -> dict[str, Any]:
                         dim, drill=f.level is not None)
     per_month = []
     table = Table("maaned", "Modtagne og afgjorte sager pr. måned",
-                  [Column("month", "Måned"), Column("cases_received", "Modtagne sager", "antal",
+                  [Column("label", "Måned"), Column("cases_received", "Modtagne sager", "antal",
                                                     "cases_received"),
                    Column("cases_decided", "Afgjorte sager", "antal", "cases_decided")])
     for m in months(f.period):
-        row = {"month": m, "_key": m}
+        row = {"label": labels.name("month", m), "_key": m}
         for k, lab in (("cases_received", "Modtagne"), ("cases_decided", "Afgjorte")):
             res = fig.get(k, m, [], f.where())
             r = res.rows[0] if res.rows else None
@@ -146,9 +137,9 @@ def _backlog(fig: Figures, f: Filters) -> tuple[Table, dict]:
     """Open and overdue cases at the period's end by age band, in band order."""
     t = kpi_table(fig, "alder", "Åbne sager og sager over frist efter alder ved periodens "
                   "slutning", f, ["open_cases", "overdue_open_cases"], AGE_BAND)
-    t.rows[:-1] = sorted(t.rows[:-1], key=lambda r: AGE_BAND_LABELS.index(r["_key"]))
-    data = [{"alder": r[AGE_BAND], "antal": r[k].value, "serie": series}
-            for r in t.rows[:-1]
+    t.sort_body(lambda r: AGE_BAND_LABELS.index(r["_key"]))
+    data = [{"alder": r["label"], "antal": r[k].value, "serie": series}
+            for r in t.body
             for k, series in (("open_cases", "Åbne"), ("overdue_open_cases", "Over frist"))
             if r[k].value is not None]
     return t, bar_chart("Åbne sager og sager over frist efter alder", data, "alder", "antal",
@@ -157,7 +148,7 @@ def _backlog(fig: Figures, f: Filters) -> tuple[Table, dict]:
 
 def complaints(fig: Figures, f: Filters) -> dict[str, Any]:
     """Klager: by kind, point, benefit area, channel, outcome; appeals; Styrket borgerkontakt."""
-    w = [x for x in f.where()]
+    labels = fig.labels()
     level = f.level or "case_type"
     main = kpi_table(fig, "klager", f"Klager pr. {_lower(level)}", f,
                      ["complaints_received", "complaint_rate", "procedural_complaint_rate",
@@ -175,8 +166,8 @@ def complaints(fig: Figures, f: Filters) -> dict[str, Any]:
                       limit=15)
         tables.append(t)
         if dim in ("kind", "points", "outcome"):
-            res = fig.get("complaints_received", f.period, [dim], w)
-            data = [{"gruppe": name(dim, r.dims.get(dim)), "antal": r.value}
+            res = fig.get("complaints_received", f.period, [dim], f.where())
+            data = [{"gruppe": labels.name(dim, r.dims.get(dim)), "antal": r.value}
                     for r in res.rows if r.value]
             data.sort(key=lambda d: -d["antal"])
             charts.append(bar_chart(title, data[:15], "gruppe", "antal"))
@@ -188,8 +179,8 @@ def complaints(fig: Figures, f: Filters) -> dict[str, Any]:
 
 def audits(fig: Figures, f: Filters) -> dict[str, Any]:
     """Kvalitet: correct share with lights and Wilson intervals; error statistics."""
-    w = f.where()
-    concepts = kpi_table(fig, "koncepter", "Korrekte sager pr. koncept", f,
+    labels = fig.labels()
+    concepts = kpi_table(fig, "koncepter", "Korrekte sager pr. kvalitetskoncept", f,
                          ["audit_correct_rate"], "concept")
     rounds = kpi_table(fig, "runder", "Korrekte sager pr. runde", f, ["audit_correct_rate"],
                        "round")
@@ -197,16 +188,16 @@ def audits(fig: Figures, f: Filters) -> dict[str, Any]:
                       "unit")
     checks = kpi_table(fig, "kontrolpunkter", "Fejlstatistik pr. kontrolpunkt", f,
                        ["audit_check_error_rate"], "check")
-    checks.rows[:-1] = sorted(checks.rows[:-1], key=lambda r: -(r["audit_check_error_rate"]
-                                                                 .value or 0))
+    checks.sort_body(lambda r: -(r["audit_check_error_rate"].value or 0))
     categories = kpi_table(fig, "kategorier", "Fejlstatistik pr. kategori", f,
                            ["audit_check_error_rate"], "category")
     agreement = kpi_table(fig, "enighed", "Enighed mellem intern og ekstern gennemgang", f,
                           ["audit_agreement"], "concept")
-    res = fig.get("audit_correct_rate", f.period, ["concept"], w)
-    data = [{"koncept": r.dims["concept"], "korrekte": r.value} for r in res.rows
-            if r.value is not None]
-    chart = bar_chart("Korrekte sager pr. koncept (%)", data, "koncept", "korrekte", unit="%")
+    res = fig.get("audit_correct_rate", f.period, ["concept"], f.where())
+    data = [{"koncept": labels.name("concept", r.dims["concept"]), "korrekte": r.value}
+            for r in res.rows if r.value is not None]
+    chart = bar_chart("Korrekte sager pr. kvalitetskoncept (%)", data, "koncept", "korrekte",
+                      unit="%")
     return {"tables": [concepts, rounds, units, checks, categories, agreement],
             "charts": [chart]}
 
@@ -214,37 +205,39 @@ def audits(fig: Figures, f: Filters) -> dict[str, Any]:
 def data(fig: Figures, f: Filters) -> dict[str, Any]:
     """Data: batches, rejected rows, coverage per source, data-quality warnings."""
     batches = Table("batches", "Indlæsninger", [
-        Column("id", "Batch"), Column("kind", "Datatype"), Column("source", "Kilde"),
+        Column("label", "Batch"), Column("kind", "Datatype"), Column("source", "Kilde"),
         Column("file", "Fil"), Column("status", "Status"),
         Column("rows_loaded", "Indlæst", "antal"), Column("rows_unchanged", "Uændrede", "antal"),
         Column("rows_rejected", "Afvist", "antal"), Column("covers", "Dækker")])
-    for r in fig.query(
-            "SELECT id, kind, source, file, status, rows_loaded, rows_unchanged, rows_rejected, "
-            "covers_start, covers_end FROM batches ORDER BY id DESC"):
-        batches.add({"id": str(r[0]), "kind": r[1], "source": r[2], "file": r[3],
-                     "status": r[4], "rows_loaded": Cell(r[5], "antal"),
-                     "rows_unchanged": Cell(r[6], "antal"), "rows_rejected": Cell(r[7], "antal"),
-                     "covers": f"{r[8]:%d.%m.%Y}–{r[9]:%d.%m.%Y}" if r[8] else "-"})
+    for r in reversed(fig.read(reads.batches)):
+        batches.add({"label": str(r["id"]), "_key": r["id"],
+                     "kind": KIND_LABELS.get(r["kind"], r["kind"]), "source": r["source"],
+                     "file": r["file"], "status": r["status"],
+                     "rows_loaded": Cell(r["rows_loaded"], "antal"),
+                     "rows_unchanged": Cell(r["rows_unchanged"], "antal"),
+                     "rows_rejected": Cell(r["rows_rejected"], "antal"),
+                     "covers": _span(r["covers_start"], r["covers_end"])})
     rejects = Table("afviste", "Afviste rækker (karantæne)", [
-        Column("batch", "Batch"), Column("file", "Fil"), Column("row", "Række"),
+        Column("label", "Batch"), Column("file", "Fil"), Column("row", "Række"),
         Column("field", "Felt"), Column("value", "Værdi"), Column("reason", "Årsag")])
-    # rejected rows are rows of source files (case data): shown to administrators only
-    for r in fig.query("SELECT batch, file, row, field, value, reason FROM rejects "
-                       "ORDER BY batch DESC, row LIMIT 500") if current().can("admin") else []:
-        rejects.add({"batch": str(r[0]), "file": r[1], "row": str(r[2]), "field": r[3],
-                     "value": r[4] or "-", "reason": r[5]})
+    # rejected rows are rows of source files (case data): administrators only
+    for r in (fig.read(reads.rejects, limit=500) if current().can("admin") else []):
+        rejects.add({"label": str(r["batch"]), "file": r["file"], "row": str(r["row"]),
+                     "field": r["field"], "value": r["value"] or "-", "reason": r["reason"]})
     coverage = Table("daekning", "Dækning pr. kilde", [
-        Column("source", "Kilde"), Column("kind", "Datatype"), Column("first", "Fra"),
+        Column("label", "Kilde"), Column("kind", "Datatype"), Column("first", "Fra"),
         Column("last", "Til"), Column("batches", "Batches", "antal")])
-    for r in fig.query("SELECT source, kind, min(covers_start), max(covers_end), count(*) "
-                       "FROM batches WHERE status = 'indlæst' GROUP BY source, kind "
-                       "ORDER BY source, kind"):
-        coverage.add({"source": r[0], "kind": r[1],
-                      "first": f"{r[2]:%d.%m.%Y}" if r[2] else "-",
-                      "last": f"{r[3]:%d.%m.%Y}" if r[3] else "-",
-                      "batches": Cell(r[4], "antal")})
+    for r in fig.read(reads.coverage_by_source):
+        coverage.add({"label": r["source"], "kind": KIND_LABELS.get(r["kind"], r["kind"]),
+                      "first": f"{r['first']:%d.%m.%Y}" if r["first"] else "-",
+                      "last": f"{r['last']:%d.%m.%Y}" if r["last"] else "-",
+                      "batches": Cell(r["batches"], "antal")})
     warns = fig.memo_db(("warnings",), lambda: warnings(fig.store))
     return {"tables": [coverage, batches, rejects], "warnings": warns}
+
+
+def _span(start, end) -> str:
+    return f"{start:%d.%m.%Y}–{end:%d.%m.%Y}" if start else "-"
 
 
 def _lower(dim: str) -> str:
@@ -252,11 +245,20 @@ def _lower(dim: str) -> str:
         dim, dim)
 
 
+from . import (  # noqa: E402  (pages of their own; they use pages.py only)
+    comparison,
+    practice,
+    strengthened_contact,
+    targets,
+)
+
+# The dashboard's pages: URL slug (Danish) → view function and template (English names).
 VIEWS = {"overblik": overview, "sager": cases, "klager": complaints, "kvalitet": audits,
-         "data": data}
-
-from . import comparison, practice, sb, targets  # noqa: E402  (they use pages.py only)
-
-VIEWS.update({sb.SLUG: sb.view, targets.SLUG: targets.view, comparison.SLUG: comparison.view,
-              practice.SLUG: practice.view})
-ADMIN_NAMES = ADMINISTRATIONS
+         "data": data, strengthened_contact.SLUG: strengthened_contact.view,
+         targets.SLUG: targets.view, comparison.SLUG: comparison.view,
+         practice.SLUG: practice.view}
+TEMPLATES = {"overblik": "overview.html", "sager": "cases.html", "klager": "complaints.html",
+             "kvalitet": "audits.html", "data": "data.html",
+             strengthened_contact.SLUG: "strengthened_contact.html",
+             targets.SLUG: "targets.html", comparison.SLUG: "comparison.html",
+             practice.SLUG: "practice.html"}

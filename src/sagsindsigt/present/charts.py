@@ -1,0 +1,160 @@
+"""Chart specs (Vega-Lite), the same for a page (drawn by vega-embed in the browser) and a
+report (drawn as SVG by vl-convert, or as a native Excel chart from the same table)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from ..danish import value as dk_value
+from ..kpis.funnel import FLAGS, Funnel
+from .tables import Cell, Table
+
+LOCALE = {"number": {"decimal": ",", "thousands": ".", "grouping": [3],
+                     "currency": ["", " kr."]}}
+SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+LIMIT_LABELS = {"lower998": "99,8 %-grænse", "lower95": "95 %-grænse",
+                "upper95": "95 %-grænse ", "upper998": "99,8 %-grænse "}
+
+
+def bar_chart(title: str, data: list[dict], x: str, y: str, color: str | None = None,
+              unit: str = "") -> dict:
+    enc: dict[str, Any] = {
+        "x": {"field": x, "type": "ordinal", "title": None, "sort": None},
+        "y": {"field": y, "type": "quantitative", "title": unit or None},
+        "tooltip": [{"field": x, "title": ""}, {"field": y, "title": title,
+                                                 "format": ",.1f" if unit in ("%", "dage")
+                                                 else ",d"}],
+    }
+    if color:  # the series in the order of the data
+        enc["xOffset"] = {"field": color, "sort": None}
+        enc["color"] = {"field": color, "title": None, "sort": None,
+                        "scale": {"range": ["#1f5fa8", "#c46a12"]}}
+        enc["tooltip"].append({"field": color, "title": ""})
+    mark: dict[str, Any] = {"type": "bar", "tooltip": True}
+    if any(d.get("href") for d in data):  # web/static/charts.js follows it on a click
+        mark["cursor"] = "pointer"
+    return {"$schema": SCHEMA, "title": title,
+            "width": "container", "height": 220, "data": {"values": data},
+            "mark": mark, "encoding": enc,
+            "config": {"locale": LOCALE}}
+
+
+def table_chart(t: Table, key: str, title: str, target: float | None = None) -> dict:
+    """A bar per row of a KPI table (the total left out), each bar linking where its row
+    links: a click on a bar drills down like a click on the row. A target (måltal) of the
+    KPI for the page's scope and period is drawn as a dashed line with its value."""
+    unit = next(c.unit for c in t.columns if c.key == key)
+    data = []
+    for row, link in zip(t.rows, t.links + [None] * len(t.rows), strict=False):
+        c = row.get(key)
+        if row.get("_key") is None or not isinstance(c, Cell) or c.value is None:
+            continue
+        data.append({"gruppe": row["label"], "værdi": c.value,
+                     **({"href": "?" + urlencode(link)} if link else {})})
+    spec = bar_chart(title, data, "gruppe", "værdi", unit=unit)
+    enc = spec["encoding"]  # horizontal bars: long names stay readable
+    enc["x"] = {**enc["y"], "axis": {"tickCount": 10}}
+    enc["y"] = {"field": "gruppe", "type": "ordinal", "title": None, "sort": None,
+                "axis": {"labelLimit": 320}}
+    spec["height"] = {"step": 24}
+    if target is not None:
+        label = f"Mål: {dk_value(target, unit)}"
+        one = {"values": [{}]}  # one line and one label, not one per bar
+        rule = {"data": one,
+                "mark": {"type": "rule", "color": "#8a1c1c", "strokeDash": [6, 4], "size": 2},
+                "encoding": {"x": {"datum": target, "type": "quantitative"}}}
+        text = {"data": one,
+                "mark": {"type": "text", "color": "#8a1c1c", "align": "left", "dx": 4,
+                         "baseline": "top", "y": 0, "text": label},
+                "encoding": {"x": {"datum": target, "type": "quantitative"}}}
+        spec["layer"] = [{"mark": spec.pop("mark"), "encoding": spec.pop("encoding")},
+                         rule, text]
+    return spec
+
+
+def target_chart(st, trend: list[tuple[str, float | None]], title: str) -> dict:
+    """The KPI over the earlier periods and the target's period (a
+    :class:`sagsindsigt.targets.TargetStatus`), the target as a line."""
+    data = [{"periode": p, "værdi": v} for p, v in [*trend, (st.period, st.actual)]
+            if v is not None]
+    layers: list[dict[str, Any]] = [{
+        "mark": {"type": "line", "point": True, "tooltip": True},
+        "encoding": {"x": {"field": "periode", "type": "ordinal", "title": None},
+                     "y": {"field": "værdi", "type": "quantitative",
+                           "title": st.unit or None}}}]
+    if st.target is not None:
+        layers.append({"mark": {"type": "rule", "strokeDash": [6, 4], "color": "#8b0000",
+                                "size": 2},
+                       "encoding": {"y": {"datum": st.target}}})
+        layers.append({"mark": {"type": "text", "align": "left", "dx": 4, "dy": -6,
+                                "color": "#8b0000"},
+                       "encoding": {"y": {"datum": st.target}, "x": {"value": 0},
+                                    "text": {"value": f"Mål: {dk_value(st.target, st.unit)}"}}})
+    return {"$schema": SCHEMA,
+            "title": title, "width": "container", "height": 180,
+            "data": {"values": data}, "layer": layers,
+            "config": {"locale": LOCALE}}
+
+
+def funnel_chart(fn: Funnel, labels, target: float | None = None) -> dict:
+    """A funnel plot: units as points (rate against number of cases), the overall rate as
+    the centre line, the 95 % and 99,8 % limits as curves, and a target as a dashed line."""
+    points = [{"enhed": labels.name("unit", r["unit"]), "antal": r["denominator"],
+               "værdi": r["value"], "vurdering": FLAGS.get(r["flag"], "Inden for grænserne")}
+              for r in fn.as_json()["rows"] if r.get("lower95") is not None]
+    curve = [{"antal": c["n"], "grænse": LIMIT_LABELS[k].strip(), "side": k, "værdi": c[k]}
+             for c in fn.curve for k in LIMIT_LABELS]
+    layers: list[dict[str, Any]] = [
+        {"data": {"values": curve}, "mark": {"type": "line", "strokeWidth": 1.5},
+         "encoding": {"x": {"field": "antal", "type": "quantitative",
+                            "scale": {"type": "log", "nice": False},
+                            "title": "Antal (nævner), logaritmisk akse"},
+                      "y": {"field": "værdi", "type": "quantitative",
+                            "scale": {"zero": False}},
+                      "detail": {"field": "side"},
+                      "strokeDash": {"field": "grænse", "title": "Kontrolgrænse",
+                                     "scale": {"range": [[4, 3], [1, 0]]}},
+                      "color": {"value": "#7a7a7a"}}},
+        {"data": {"values": [{}]}, "mark": {"type": "rule", "color": "#1f5fa8"},
+         "encoding": {"y": {"datum": fn.centre}}},
+        {"data": {"values": points}, "mark": {"type": "point", "filled": True, "size": 70,
+                                              "tooltip": True},
+         "encoding": {"x": {"field": "antal", "type": "quantitative"},
+                      "y": {"field": "værdi", "type": "quantitative", "title": "%"},
+                      "color": {"field": "vurdering", "title": "Vurdering",
+                                "scale": {"domain": ["Inden for grænserne", "Markant over",
+                                                     "Markant under"],
+                                          "range": ["#1f5fa8", "#8b0000", "#d9822b"]}},
+                      "tooltip": [{"field": "enhed"}, {"field": "værdi", "format": ",.1f"},
+                                  {"field": "antal", "format": ",d"},
+                                  {"field": "vurdering"}]}},
+    ]
+    if target is not None:
+        layers.append({"data": {"values": [{}]},
+                       "mark": {"type": "rule", "strokeDash": [6, 4], "color": "#8b0000",
+                                "size": 2}, "encoding": {"y": {"datum": target}}})
+    return {"$schema": SCHEMA,
+            "title": f"{fn.kpi.label}: tragtdiagram pr. enhed", "width": "container",
+            "height": 260, "layer": layers,
+            "config": {"locale": LOCALE}}
+
+
+def table_bars(t: Table) -> dict:
+    """The bar chart a table's :class:`ChartRef` asks for, over the shown (not hidden)
+    figures of its rows without the total."""
+    ch = t.chart
+    labels = {c.key: c.label for c in t.columns}
+    data = []
+    for r in t.body:
+        for k in ch.values:
+            c = r.get(k)
+            if c is None or c.hidden or not isinstance(c.value, int | float):
+                continue
+            data.append({"gruppe": r["label"], "værdi": c.value, "serie": labels[k]})
+    return bar_chart(ch.title, data, "gruppe", "værdi",
+                     "serie" if len(ch.values) > 1 else None,
+                     unit="%" if ch.unit == "%" else "")
+
+
+__all__ = ["bar_chart", "funnel_chart", "table_bars", "table_chart", "target_chart"]
