@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from sagsindsigt.ingest import import_file
-from sagsindsigt.organisation import administration_of, tree
+from sagsindsigt.organisation import administration_of, administrations, tree
 
 TODAY = date(2016, 1, 1)
 
@@ -42,3 +42,10 @@ def test_a_loaded_organisation_wins_and_gaps_are_filled(store, tmp_path):
     assert nodes["BIF"].derived and nodes["BIF"].parent == "KK"
     assert nodes["JC1"].parent == "BIF" and administration_of(store, "JC1") == "BIF"
     assert administration_of(store, "KK") is None
+
+
+def test_the_administration_of_each_node():
+    nodes = [("KK", None, "kommune"), ("SOF", "KK", "forvaltning"), ("HCK", "SOF", "center"),
+             ("HCK1", "HCK", "enhed"), ("LOS", "KK", "center"), ("X", "NOWHERE", "enhed"),
+             ("A", "B", "enhed"), ("B", "A", "enhed")]  # a cycle ends without an answer
+    assert administrations(nodes) == {"SOF": "SOF", "HCK": "SOF", "HCK1": "SOF"}

@@ -4,6 +4,7 @@ from the codes seen in cases"). Scopes (one node of the tree) and drill-downs us
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .contract.codes import ADMINISTRATIONS
@@ -48,8 +49,24 @@ def tree(store) -> list[Node]:
 
 def administration_of(store, code: str) -> str | None:
     """The forvaltning a node belongs to (itself for a forvaltning; None for the kommune)."""
-    by_code = {n.code: n for n in tree(store)}
-    node = by_code.get(code)
-    while node is not None and node.level not in ("forvaltning", "kommune"):
-        node = by_code.get(node.parent) if node.parent else None
-    return node.code if node is not None and node.level == "forvaltning" else None
+    return administrations((n.code, n.parent, n.level) for n in tree(store)).get(code)
+
+
+def administrations(nodes: Iterable[tuple[str, str | None, str]]) -> dict[str, str]:
+    """The forvaltning of each node given as (code, parent, level): itself for a forvaltning,
+    the first forvaltning up its parents for the others. Nodes under none (the kommune, a
+    parent missing from the nodes, a cycle) are left out."""
+    by_code = {code: (parent, level) for code, parent, level in nodes}
+    out: dict[str, str] = {}
+    for code in by_code:
+        node, seen = code, set()
+        while node in by_code and node not in seen:
+            seen.add(node)
+            parent, level = by_code[node]
+            if level == "forvaltning":
+                out[code] = node
+                break
+            if level == "kommune":
+                break
+            node = parent
+    return out
