@@ -33,6 +33,7 @@ def test_a_token_imports_a_file_like_the_cli(app, store):
         r = post(c, admin)
         assert r.status_code == 200, r.text
         assert (r.json()["rows_loaded"], r.json()["status"]) == (2, "indlæst")
+        assert r.json()["warnings"] == []
         assert post(c, admin).json()["status"] == "allerede indlæst"
         got = c.get("/api/kpi/cases_received", params={"period": "2014", "by": "administration"},
                     headers={"Authorization": f"Bearer {admin}"}).json()
