@@ -28,6 +28,23 @@ def pg_available() -> bool:
     return _pg_ok
 
 
+def load_case_types(store, tmp_path, *types: str) -> None:
+    """Load case types written "SOF:A" (named by their code, no deadline, no benefit area)
+    through the importer: a case must name a case type loaded for its administration. One
+    source per administration, since a case type's key is its code."""
+    from sagsindsigt.ingest import import_file
+
+    by_admin: dict[str, list[str]] = {}
+    for admin, code in (t.split(":") for t in types):
+        by_admin.setdefault(admin, []).append(code)
+    for admin, codes in by_admin.items():
+        path = tmp_path / f"sagstyper-{admin}.csv"
+        path.write_text("code;name;administration\n"
+                        + "".join(f"{c};{c};{admin}\n" for c in codes), encoding="utf-8")
+        r = import_file(store, "case_types", path, source=f"sagstyper-{admin}")
+        assert r.rows_rejected == 0, r.rejects
+
+
 @pytest.fixture(autouse=True)
 def _secret(tmp_path, monkeypatch):
     path = tmp_path / "test.secret"

@@ -14,6 +14,7 @@ from sagsindsigt.cli import main
 from sagsindsigt.ingest import import_file
 from sagsindsigt.kpis import Query, compute
 
+from .conftest import load_case_types
 from .test_cli import run
 
 TODAY = date(2016, 1, 1)
@@ -24,6 +25,7 @@ CASES = ("case_id;administration;unit;case_type;received;decided\n"
 
 @pytest.fixture
 def town(store, tmp_path):
+    load_case_types(store, tmp_path, "SOF:A", "BIF:B")
     (tmp_path / "c.csv").write_text(CASES, encoding="utf-8")
     r = import_file(store, "cases", tmp_path / "c.csv", covers="2014", today=TODAY)
     assert r.rows_rejected == 0, r.rejects
@@ -128,8 +130,11 @@ def test_audit_log_appends_and_masks_cpr_shaped_numbers(town):
 def db(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "c.csv").write_text(CASES, encoding="utf-8")
+    (tmp_path / "t.csv").write_text("code;name;administration\nA;A;SOF\nB;B;BIF\n",
+                                    encoding="utf-8")
     url = str(tmp_path / "cli.duckdb")
     assert main(["--db", url, "init"]) == 0
+    assert main(["--db", url, "import", "case_types", "t.csv"]) == 0
     assert main(["--db", url, "import", "cases", "c.csv", "--covers", "2014"]) == 0
     return url
 

@@ -19,9 +19,11 @@ CASES = ("case_id;administration;case_type;received;decided;outcome\n"
 def db(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "cases.csv").write_text(CASES, encoding="utf-8")
+    (tmp_path / "types.csv").write_text("code;name;administration\nA;A;SOF\n", encoding="utf-8")
     url = str(tmp_path / "cli.duckdb")
     assert main(["--db", url, "init"]) == 0
     assert main(["--db", url, "init"]) == 0  # idempotent
+    assert main(["--db", url, "import", "case_types", "types.csv"]) == 0
     return url
 
 
@@ -42,7 +44,8 @@ def test_import_exit_codes_and_rejects(db, capsys):
     lines = out.strip().splitlines()
     assert lines[0] == "batch,file,row,field,value,reason,record" and len(lines) == 2
     code, out, _ = run(capsys, "--db", db, "batches", "--format", "json")
-    b = json.loads(out)[0]
+    b = json.loads(out)[-1]  # after the case types of the fixture
+    assert b["kind"] == "cases"
     assert (b["rows_read"], b["rows_loaded"], b["rows_rejected"]) == (3, 2, 1)
     assert len(b["sha256"]) == 64 and str(b["covers_start"]) == "2014-01-01"
 
@@ -121,7 +124,7 @@ def test_demo_checks_its_options_before_dropping_anything(db, capsys):
     code, _, err = run(capsys, "--db", db, "demo", "--fresh", "--years", "0")
     assert code == 2 and "1 til 10 år" in err
     s = Store(db)
-    assert s._engine.query("SELECT count(*) FROM batches")[0][0] == 1
+    assert s._engine.query("SELECT count(*) FROM batches WHERE kind = 'cases'")[0][0] == 1
     s.close()
 
 

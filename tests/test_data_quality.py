@@ -17,10 +17,12 @@ def _load(store, tmp_path, kind, name, text, **kw):
 
 def test_warnings(store, tmp_path):
     _load(store, tmp_path, "case_types", "ct.csv", "code;name;administration\nA;Enkelt;SOF\n")
+    # the unknown case type Z is let through by the mapping, for the Data page to show it
+    (tmp_path / "m.yaml").write_text("allow_unknown: [case_type]\n", encoding="utf-8")
     _load(store, tmp_path, "cases", "c.csv",
           "case_id;administration;case_type;received\n"
           "1;SOF;A;2014-02-01\n2;SOF;Z;2014-03-01\n3;SOF;Z;2014-04-01\n"
-          "4;SOF;A;2014-31-12\n", covers="2014-H1")
+          "4;SOF;A;2014-31-12\n", covers="2014-H1", mapping=tmp_path / "m.yaml")
     _load(store, tmp_path, "volumes", "v.csv",
           "administration;unit;case_type;period_start;period_end;cases_received\n"
           "SOF;;A;2014-01-01;2014-06-30;10\n"

@@ -10,6 +10,8 @@ import pytest
 from sagsindsigt.ingest import import_file
 from sagsindsigt.practice import scorecard
 
+from .conftest import load_case_types
+
 TODAY = date(2016, 1, 1)
 CASES = """case_id;administration;unit;case_type;received;decided;outcome;complete_on_receipt;deadline;citizen
 p1;SOF;U1;T;10-01-2014;01-02-2014;afslag;ja;30 dage;0101701234
@@ -33,6 +35,7 @@ p4;afgjort;05-03-2014
 
 @pytest.fixture
 def practice_store(store, tmp_path):
+    load_case_types(store, tmp_path, "SOF:T")
     for kind, text in (("cases", CASES), ("complaints", COMPLAINTS), ("events", EVENTS)):
         path = tmp_path / f"{kind}.csv"
         path.write_text(text, encoding="utf-8")
@@ -92,6 +95,8 @@ def test_practice_cli(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     db = str(tmp_path / "p.duckdb")
     assert main(["--db", db, "init"]) == 0
+    (tmp_path / "t.csv").write_text("code;name;administration\nT;T;SOF\n", encoding="utf-8")
+    assert main(["--db", db, "import", "case_types", "t.csv"]) == 0
     for kind, text in (("cases", CASES), ("complaints", COMPLAINTS)):
         (tmp_path / f"{kind}.csv").write_text(text, encoding="utf-8")
         assert main(["--db", db, "import", kind, f"{kind}.csv", "--covers", "2014"]) == 0

@@ -9,6 +9,8 @@ from datetime import date
 from sagsindsigt.ingest import import_file
 from sagsindsigt.privacy import mask_cpr
 
+from ..conftest import load_case_types
+
 CPR = re.compile(r"(?<![0-9])[0-3][0-9][01][0-9][0-9]{2}[- ]?[0-9]{4}(?![0-9])")
 TODAY = date(2015, 1, 1)
 
@@ -26,6 +28,7 @@ def _all_text(store) -> list[str]:
 
 
 def test_no_cpr_anywhere_after_import(store, tmp_path):
+    load_case_types(store, tmp_path, "SOF:A")
     (tmp_path / "cases.csv").write_text(
         "case_id;administration;unit;case_type;received;citizen\n"
         "0101801234;SOF;SCK;A;01-02-2014;010180-1234\n"
@@ -64,6 +67,7 @@ def test_mask_cpr_shapes():
 def test_mapped_citizen_column_is_hidden_in_quarantine(store, tmp_path):
     """A citizen id that is not CPR-shaped, in a column the mapping renames to citizen, must
     not reach the quarantined record of a rejected row in clear."""
+    load_case_types(store, tmp_path, "SOF:A")
     (tmp_path / "m.yaml").write_text("columns:\n  Borger-id: citizen\n", encoding="utf-8")
     (tmp_path / "cases.csv").write_text(
         "case_id;administration;unit;case_type;received;Borger-id\n"
@@ -79,6 +83,7 @@ def test_mapped_citizen_column_is_hidden_in_quarantine(store, tmp_path):
 
 
 def test_spelling_of_a_cpr_number_does_not_change_the_pseudonym(store, tmp_path):
+    load_case_types(store, tmp_path, "SOF:A")
     (tmp_path / "cases.csv").write_text(
         "case_id;administration;unit;case_type;received;citizen\n"
         "S-1;SOF;SCK;A;01-02-2014;010180-1234\n"

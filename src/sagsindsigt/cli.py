@@ -124,6 +124,8 @@ def import_(ctx, kind, file, source, mapping, covers, strict) -> None:
         f"{danish.number(result.rows_read)} rækker læst, {danish.number(result.rows_loaded)} "
         f"nye eller ændrede, {danish.number(result.rows_unchanged)} uændrede, "
         f"{danish.number(result.rows_rejected)} afvist{cov}.")
+    for w in result.warnings:
+        click.echo(f"  Advarsel: {w}", err=True)
     if result.rows_rejected:
         for r in result.rejects[:10]:
             click.echo(f"  {r['file']}, række {r['row']}, felt {r['field']}: {r['reason']}.",

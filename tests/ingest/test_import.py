@@ -9,6 +9,8 @@ import pytest
 
 from sagsindsigt.ingest import ImportError_, import_file
 
+from ..conftest import load_case_types
+
 TODAY = date(2015, 6, 30)
 CPR = re.compile(r"(?<![0-9])[0-3][0-9][01][0-9][0-9]{2}-?[0-9]{4}(?![0-9])")
 
@@ -54,7 +56,8 @@ def _rows(store, table, order):
 
 
 @pytest.fixture
-def messy(tmp_path):
+def messy(store, tmp_path):
+    load_case_types(store, tmp_path, "SOF:SL100", "SOF:LAS81")
     path = tmp_path / "sof_udtraek.csv"
     path.write_bytes(MESSY.encode("cp1252"))
     mapping = tmp_path / "sofus.yaml"
@@ -104,13 +107,14 @@ def test_strict_loads_nothing_and_keeps_the_rejects(store, messy):
 
 
 def test_same_file_twice_changes_nothing_newer_extract_versions(store, tmp_path):
+    load_case_types(store, tmp_path, "BIF:K")
     p = tmp_path / "a.csv"
     p.write_text("case_id,administration,case_type,received\n1,BIF,K,2014-01-02\n"
                  "2,BIF,K,2014-01-03\n", encoding="utf-8")
     first = import_file(store, "cases", p, today=TODAY)
     again = import_file(store, "cases", p, today=TODAY)
     assert first.rows_loaded == 2 and again.status == "allerede indlæst"
-    assert store._engine.query("SELECT count(*) FROM batches")[0][0] == 1
+    assert store._engine.query("SELECT count(*) FROM batches WHERE kind = 'cases'")[0][0] == 1
     newer = tmp_path / "b.csv"
     newer.write_text("case_id,administration,case_type,received,decided\n"
                      "1,BIF,K,2014-01-02,\n2,BIF,K,2014-01-03,2014-02-01\n", encoding="utf-8")

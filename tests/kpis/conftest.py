@@ -15,6 +15,7 @@ TODAY = date(2016, 1, 1)
 CASE_TYPES = """code;name;administration;benefit_area;deadline
 A;Enkeltydelse;SOF;Enkeltydelser;20 arbejdsdage
 B;Handicapbil;SOF;Handicap;3 måneder
+X;Uden område og frist;BIF;;
 """
 CASES = """case_id;administration;unit;case_type;received;decided;outcome;complete_on_receipt;deadline
 c1;SOF;SCK;A;06-01-2014;20-01-2014;afslag;ja;

@@ -9,6 +9,7 @@ from sagsindsigt.ingest import import_file
 from sagsindsigt.kpis import KpiUsageError, get
 from sagsindsigt.kpis.measures import AGE_BAND_LABELS
 
+from ..conftest import load_case_types
 from .conftest import TODAY, kpi
 
 BANDS = ["0–30 dage", "31–90 dage", "91–180 dage", "181–365 dage", "over 1 år"]
@@ -100,6 +101,7 @@ def test_period_ending_after_the_coverage_is_the_snapshot_at_the_coverage_end(to
 
 def test_administrations_with_different_coverage_ends(town, tmp_path):
     # TMF delivers only the first half of 2014: t1 (received 1.5) is open on 30.6.2014
+    load_case_types(town, tmp_path, "TMF:BY")
     (tmp_path / "tmf.csv").write_text(
         "case_id;administration;unit;case_type;received;decided\n"
         "t1;TMF;BYG;BY;01-05-2014;\n"

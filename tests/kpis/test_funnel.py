@@ -14,6 +14,8 @@ from sagsindsigt.ingest import import_file
 from sagsindsigt.kpis import KpiUsageError, Query
 from sagsindsigt.kpis.funnel import funnel
 
+from ..conftest import load_case_types
+
 TODAY = date(2016, 1, 1)
 
 
@@ -37,6 +39,7 @@ UNITS = {"A": (400, 380), "B": (400, 250), "C": (60, 50), "D": (15, 12), "E": (9
 
 @pytest.fixture
 def decided(store, tmp_path):
+    load_case_types(store, tmp_path, "SOF:T")
     lines = ["case_id;administration;unit;case_type;received;decided;deadline"]
     i = 0
     for unit, (n, ok) in UNITS.items():
@@ -106,7 +109,9 @@ def test_cli_funnel_view(tmp_path, capsys, monkeypatch):
         late = (unit == "X" and i % 10 == 0) or (unit == "Y" and i % 2 == 0)
         lines.append(f"c{i};SOF;{unit};T;01-03-2014;{'20' if late else '05'}-03-2014;10 dage")
     (tmp_path / "c.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "t.csv").write_text("code;name;administration\nT;T;SOF\n", encoding="utf-8")
     assert main(["--db", db, "init"]) == 0
+    assert main(["--db", db, "import", "case_types", "t.csv"]) == 0
     assert main(["--db", db, "import", "cases", "c.csv", "--covers", "2014"]) == 0
     capsys.readouterr()
     code = main(["--db", db, "kpi", "deadline_compliance", "--period", "2014", "--view",

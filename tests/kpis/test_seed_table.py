@@ -15,6 +15,8 @@ from sagsindsigt.ingest import import_file
 from sagsindsigt.kpis import Query, compute
 from sagsindsigt.present.seed import overview as overview_table
 
+from ..conftest import load_case_types
+
 TODAY = date(2020, 1, 1)
 
 
@@ -43,6 +45,7 @@ def seed_store(store, tmp_path):
     pl.DataFrame({"code": list(ADMINISTRATIONS), "name": list(ADMINISTRATIONS.values()),
                   "level": "forvaltning"}).write_csv(d / "org.csv")
     import_file(store, "organisation", d / "org.csv", today=TODAY)
+    load_case_types(store, d, "BIF:X", "SUF:X", "SOF:X")
     year = date(2014, 1, 1)
     # BIF and SUF: whole year, case level. SOF: first half-year only.
     pl.concat([_cases("BIF", 154_440, year, 365), _cases("SUF", 16_249, year, 365)]).write_csv(

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.skipif(
 
 ORGANISATION = ("code;name;parent;level\nKOM;Kommunen;;kommune\nSOF;Socialforvaltningen;KOM;"
                 "forvaltning\nHCK;Handicapcenter;SOF;center\n")
+CASE_TYPES = "code;name;administration\nA;Enkeltydelse;SOF\n"
 CASES = ("case_id;administration;unit;case_type;received;decided;outcome\n"
          "1;SOF;HCK;A;03-02-2014;28-02-2014;afslag\n2;SOF;HCK;A;05-02-2014;;\n")
 # information_schema's PostgreSQL type names as the store's DDL types (DuckDB's names)
@@ -58,13 +59,15 @@ def old_style(url: str, revision: str = migrations.BASELINE) -> None:
 
 def import_some(store: Store, tmp_path) -> None:
     (tmp_path / "organisation.csv").write_text(ORGANISATION, encoding="utf-8")
+    (tmp_path / "case_types.csv").write_text(CASE_TYPES, encoding="utf-8")
     (tmp_path / "cases.csv").write_text(CASES, encoding="utf-8")
     assert import_file(store, "organisation", tmp_path / "organisation.csv").rows_loaded == 3
+    assert import_file(store, "case_types", tmp_path / "case_types.csv").rows_loaded == 1
     assert import_file(store, "cases", tmp_path / "cases.csv", covers="2014").rows_loaded == 2
 
 
 def assert_data_kept(store: Store) -> None:
-    assert store._engine.query("SELECT count(*) FROM batches")[0][0] == 2
+    assert store._engine.query("SELECT count(*) FROM batches")[0][0] == 3
     assert store._engine.query("SELECT count(*) FROM organisation")[0][0] == 3
     assert sorted(r[0] for r in store._engine.query("SELECT case_id FROM cases")) == ["1", "2"]
     assert store._engine.query("SELECT count(*) FROM cases_history")[0][0] == 2

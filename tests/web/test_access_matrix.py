@@ -379,7 +379,8 @@ def test_registrator_cannot_register_or_move_a_complaint_outside_the_scope(secur
     assert r.status_code == 403, r.text
     ok = bif.post("/api/complaints", json=_complaint("BIF"), headers={"X-Registered-By": "T"})
     assert ok.status_code == 201, ok.text
-    moved = bif.patch(f"/api/complaints/{ok.json()['id']}", json={"administration": "SOF"},
+    moved = bif.patch(f"/api/complaints/{ok.json()['id']}",
+                      json={"administration": "SOF", "unit": "HCK"},
                       headers={"X-Registered-By": "T"})
     assert moved.status_code == 403, moved.text
     form = bif.post("/klager/registrering", data={**_complaint("SOF"), "registered_by": "T",

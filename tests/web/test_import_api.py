@@ -11,6 +11,7 @@ from sagsindsigt.web import create_app
 
 GOOD = ("case_id;administration;unit;case_type;received;decided\n"
         "1;SOF;SCK;A;2014-02-01;2014-02-10\n2;BIF;JCA;B;2014-02-03;\n")
+CASE_TYPES = "code;name;administration\nA;Enkeltydelse;SOF\nB;Kontanthjælp;BIF\n"
 
 
 @pytest.fixture
@@ -28,9 +29,11 @@ def test_a_token_imports_a_file_like_the_cli(app, store):
     admin = tokens.create(store, "natligt-import", "admin", "kommune")
     reader = tokens.create(store, "bi", "laeser", "BIF")
     with TestClient(app) as c:
+        assert post(c, admin, kind="case_types", text=CASE_TYPES).status_code == 200
         r = post(c, admin)
         assert r.status_code == 200, r.text
         assert (r.json()["rows_loaded"], r.json()["status"]) == (2, "indlæst")
+        assert r.json()["warnings"] == []
         assert post(c, admin).json()["status"] == "allerede indlæst"
         got = c.get("/api/kpi/cases_received", params={"period": "2014", "by": "administration"},
                     headers={"Authorization": f"Bearer {admin}"}).json()

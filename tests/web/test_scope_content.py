@@ -42,12 +42,13 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from sagsindsigt.organisation import administration_of, tree
 
 from sagsindsigt import access
 from sagsindsigt.access import SYSTEM, acting_as
 from sagsindsigt.kpis import Query, all_kpis, compute
 from sagsindsigt.reports import KINDS as REPORT_KINDS
+from sagsindsigt.store.reads import administrations
+from sagsindsigt.store.reads import organisation as tree
 from sagsindsigt.web import create_app
 from sagsindsigt.web.access import PAGE_PERMISSIONS, POLICY, PUBLIC
 from sagsindsigt.web.views import VIEWS
@@ -318,7 +319,8 @@ def markers_for(store, code: str) -> Markers:
         def foreign(a: str | None, u: str | None) -> bool:
             return a == FOREIGN_ADMINISTRATION or (a == admin and not scope.contains(a, u))
 
-        unit_admin = {n.code: administration_of(store, n.code) for n in nodes.values()
+        owner = administrations((n.code, n.parent, n.level) for n in nodes.values())
+        unit_admin = {n.code: owner.get(n.code) for n in nodes.values()
                       if n.level in ("center", "enhed")}
         foreign_units = sorted(u for u, a in unit_admin.items() if foreign(a, u))
         patterns = []

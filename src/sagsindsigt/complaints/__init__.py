@@ -2,10 +2,11 @@
 complaints by hand (the web form and ``/api/complaints``).
 
 A registration is validated by exactly the importer's rules for the ``complaints`` kind
-(:func:`sagsindsigt.ingest.validate.validate`: required fields, code lists, dates in order and
-not in the future, CPR-shaped numbers masked in free text) and written as a versioned record
-through the store, as a batch of one row. Nothing is overwritten: a correction adds version
-n+1, and :func:`history` shows every version with who, when and what changed.
+(:func:`sagsindsigt.ingest.validate.validate`: required fields, code lists, a unit known to a
+loaded organisation, dates in order and not in the future, CPR-shaped numbers masked in free
+text) and written as a versioned record through the store, as a batch of one row. Nothing is
+overwritten: a correction adds version n+1, and :func:`history` shows every version with who,
+when and what changed.
 
 Writers take turns (``Store.serialised``): a lock per store in the process (DuckDB allows one
 writing process, and the web app shares one connection between threads), plus a PostgreSQL
@@ -29,7 +30,7 @@ from ..access import Denied
 from ..access import current as acting
 from ..contract import KINDS
 from ..contract.kinds import BOOL, CODES, DATE
-from ..ingest import _stage, secret_for
+from ..ingest import _known, _stage, secret_for
 from ..ingest.mapping import Mapping
 from ..ingest.read import ROW
 from ..ingest.validate import validate
@@ -110,17 +111,12 @@ def check(store, record: dict[str, Any], today: date | None = None,
     row = {ROW: [1], **{f.name: [_text(f.name, record.get(f.name))] for f in KIND.fields}}
     df = pl.DataFrame(row, schema={ROW: pl.Int64, **{f.name: pl.Utf8 for f in KIND.fields}})
     pseudo = secret_for(store, settings)
-    checked = validate(df, KIND, Mapping(), pseudo, today or date.today(), _codes(store))
+    checked = validate(df, KIND, Mapping(), pseudo, today or date.today(), _known(store))
     if checked.rejects.height:
         errors = [{"field": r["field"], "value": r["value"] or "", "reason": r["reason"]}
                   for r in checked.rejects.iter_rows(named=True)]
         raise RegistrationError(errors)
     return checked.valid.drop(ROW).to_dicts()[0]
-
-
-def _codes(store) -> dict[str, set[str]]:
-    """The administrations the importer accepts."""
-    return {"administration": reads.administration_codes(store)}
 
 
 # -- reading -------------------------------------------------------------------------------

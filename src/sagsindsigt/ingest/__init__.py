@@ -19,7 +19,8 @@ from ..contract import KINDS, Kind, get_kind
 from ..logs import get as _logger
 from ..privacy import Pseudonymiser, SecretError, load_secret, mask_cpr
 from ..settings import Settings
-from ..store import Store, derive, reads
+from ..store import Store, derive
+from .known import Known
 from .mapping import Mapping, MappingError
 from .read import ROW, ReadError, read_records, read_table, read_yaml
 from .validate import validate
@@ -48,6 +49,7 @@ class ImportResult:
     covers_declared: bool = False
     rejects: list[dict] = field(default_factory=list)
     message: str = ""
+    warnings: list[str] = field(default_factory=list)  # unknown codes a mapping allowed
 
     def as_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -117,8 +119,12 @@ def _prepare(df: pl.DataFrame, kind: Kind, mapping: Mapping, fname: str) -> pl.D
     return df
 
 
-def _known(store: Store) -> dict[str, set[str]]:
-    return {"administration": reads.administration_codes(store)}
+def _known(store: Store) -> Known:
+    """The one read of the codes an import checks rows against: the loaded organisation (for
+    administration codes and units) and case types."""
+    org = store.table("organisation").select("code", "name", "parent", "level")
+    types = store.table("case_types").select("code", "administration")
+    return Known.of(pl.from_arrow(org.to_pyarrow()), pl.from_arrow(types.to_pyarrow()))
 
 
 def _covers(kind: Kind, valid: pl.DataFrame, declared: str | None):
@@ -189,7 +195,7 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
         checked[name] = validate(df, k, mk, pseudo, today, known)
         step("kontrollerer", df.height, df.height)
     main = checked[kind.name]
-    result.rows_read = main.rows_read
+    result.rows_read, result.warnings = main.rows_read, main.warnings
     rejects = pl.concat([c.rejects.with_columns(pl.format("checks.{}", "field").alias("field"))
                          if name == "concept_checks" else c.rejects
                          for name, c in checked.items()])
@@ -239,6 +245,8 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
     logger.info("Batch %s (%s, kilde %s, fil %s): %s, %d indlæst, %d uændrede, %d afvist",
              batch_id, kind.name, source, path.name, result.status, result.rows_loaded,
              result.rows_unchanged, result.rows_rejected)
+    for w in result.warnings:
+        logger.info("Batch %s: %s", batch_id, w)
     for r in result.rejects[:20]:
         logger.debug("Afvist: %s række %s, felt %s: %s (værdi %s)", r.get("file"), r.get("row"),
                   r.get("field"), r.get("reason"), r.get("value"))

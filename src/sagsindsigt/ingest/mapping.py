@@ -10,6 +10,7 @@ codes:                   # per contract field: source value: code
   case_type: {"SL §100": SL100}
 constants:               # a fixed value for every row
   administration: SOF
+allow_unknown: [unit]    # keep rows whose unit the loaded organisation lacks, with a warning
 ```
 """
 
@@ -21,6 +22,9 @@ from pathlib import Path
 import yaml
 
 from ..contract import Kind
+from .known import MAY_BE_UNKNOWN
+
+SECTIONS = ("source", "columns", "codes", "constants", "allow_unknown")
 
 
 class MappingError(ValueError):
@@ -33,6 +37,7 @@ class Mapping:
     columns: dict[str, str] = field(default_factory=dict)
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     constants: dict[str, str] = field(default_factory=dict)
+    allow_unknown: frozenset[str] = frozenset()  # fields whose unknown codes are kept
 
     @classmethod
     def load(cls, path: Path | None) -> Mapping:
@@ -44,11 +49,11 @@ class Mapping:
             raise MappingError(f"Mapping-filen {path} kan ikke læses: {exc}") from exc
         if not isinstance(data, dict):
             raise MappingError(f"Mapping-filen {path} skal være et YAML-objekt.")
-        unknown = set(data) - {"source", "columns", "codes", "constants"}
+        unknown = set(data) - set(SECTIONS)
         if unknown:
             raise MappingError(
                 f"Mapping-filen {path} har ukendte afsnit: {', '.join(sorted(unknown))} "
-                "(tilladt: source, columns, codes, constants)."
+                f"(tilladt: {', '.join(SECTIONS)})."
             )
         return cls(
             source=data.get("source"),
@@ -56,12 +61,14 @@ class Mapping:
             codes={f: {str(k).strip(): str(v) for k, v in (m or {}).items()}
                    for f, m in (data.get("codes") or {}).items()},
             constants={k: str(v) for k, v in (data.get("constants") or {}).items()},
+            allow_unknown=_allow_unknown(path, data.get("allow_unknown")),
         )
 
     def check(self, kind: Kind) -> None:
         names = set(kind.names)
         bad = [v for v in self.columns.values() if v not in names]
-        bad += [f for f in list(self.codes) + list(self.constants) if f not in names]
+        bad += [f for f in [*self.codes, *self.constants, *self.allow_unknown]
+                if f not in names]
         if bad:
             raise MappingError(
                 f"Mapping-filen nævner felter, som {kind.label} ikke har: {', '.join(bad)} "
@@ -80,3 +87,16 @@ class Mapping:
                   and lower[c.strip().lower()] not in self.columns.values()):
                 out[c] = lower[c.strip().lower()]
         return out
+
+
+def _allow_unknown(path: Path, value) -> frozenset[str]:
+    """The ``allow_unknown`` section: a list of the fields whose unknown codes are kept."""
+    fields = [value] if isinstance(value, str) else value or []
+    bad = [f for f in fields if f not in MAY_BE_UNKNOWN] if isinstance(fields, list) \
+        else [fields]
+    if bad:
+        raise MappingError(
+            f"Mapping-filen {path} kan under allow_unknown kun nævne "
+            f"{' og '.join(MAY_BE_UNKNOWN)}, ikke: {', '.join(str(f) for f in bad)}."
+        )
+    return frozenset(fields)

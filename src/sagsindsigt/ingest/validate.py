@@ -3,7 +3,7 @@ Danish reason for every problem with the others."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import polars as pl
@@ -23,7 +23,9 @@ from ..contract.kinds import (
     TIMESTAMP,
 )
 from ..privacy import CPR_FULL, Pseudonymiser, mask_cpr, mask_cpr_expr
+from . import known as known_codes
 from . import parse
+from .known import Known
 from .mapping import Mapping
 from .read import ROW
 
@@ -41,11 +43,13 @@ class Checked:
     valid: pl.DataFrame  # typed contract fields + ROW, good rows only
     rejects: pl.DataFrame  # ROW, field, value (masked), reason — one row per problem
     rows_read: int
+    warnings: list[str] = field(default_factory=list)  # unknown codes a mapping allowed
 
 
 def validate(df: pl.DataFrame, kind: Kind, mapping: Mapping, pseudo: Pseudonymiser,
-             today: date, known: dict[str, set[str]] | None = None) -> Checked:
-    known = known or {}
+             today: date, known: Known) -> Checked:
+    """``known``: what the store holds (``ingest._known``), for administration codes and the
+    case types and units a row must name (``ingest/known.py``)."""
     problems: list[pl.DataFrame] = []
     typed: dict[str, pl.Series] = {ROW: df[ROW]}
     n = df.height
@@ -70,7 +74,7 @@ def validate(df: pl.DataFrame, kind: Kind, mapping: Mapping, pseudo: Pseudonymis
         else:
             if f.type in (CODE, CODES):
                 mapped = mapping.codes.get(f.name, {})
-                lookup = parse.code_lookup(f, known.get(f.name))
+                lookup = parse.code_lookup(f, known.codes.get(f.name))
                 fn = parse.parse_codes if f.type == CODES else parse.parse_code
 
                 def parser(v, f=f, fn=fn, mapped=mapped, lookup=lookup):
@@ -136,11 +140,17 @@ def validate(df: pl.DataFrame, kind: Kind, mapping: Mapping, pseudo: Pseudonymis
         r = joined.select(reason.alias("r"), shown.alias("v"))
         problems.append(_problems(df[ROW], r["v"], dup, key_cols[0], r["r"]))
 
+    unknown = known_codes.unknown(out, kind, known)
+    allowed = pl.col("field").is_in(sorted(mapping.allow_unknown))
+    problems.append(unknown.filter(~allowed).select(list(REJECT_SCHEMA)))
+
     rejects = pl.concat(problems) if problems else pl.DataFrame(schema=REJECT_SCHEMA)
     rejects = rejects.sort(ROW, maintain_order=True)
     bad_rows = rejects[ROW].unique()
     valid = out.filter(~pl.col(ROW).is_in(bad_rows.implode()))
-    return Checked(valid=valid, rejects=rejects, rows_read=n)
+    kept = unknown.filter(allowed & ~pl.col(ROW).is_in(bad_rows.implode()))
+    return Checked(valid=valid, rejects=rejects, rows_read=n,
+                   warnings=known_codes.warnings(kept, known))
 
 
 def _fast_timestamps(raw: pl.Series) -> pl.Series:

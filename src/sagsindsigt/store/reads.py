@@ -11,6 +11,7 @@ only through these functions and the KPI registry; ``make lint`` keeps them off 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -85,12 +86,24 @@ def organisation(store) -> list[Node]:
     return sorted(nodes.values(), key=lambda n: (order.get(n.level, 9), n.code))
 
 
-def administration_codes(store) -> set[str]:
-    """The administrations the organisation names, besides the code list's."""
-    org = store.table("organisation")
-    rows = store.run_keyed(("administration_codes",), lambda: org.filter(
-        org.level == "forvaltning").select("code"))
-    return set(ADMINISTRATIONS) | set(rows["code"].to_list())
+def administrations(nodes: Iterable[tuple[str, str | None, str]]) -> dict[str, str]:
+    """The forvaltning of each node given as (code, parent, level): itself for a forvaltning,
+    the first forvaltning up its parents for the others. Nodes under none (the kommune, a
+    parent missing from the nodes, a cycle) are left out."""
+    by_code = {code: (parent, level) for code, parent, level in nodes}
+    out: dict[str, str] = {}
+    for code in by_code:
+        node, seen = code, set()
+        while node in by_code and node not in seen:
+            seen.add(node)
+            parent, level = by_code[node]
+            if level == "forvaltning":
+                out[code] = node
+                break
+            if level == "kommune":
+                break
+            node = parent
+    return out
 
 
 def outside_scope(store, table: str, **where: Any) -> bool:
@@ -447,7 +460,7 @@ def recent_registrations(store, limit: int = 25) -> list[dict[str, Any]]:
 
 
 __all__ = [
-    "Node", "administration_codes", "audit_answers", "audit_events", "audit_round",
+    "Node", "administrations", "audit_answers", "audit_events", "audit_round",
     "audit_round_facts", "audit_sample", "batches", "case_types", "complaint",
     "complaint_versions", "concepts", "coverage", "coverage_by_source", "decided_cases",
     "latest_year", "organisation", "outside_scope", "pending_rejects", "received_span",
