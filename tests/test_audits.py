@@ -154,7 +154,7 @@ def test_sample_exports_to_xlsx(duck_town):
     assert "seed 3" in rows[0][0] and rows[1][0] == "Område: Hele kommunen"
     assert rows[3][:2] == ("Nr.", "Sags-id")
     assert [r[1] for r in rows[4:]] == [x.case_id for x in s.cases]
-    assert wb["Kontrolpunkter"].max_row == 1 + len(s.concept.checks)
+    assert wb["Kontrolpunkter"].max_row == 3 + len(s.concept.checks)  # title, blank, header
 
 
 # -- sample sizes (AICPA table, 95 % confidence, 5 % tolerable) -------------------------------

@@ -9,7 +9,7 @@ from datetime import date
 from sagsindsigt.ingest import import_file
 from sagsindsigt.privacy import mask_cpr
 
-from ..conftest import load_case_types
+from .conftest import load_case_types
 
 CPR = re.compile(r"(?<![0-9])[0-3][0-9][01][0-9][0-9]{2}[- ]?[0-9]{4}(?![0-9])")
 TODAY = date(2015, 1, 1)
