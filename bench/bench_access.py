@@ -19,13 +19,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sagsindsigt.overview import default_period  # noqa: E402
 from tests.web.conftest import serving  # noqa: E402
 from tests.web.load_scenario import add_load_users, run  # noqa: E402
 
 from sagsindsigt.demo import build_demo  # noqa: E402
 from sagsindsigt.privacy import create_secret  # noqa: E402
 from sagsindsigt.store import Store  # noqa: E402
+from sagsindsigt.store.reads import latest_year as default_period  # noqa: E402
 from sagsindsigt.web import create_app  # noqa: E402
 
 

@@ -168,22 +168,25 @@ TIMELINESS_RULES = [{
 
 
 def _targets(last: int) -> list[dict]:
+    year = str(last)
     return [
-        {"id": "klager_bif", "kpi": "complaint_rate", "administration": "BIF",
-         "period": str(last), "direction": "max", "value": 2.5},
-        {"id": "procedurale_klager_sof", "kpi": "procedural_complaint_rate",
-         "administration": "SOF", "period": str(last), "direction": "max", "value": 2.0},
-        {"id": "frister_sof", "kpi": "deadline_compliance", "administration": "SOF",
-         "period": str(last), "direction": "min", "value": 80},
-        {"id": "frister_suf", "kpi": "deadline_compliance", "administration": "SUF",
-         "period": str(last), "direction": "min", "value": 90},
-        {"id": "korrekte_sager_bif", "kpi": "audit_correct_rate", "administration": "BIF",
-         "period": str(last), "direction": "min", "value": 95},
-        {"id": "fejl_halveret_bif", "kpi": "audit_check_error_rate", "administration": "BIF",
-         "period": str(last), "direction": "max",
-         "relative_to": {"period": str(FIRST_YEAR), "factor": 0.5}},
-        {"id": "jobsamtaler_bif", "kpi": "timeliness", "administration": "BIF",
-         "period": str(last), "direction": "min", "value": 85},
+        {"id": "klager_bif", "name": "Færre klager i BIF", "kpi": "complaint_rate",
+         "administration": "BIF", "period": year, "direction": "max", "value": 2.5},
+        {"id": "procedurale_klager_sof", "name": "Færre formalitetsklager i SOF",
+         "kpi": "procedural_complaint_rate", "administration": "SOF", "period": year,
+         "direction": "max", "value": 2.0},
+        {"id": "frister_sof", "name": "Frister overholdt i SOF", "kpi": "deadline_compliance",
+         "administration": "SOF", "period": year, "direction": "min", "value": 80},
+        {"id": "frister_suf", "name": "Frister overholdt i SUF", "kpi": "deadline_compliance",
+         "administration": "SUF", "period": year, "direction": "min", "value": 90},
+        {"id": "korrekte_sager_bif", "name": "Korrekte sager i BIF",
+         "kpi": "audit_correct_rate", "administration": "BIF", "period": year,
+         "direction": "min", "value": 95},
+        {"id": "fejl_halveret_bif", "name": "Fejlene halveret i BIF",
+         "kpi": "audit_check_error_rate", "administration": "BIF", "period": year,
+         "direction": "max", "relative_to": {"period": str(FIRST_YEAR), "factor": 0.5}},
+        {"id": "jobsamtaler_bif", "name": "Jobsamtaler til tiden i BIF", "kpi": "timeliness",
+         "administration": "BIF", "period": year, "direction": "min", "value": 85},
     ]
 
 

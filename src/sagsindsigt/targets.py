@@ -137,13 +137,10 @@ def _outside(spec: dict) -> list[dict[str, str]]:
     (``Principal.require_within``), told as an error of the field that leaves it."""
     from .access import Denied, current
 
-    p = current()
     try:
-        p.require_within(spec.get("administration"), spec.get("unit"))
+        current().require_within(spec.get("administration"), spec.get("unit"))
     except Denied as exc:
-        field = "unit" if p.data_scope.contains(spec.get("administration")) else \
-            "administration"
-        return [{"field": field, "reason": str(exc)}]
+        return [{"field": exc.field, "reason": str(exc)}]
     return []
 
 

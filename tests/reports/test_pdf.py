@@ -106,6 +106,7 @@ def test_long_tables_run_over_pages_with_repeated_headers(tmp_path):
         t.rows.append({"label": f"Række {i + 1:03d}", "n": Cell(1000 + i, COUNT),
                        "m": Cell(2000 * i, COUNT)})
     rep = Report("kvartal", "Prøverapport", Period.parse("2014-Q2"), [("Forvaltning", "SOF")],
+                 "Socialforvaltningen (SOF)",
                  False, 5, [Section("s", "Afsnit", "", [t])], ["cases_received"], [])
     path = tmp_path / "lang.pdf"
     path.write_bytes(render_pdf(rep))

@@ -37,7 +37,7 @@ def load(store, tmp_path):
 
 def grid(table) -> dict:
     keys = {c.key: c.label for c in table.columns}
-    return {row["label"]: {keys[k]: v for k, v in row.items() if k != "label"}
+    return {row["label"]: {keys[k]: v for k, v in row.items() if k in keys and k != "label"}
             for row in table.rows}
 
 

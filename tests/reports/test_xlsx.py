@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from sagsindsigt import danish
 from sagsindsigt.kpis import Query, compute
 from sagsindsigt.kpis import get as get_kpi
+from sagsindsigt.present.labels import DIM_LABELS
 from sagsindsigt.present.seed import overview as overview_table
 from sagsindsigt.reports.model import COUNT, Cell
 from sagsindsigt.reports.suppression import revealed
@@ -162,7 +163,8 @@ def test_definitions_and_batches_sheets(report_files, reports, demo_store, kind)
     assert [r[0] for r in rows] == rep.kpis and rep.kpis
     for kid, label, unit, dims, text in rows:
         k = get_kpi(kid)
-        assert (label, unit, dims, text) == (k.label, k.unit, ", ".join(k.dims), k.description)
+        assert (label, unit, dims, text) == (k.label, k.unit, ", ".join(
+            DIM_LABELS[d].lower() for d in k.dims), k.description)
     ws = wb["Indlæsninger"]
     ids = [r[0].value for r in ws.iter_rows(min_row=4) if r[0].value is not None]
     stored = {r[0]: r[1] for r in demo_store._engine.query("SELECT id, kind FROM batches")}

@@ -67,7 +67,7 @@ def test_round_page_lists_the_sample_and_exports_xlsx(client, demo_store):
     assert f"seed {s.seed}" in r.text and s.cases[0].case_id in r.text
     x = client.get("/kvalitet/runde/revalidering/2014-Q4/stikproeve.xlsx")
     wb = load_workbook(BytesIO(x.content))
-    ids = [row[1] for row in wb["Stikprøve"].iter_rows(min_row=3, values_only=True)]
+    ids = [row[1] for row in wb["Stikprøve"].iter_rows(min_row=5, values_only=True)]
     assert ids == [c.case_id for c in s.cases]
 
 
@@ -77,7 +77,7 @@ def test_results_overall_and_per_area_with_lights_in_text(client):
     clean(r.text)
     t = text(r.text)
     assert re.search(r'class="light light-(green|yellow|red)">(Grøn|Gul|Rød)<', r.text)
-    assert "Korrekte sager pr. koncept" in t and "Fejlstatistik pr. kategori" in t
+    assert "Korrekte sager pr. kvalitetskoncept" in t and "Fejlstatistik pr. kategori" in t
     assert "Udvikling over årene" in t and "Mål i forhold til basisår" in t
     area = client.get("/kvalitet/resultater", params={"period": "2013", "area": "Kontanthjælp"})
     t = text(area.text)
@@ -97,7 +97,7 @@ def test_results_xlsx_holds_the_page_figures(client):
     wb = load_workbook(BytesIO(x.content))
     assert {"koncepter", "runder", "enheder", "kategorier", "udvikling", "maal"} <= set(
         wb.sheetnames)
-    rows = list(wb["koncepter"].iter_rows(min_row=3, values_only=True))
+    rows = list(wb["koncepter"].iter_rows(min_row=6, values_only=True))  # title lines above
     total = rows[-1]
     api = client.get("/api/kpi/audit_correct_rate", params={"period": "2013"}).json()
     assert total[0] == "I alt" and total[1] == api["rows"][0]["value"]

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from sagsindsigt.present.labels import Labels
 from sagsindsigt.web.comparison import view
 from sagsindsigt.web.pages import Filters
 from tests.web.test_browser import browser, page  # noqa: F401  (fixtures)
@@ -26,9 +27,10 @@ def test_page_agrees_with_the_funnel_api(client):
     section = section[:section.index("</table>")]
     shown = re.findall(r'<th scope="row">([^<]+)</th>', section)
     assert shown == sorted(shown)  # alphabetical: no ranking by rate
+    name = Labels.of(client.app.state.figures.store).name
     for r in rows:
-        cells = re.search(rf'<th scope="row">{r["unit"]}</th>(.*?)</tr>', section,
-                          flags=re.S).group(1)
+        cells = re.search(rf'<th scope="row">{re.escape(name("unit", r["unit"]))}</th>(.*?)</tr>',
+                          section, flags=re.S).group(1)
         expected = {"markant_over": "Markant over", "markant_under": "Markant under",
                     None: "Inden for grænserne"}[r["flag"]]
         assert expected in cells
@@ -51,7 +53,9 @@ def test_target_is_drawn_on_the_funnel_plot(client):
         "period": "2014", "view": "funnel", "where": "administration=SOF"}).json()["centre"]
     assert rules == [centre, 80]  # the demo's target frister_sof: at least 80 % in 2014
     points = next(layer for layer in deadline["layer"] if layer["mark"]["type"] == "point")
-    assert {p["enhed"] for p in points["data"]["values"]} == {"HCK", "RCK", "SCK"}
+    assert {p["enhed"] for p in points["data"]["values"]} == {
+        "Handicapcenter København (HCK)", "Rådgivningscenter København (RCK)",
+        "Socialcenter København (SCK)"}
     json.dumps(charts)  # the specs go to the page as JSON
 
 

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from sagsindsigt.practice import scorecard
+from sagsindsigt.present.labels import Labels
 
 pytestmark = pytest.mark.xdist_group("demo")
 
@@ -19,7 +20,8 @@ def test_scorecard_page(client, demo_store):
     section = r.text[r.text.index('id="scorecard"'):]
     section = section[:section.index("</table>")]
     rows = re.findall(r'<th scope="row">([^<]+)</th>(.*?)</tr>', section, flags=re.S)
-    assert [name for name, _ in rows] == [f"{c.unit} ({c.administration})" for c in cards]
+    name = Labels.of(demo_store).name
+    assert [n for n, _ in rows] == [name("unit", c.unit) for c in cards]  # "Name (CODE)"
     for (_, cells), c in zip(rows, cards, strict=True):
         assert f"{c.completeness:.1f}".replace(".", ",") + " %" in cells
         assert f"{c.open_past_days:,}".replace(",", ".") + " af " in cells

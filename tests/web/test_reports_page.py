@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from sagsindsigt.reports.xlsx import HEADER_ROW
 
 from . import test_accessibility, test_browser
+from .downloads import xlsx_rows
 
 pytestmark = pytest.mark.xdist_group("demo")
 browser, page = test_browser.browser, test_browser.page  # the same Chromium fixtures
@@ -33,7 +34,7 @@ def test_the_page_offers_every_report(client):
     for kind in CASES:
         assert f'value="{kind}"' in html
     assert 'href="/rapporter" aria-current="page"' in html  # in the navigation
-    assert '<option value="SOF">Socialforvaltningen</option>' in html
+    assert '<option value="SOF">Socialforvaltningen (SOF)</option>' in html
     assert '<option value="2014-Q2">2. kvartal 2014</option>' in html
 
 
@@ -53,8 +54,8 @@ def test_the_page_downloads_pdf_and_xlsx(client, kind):
     params = {"kind": kind, **CASES[kind]}
     x = client.get("/rapporter/hent", params={**params, "format": "xlsx"})
     assert x.status_code == 200 and x.headers["content-type"] == XLSX
-    name = "-".join([kind, CASES[kind]["period"], *[v for k, v in CASES[kind].items()
-                                                   if k != "period"]])
+    name = "-".join([kind, CASES[kind]["period"], CASES[kind].get("unit")
+                     or CASES[kind].get("administration") or "kommune"])
     assert f'filename="{name}.xlsx"' in x.headers["content-disposition"]
     wb = load_workbook(io.BytesIO(x.content))
     assert wb.sheetnames[0] == "Rapport" and wb.sheetnames[-2:] == ["Definitioner",
@@ -130,10 +131,8 @@ def test_a_person_downloads_a_report_in_the_browser(page, live_server, tmp_path)
 def _download(client, url, params) -> dict:
     r = client.get(url, params=params)
     assert r.status_code == 200, r.text
-    ws = load_workbook(io.BytesIO(r.content)).active
-    head = [c.value for c in ws[1]]
-    return {row[0]: dict(zip(head, row, strict=False))
-            for row in ws.iter_rows(min_row=2, values_only=True)}
+    head, rows = xlsx_rows(r.content)
+    return {row[0]: dict(zip(head, row, strict=False)) for row in rows}
 
 
 @pytest.mark.parametrize("kind, params, page_table, sheet, kpis", [

@@ -50,8 +50,9 @@ def test_drill_down_links_follow_the_levels(client):
     assert "administration=SOF&amp;unit=HCK" in html and "Handicapcenter" not in html or True
     html = client.get("/side/sager", params={"period": "2013", "administration": "SOF",
                                              "unit": "HCK"}).text
-    assert "<th scope=\"row\">BIL</th>" in html or ">BIL<" in html  # case types of HCK
-    assert 'aria-current="location">HCK' in html
+    assert "Handicapbiler (BIL)</a></th>" in html  # the case types of HCK, by name
+    assert 'aria-current="location">Handicapcenter København (HCK)' in html
+    assert '<p class="scope">Område: <strong>Handicapcenter København (HCK)</strong>' in html
 
 
 def _api(client, kpi, **params):

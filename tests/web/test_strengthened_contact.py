@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from sagsindsigt import sb
+from sagsindsigt import strengthened_contact as sb
 from sagsindsigt.strengthened_contact import REFERENCE, compare, p_text, p_value
 from tests.web.test_browser import browser, page  # noqa: F401  (fixtures)
 

@@ -24,7 +24,7 @@ def test_maaltal_page_on_the_demo(client):
     html = client.get("/side/maaltal", params={"period": "2014"}).text
     api = client.get("/api/kpi/complaint_rate", params={
         "period": "2014", "where": "administration=BIF"}).json()["rows"][0]["value"]
-    row = re.search(r"klager_bif</th>(.*?)</tr>", html, flags=re.S).group(1)
+    row = re.search(r"Færre klager i BIF</th>(.*?)</tr>", html, flags=re.S).group(1)
     assert "højst 2,5 %" in row and f"{api:.1f}".replace(".", ",") + " %" in row
     assert ("Ikke opfyldt" if api > 2.5 else "Opfyldt") in row
     # seed 001: a target on complaint volume gets the caution and the suggestion
@@ -32,7 +32,7 @@ def test_maaltal_page_on_the_demo(client):
     assert html.count('class="caution"') == 1  # only klager_bif is on complaint volume
     charts = view(client.app.state.figures, Filters("2014"))["charts"]
     assert json.dumps(charts[0], ensure_ascii=False) in html  # the page carries the specs
-    bif = next(c for c in charts if c["title"].endswith("klager_bif"))
+    bif = next(c for c in charts if c["title"].endswith("Færre klager i BIF"))
     rule = next(layer for layer in bif["layer"] if layer["mark"]["type"] == "rule")
     assert rule["encoding"]["y"]["datum"] == 2.5
     assert [d["periode"] for d in bif["data"]["values"]][-1] == "2014"
@@ -56,7 +56,9 @@ def test_target_form_saves_and_refuses(tmp_path):
                         follow_redirects=False)
             assert ok.status_code == 303
             page = c.get(ok.headers["location"] + "&period=2015").text
-            row = re.search(r"frister</th>(.*?)</tr>", page, flags=re.S).group(1)
+            row = re.search(r"Overholdte sagsbehandlingsfrister mindst 90,0 %, "
+                            r"Socialforvaltningen, 2015</th>(.*?)</tr>", page,
+                            flags=re.S).group(1)  # no name given: described
             assert "mindst 90,0 %" in row and "Ingen data" in row
     finally:
         store.close()
@@ -74,7 +76,7 @@ def test_the_target_is_on_the_tile_of_its_kpi(client):
     html = client.get("/", params={"period": "2014", "administration": "BIF"}).text
     tile = html[html.index("<h3>Klager i forhold til sagsmængde</h3>"):]
     tile = tile[:tile.index("</article>")]
-    assert re.search(r'class="tile-target">Måltal klager_bif: <span class="status '
+    assert re.search(r'class="tile-target">Måltal «Færre klager i BIF»: <span class="status '
                      r'status-(not_met|met)">(Ikke opfyldt|Opfyldt)</span> \(højst 2,5 %\)',
                      tile), tile[:600]
     whole = client.get("/", params={"period": "2014"}).text

@@ -54,7 +54,12 @@ class AccessError(ValueError):
 
 
 class Denied(PermissionError):
-    """The acting principal may not do this (Danish message; HTTP 403)."""
+    """The acting principal may not do this (Danish message; HTTP 403). ``field``: the field
+    of a refused write that leaves the scope (a form shows the message there)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -168,8 +173,12 @@ class Principal:
     def require_within(self, administration: str | None, unit: str | None = None) -> None:
         """A write (complaint, audit) must lie inside the own scope (an admin's scope is
         everything, like its data scope)."""
-        if not self.data_scope.contains(administration, unit):
-            raise Denied(f"Du kan kun arbejde med sager i dit eget område ({self.scope.code}).")
+        s = self.data_scope
+        if not s.contains(administration, unit):
+            field = "administration" if administration not in (s.administrations or ()) \
+                else "unit"
+            raise Denied(f"Du kan kun arbejde med sager i dit eget område ({self.scope.code}).",
+                         field)
 
 
 SYSTEM = Principal("system", "admin", ALL, "cli")

@@ -230,13 +230,10 @@ def _within(record: dict[str, Any]) -> None:
     """A registration must lie inside the acting principal's scope: the one write rule
     (``Principal.require_within``), told as an error of the field that leaves the scope, so
     the form keeps what was typed."""
-    p = acting()
     try:
-        p.require_within(record.get("administration"), record.get("unit"))
+        acting().require_within(record.get("administration"), record.get("unit"))
     except Denied as exc:
-        field = "unit" if p.data_scope.contains(record.get("administration")) else \
-            "administration"
-        raise RegistrationError([{"field": field, "value": record.get(field) or "",
+        raise RegistrationError([{"field": exc.field, "value": record.get(exc.field) or "",
                                   "reason": str(exc)}], status=403) from exc
 
 

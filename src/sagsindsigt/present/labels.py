@@ -131,6 +131,18 @@ class Labels:
             text += f", {self.name('case_type', case_type)}"
         return text
 
+    def scope_of(self, administration: str | None = None, unit: str | None = None,
+                 case_type: str | None = None) -> dict[str, str]:
+        """Whose data, for machines and file names: the code and the name (``where``)."""
+        centre = self.scope.units is not None
+        code = unit or (None if centre else administration) or self.scope.code
+        return {"code": code, "name": self.where(administration, unit, case_type)}
+
+    def scope_of_where(self, where: dict[str, list[str]]) -> dict[str, str]:
+        """``scope_of`` for a query's filters (one value per dimension counts)."""
+        one = {d: v[0] for d, v in where.items() if len(v) == 1}
+        return self.scope_of(one.get("administration"), one.get("unit"), one.get("case_type"))
+
     # -- targets ---------------------------------------------------------------------------
     def target(self, t: dict[str, Any]) -> str:
         """A target's name, or what it says when it has none: "Korrekte sager mindst 95 %,

@@ -187,7 +187,7 @@ def oekonomiudvalg(b: Builder) -> list[Section]:
                 "foranalysen til Økonomiudvalget). Delvist dækkede tal er opregnet til hele "
                 "perioden og markeret med *.", [b.seed_table()]),
         Section("udvikling", "Udviklingen over årene",
-                "Hele kommunen (eller de valgte filtre), opregnet som tabellen ovenfor.",
+                f"{b.labels.where(*_filter_scope(b.where))}, opregnet som tabellen ovenfor.",
                 [b.trend_table("udvikling", "Klager og sager over tid", years,
                                ["complaints_received", "cases_received", "complaint_rate",
                                 "appeal_change_rate"], annualise=True,

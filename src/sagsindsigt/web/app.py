@@ -152,7 +152,8 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
         if not tables:
             raise HTTPException(404, "Tabellen findes ikke på siden.")
         who = whose(fig, f)
-        name = f"{slug}-{table_id}-{f.period}-{_scope_code(f)}"
+        code = fig.labels().scope_of(f.administration, f.unit)["code"]
+        name = f"{slug}-{table_id}-{f.period}-{code}"
         if fmt == "csv":
             return Response(csv_bytes(tables[0], who), media_type="text/csv; charset=utf-8",
                             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
@@ -191,12 +192,7 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
         except KpiUsageError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         body = res.as_json()
-        only = {d: v[0] for d, v in q.where.items() if len(v) == 1}
-        body["scope"] = {"code": _scope_code(Filters(period, only.get("administration"),
-                                                        only.get("unit"))),
-                         "name": whose(fig, Filters(period, only.get("administration"),
-                                                    only.get("unit"),
-                                                    only.get("case_type")))}
+        body["scope"] = fig.labels().scope_of_where(q.where)
         return JSONResponse(json.loads(json.dumps(body, ensure_ascii=False, default=str)))
 
     from . import complaints, imports, strengthened_contact, targets  # with routes of their own
@@ -242,12 +238,6 @@ def whose(fig: Figures, f: Filters | None = None) -> str:
     if f is None:
         return scope_label(current().data_scope)
     return fig.labels().where(f.administration, f.unit, f.case_type)
-
-
-def _scope_code(f: Filters) -> str:
-    """The code a download's file name carries: the filters' unit or administration, else the
-    caller's scope ("kommune" for the whole municipality)."""
-    return f.unit or f.administration or current().data_scope.code
 
 
 def _warm(fig: Figures) -> None:

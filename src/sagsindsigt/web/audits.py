@@ -156,7 +156,8 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
         if s is None:
             raise HTTPException(404, "Der er ikke trukket en stikprøve for runden endnu.")
         return Response(sample_workbook(s, fig.labels()), media_type=XLSX, headers={
-            "Content-Disposition": f'attachment; filename="stikproeve-{concept}-{rnd}.xlsx"'})
+            "Content-Disposition": f'attachment; filename="stikproeve-{concept}-{rnd}-'
+                                   f'{current().data_scope.code}.xlsx"'})
 
     @r.post("/runde/{concept}/{rnd}/import")
     async def import_answers(concept: str, rnd: str, file: Annotated[UploadFile, File()],

@@ -51,6 +51,7 @@ def view(fig: Figures, f: Filters) -> dict[str, Any]:
                                 f"{dk_value(r['upper998'], '%')}",
                    "flag": FLAGS.get(r["flag"], "Inden for grænserne"),
                    "explain": EXPLAIN[r["flag"]]})
+        t.sort_body(lambda r: r["label"])  # alphabetical: never a ranking
         tables.append(t)
         if t.rows:
             charts.append(funnel_chart(fn, labels, goals.get(kpi.id)))

@@ -76,7 +76,7 @@ def reports_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
         except KpiUsageError as exc:
             raise HTTPException(400, str(exc)) from exc
         data = render(rep, format)
-        scope = unit or administration or current().data_scope.code
+        scope = fig.labels().scope_of(administration, unit)["code"]
         name = "-".join([kind, rep.period.label, scope, *([case_type] if case_type else [])])
         disposition = "inline" if format == "html" else "attachment"
         return Response(data, media_type=FORMATS[format], headers={

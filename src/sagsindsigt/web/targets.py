@@ -22,8 +22,8 @@ from .pages import Figures, Filters
 
 SLUG = "maaltal"
 FORM_URL = "/maaltal/nyt"
-FORM_FIELDS = ["id", "kpi", "administration", "unit", "case_type", "period", "direction",
-               "value", "relative_period", "relative_factor"]
+FORM_FIELDS = ["id", "name", "kpi", "administration", "unit", "case_type", "period",
+               "direction", "value", "relative_period", "relative_factor"]
 
 
 def statuses(fig: Figures, f: Filters | None = None) -> list[dict[str, Any]]:
@@ -109,6 +109,7 @@ def router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
             "field_errors": field_errors, "kpis": all_kpis(), "admins": admins,
             "units": [(n.code, labels.node(n.code)) for n in nodes
                       if n.level in ("center", "enhed") and scope.covers(n.code)],
+            "whole": scope.everything, "units_only": scope.units is not None,
             "caution": core.CAUTION, "volume_kpis": sorted(core.VOLUME_KPIS),
             "chosen_caution": core.caution(kpi) if kpi else None, "form_url": FORM_URL}))
 
