@@ -28,9 +28,15 @@ def add_load_users(store, n: int) -> list[str]:
     return names
 
 
-def mix(period: str) -> list[str]:
+def scope_of(name: str) -> str:
+    """The scope a load user was given (``add_load_users``)."""
+    return SCOPES[int(name[4:]) % len(SCOPES)]
+
+
+def mix(period: str, administration: str = "BIF") -> list[str]:
+    """The requests of one user: a page filtered to an administration inside its scope."""
     return [f"/?period={period}", f"/side/sager?period={period}",
-            f"/side/klager?period={period}&administration=BIF",
+            f"/side/klager?period={period}&administration={administration}",
             f"/api/kpi/cases_received?period={period}&by=administration",
             f"/api/kpi/complaint_rate?period={period}", "/api/kpi",
             f"/download/klager/klager.csv?period={period}",
@@ -69,13 +75,14 @@ class Result:
 
 def run(base: str, names: list[str], period: str, seconds: float) -> Result:
     clients = [sign_in(base, n) for n in names]
-    urls = mix(period)
+    own = [mix(period, scope_of(n) if scope_of(n) != "kommune" else "BIF") for n in names]
     res = Result(seconds)
     lock = threading.Lock()
     stop = time.monotonic() + seconds
 
     def worker(i: int, c: httpx.Client) -> None:
         rng = random.Random(i)
+        urls = own[i]
         while time.monotonic() < stop:
             url = rng.choice(urls)
             t = time.perf_counter()

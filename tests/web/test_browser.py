@@ -58,15 +58,16 @@ def test_drill_down_and_period_change(page, live_server):
     page.goto(f"{live_server}/side/sager?period=2013")
     page.get_by_role("link", name="Socialforvaltningen").first.click()
     page.wait_for_url("**administration=SOF**")
-    page.get_by_role("link", name="HCK").first.click()
+    page.get_by_role("link", name="Handicapcenter København (HCK)").first.click()
     page.wait_for_url("**unit=HCK**")
-    assert page.locator('[aria-current="location"]').inner_text() == "HCK"
-    assert page.get_by_role("rowheader", name="BIL").count() >= 1  # HCK's case types
+    assert page.locator('[aria-current="location"]').inner_text() == \
+        "Handicapcenter København (HCK)"
+    assert page.get_by_role("rowheader", name="Handicapbiler (BIL)").count() >= 1
     page.select_option("#period", "2013-Q2")
     page.get_by_role("button", name="Vis").click()
     page.wait_for_url("**period=2013-Q2**")
     assert "unit=HCK" in page.url and "administration=SOF" in page.url
-    page.get_by_role("link", name="Kommunen").click()
+    page.get_by_role("link", name="Hele kommunen").click()
     page.wait_for_url("**/side/sager?period=2013-Q2")
 
 
@@ -76,7 +77,8 @@ def test_csv_download_equals_the_api(page, live_server):
         page.locator('#klager a[href*=".csv"]').click()
     text = Path(info.value.path()).read_text(encoding="utf-8-sig")
     rows = list(csv.reader(io.StringIO(text), delimiter=";"))
-    total = rows[-1]
+    assert rows[0][0] == "Område" and rows[-1][0] == "Hele kommunen"
+    total = rows[-1][1:]
     api = httpx.get(f"{live_server}/api/kpi/complaints_received",
                     params={"period": "2013"}).json()
     assert total[0] == "I alt" and int(total[1]) == api["rows"][0]["value"]

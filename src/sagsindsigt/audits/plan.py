@@ -17,6 +17,7 @@ from ..calendar import Period, PeriodError
 from ..store import Store, reads
 
 FREQUENCY_KIND = {"kvartal": "quarter", "halvaar": "half", "aar": "year"}
+SOURCE = "kvalitetsopfoelgning"  # the source of reviews published from the workflow
 STATUS_LABELS = {"planlagt": "Planlagt", "skal_gennemfoeres": "Skal gennemføres",
                  "i_gang": "I gang", "afsluttet": "Afsluttet", "forsinket": "Forsinket"}
 
@@ -124,8 +125,6 @@ def round_states(store: Store, year: int, today: date | None = None,
     labels = {r for c in cs for r in rounds_of(c.frequency, year)}
     if not labels:
         return []
-    from .sampling import SOURCE
-
     facts = reads.audit_round_facts(store, sorted(labels), SOURCE)
     closed, drawn, answered = facts["status"], facts["drawn"], facts["answered"]
     imported = facts["imported"]

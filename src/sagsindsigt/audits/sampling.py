@@ -16,10 +16,9 @@ from datetime import date, datetime
 
 from ..stats import attribute_sample_size
 from ..store import Store, reads
-from .plan import AuditError, AuditUsageError, Concept, concept, round_period
+from .plan import SOURCE, AuditError, AuditUsageError, Concept, concept, round_period
 
 STRATA = {"unit": "enhed"}
-SOURCE = "kvalitetsopfoelgning"  # the source of reviews published from the workflow
 NO_UNIT = "(ikke oplyst)"
 
 
