@@ -223,9 +223,6 @@ def kpi(ctx, kpi_id, list_, period, by, where, annualise, view, fmt) -> None:
         raise Usage(str(exc)) from exc
     data = shown.as_json()
     if fmt == "json":
-        from .present.labels import Labels
-
-        data["scope"] = Labels.of(store).scope_of_where(q.where)
         click.echo(json.dumps(data, ensure_ascii=False, default=str))
         return
     cols = list(q.by) + [c for c in data["rows"][0] if c not in q.by] if data["rows"] else []

@@ -128,34 +128,34 @@ def _partial_periods(store) -> list[Warning_]:
 
 
 def _unknown_codes(store) -> list[Warning_]:
-    """Cases kept with a case type that is not among their administration's case types, or
-    a unit the loaded organisation does not name (a mapping file's ``allow_unknown``): named
-    with the number of cases, since they have no deadline (or no place in the tree)."""
+    """Cases kept with a case type that is not among their administration's case types, or a
+    unit the loaded organisation does not name under an administration whose units it names
+    (a mapping file's ``allow_unknown``; the importer's rule, ``ingest/known.py``): each code
+    named with its number of cases, since they have no deadline or no place in the tree."""
     c, t = store.table("cases"), store.table("case_types")
     known = t.select(k_code=t.code, k_admin=t.administration)
     j = c.left_join(known, (c.case_type == known.k_code) & (c.administration == known.k_admin))
-    j = j.filter(j.k_code.isnull())
-    out = []
-    for r in store.run(j.group_by(["administration", "case_type"]).aggregate(n=j.count())
-                       .order_by(["administration", "case_type"])).to_dicts():
-        out.append(Warning_(
-            "unknown_case_type", r["administration"],
-            f"{number(r['n'])} {'sag' if r['n'] == 1 else 'sager'} i {_admin(r['administration'])} "
-            f"har sagstypen '{r['case_type']}', som ikke findes blandt forvaltningens "
-            "sagstyper; de har derfor ingen frist og intet ydelsesområde. Indlæs sagstypen "
-            "med 'sagsindsigt import case_types'."))
+    found = [("unknown_case_type", "case_type", j.filter(j.k_code.isnull()),
+              "som ikke findes blandt forvaltningens sagstyper; de har derfor ingen frist og "
+              "intet ydelsesområde. Indlæs sagstypen med 'sagsindsigt import case_types'.")]
     nodes = [n for n in reads.organisation(store) if not n.derived]
-    if any(n.level in ("center", "enhed") for n in nodes):
-        named = {n.code for n in nodes}
-        u = c.filter(c.unit.notnull() & ~c.unit.isin(sorted(named)))
-        for r in store.run(u.group_by(["administration", "unit"]).aggregate(n=u.count())
-                           .order_by(["administration", "unit"])).to_dicts():
+    owner = reads.administrations((n.code, n.parent, n.level) for n in nodes)
+    described = sorted({a for u, a in owner.items() if u != a})  # has units in the file
+    if described:
+        named = sorted(owner)
+        found.append(("unknown_unit", "unit", c.filter(
+            c.unit.notnull() & c.administration.isin(described) & ~c.unit.isin(named)),
+            "som ikke findes under forvaltningen i den indlæste organisation; indlæs enheden "
+            "med 'sagsindsigt import organisation'."))
+    out = []
+    for kind, field, rows, why in found:
+        counts = rows.group_by(["administration", field]).aggregate(n=rows.count())
+        for r in store.run(counts.order_by(["administration", field])).to_dicts():
+            noun = {"case_type": "sagstypen", "unit": "enheden"}[field]
             out.append(Warning_(
-                "unknown_unit", r["administration"],
+                kind, r["administration"],
                 f"{number(r['n'])} {'sag' if r['n'] == 1 else 'sager'} i "
-                f"{_admin(r['administration'])} har enheden '{r['unit']}', som ikke findes i "
-                "den indlæste organisation; indlæs enheden med 'sagsindsigt import "
-                "organisation'."))
+                f"{_admin(r['administration'])} har {noun} '{r[field]}', {why}"))
     return out
 
 

@@ -26,6 +26,7 @@ def test_age_band_api_equals_cli(client, demo_store, capsys, monkeypatch):
                                                     "by": "administration,age_band"}).json()
         assert main(["--db", demo_store.url, "kpi", kpi, "--period", "2013", "--by",
                      "administration,age_band", "--format", "json"]) == 0
+        assert api.pop("scope")["name"] == "Hele kommunen"  # the API says whose data
         assert api == json.loads(capsys.readouterr().out)
         assert [r["age_band"] for r in api["rows"][:5]] == AGE_BAND_LABELS
     listed = {k["id"]: k["dimensions"] for k in client.get("/api/kpi").json()}
