@@ -80,6 +80,8 @@ class Labels:
 
     # -- dimensions and their members -------------------------------------------------------
     def dim(self, dim: str) -> str:
+        if dim == "administration" and self.scope.units is not None:
+            return "Område"  # a centre's reader: the rows are the centre, not its parent
         return DIM_LABELS.get(dim, dim)
 
     def name(self, dim: str, value: Any) -> str:
