@@ -340,9 +340,8 @@ def build(src: Source, kind: str, period: str | Period, where: list[str] | None 
     for w in where:
         if "=" not in w:
             raise KpiUsageError(f"Filteret '{w}' skal skrives som DIMENSION=VÆRDI.")
-    for dim in ("administration", "unit", "case_type"):
-        for v in _values(where, dim):  # "Ingen adgang" for a filter outside the scope
-            src.locked(lambda dim=dim, v=v: reads.require_visible(src.store, **{dim: v}))
+    src.locked(lambda: reads.require_visible(  # "Ingen adgang" for a filter outside the scope
+        src.store, *(_values(where, d) for d in ("administration", "unit", "case_type"))))
     b = Builder(src, p, where)
     sections = KINDS[kind](b)
     for s in sections:  # a cross table too wide for the page is left out (see its section)

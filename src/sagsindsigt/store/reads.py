@@ -118,27 +118,33 @@ def outside_scope(store, table: str, **where: Any) -> bool:
     return count(store.table(table)) == 0 and count(store._raw(table)) > 0
 
 
-def require_visible(store, administration: str | None = None, unit: str | None = None,
-                    case_type: str | None = None) -> None:
-    """A view's filters must lie inside the caller's scope: a filter on another
-    administration, a unit outside the scope or another administration's case type is
-    refused (``access.Denied``: "Ingen adgang", never an empty "ingen data"). A filter on the
-    own administration by a centre's reader is its own part, not a refusal."""
+def require_visible(store, administration: str | list[str] | None = None,
+                    unit: str | list[str] | None = None,
+                    case_type: str | list[str] | None = None) -> None:
+    """A view's filters (one value or a list each) must lie inside the caller's scope: a
+    filter on another administration, a unit outside the scope or another administration's
+    case type is refused (``access.Denied``: "Ingen adgang", never an empty "ingen data"). A
+    filter on the own administration by a centre's reader is its own part, not a refusal."""
     from ..access import Denied
 
     s = current().data_scope
     if s.everything:
         return
     mine = s.name or s.code
-    if administration and administration not in (s.administrations or ()):
-        raise Denied(f"{ADMINISTRATIONS.get(administration, administration)} ligger uden for "
-                     f"dit område ({mine}).")
-    if unit:
-        if not s.covers(unit) and any(n.code == unit for n in store.organisation_tree()):
-            raise Denied(f"Enheden {unit} ligger uden for dit område ({mine}).")
-    if case_type and outside_scope(store, "case_types", code=case_type):
-        raise Denied(f"Sagstypen {case_type} hører til en anden forvaltning end dit område "
-                     f"({mine}).")
+
+    def each(v) -> list[str]:
+        return [v] if isinstance(v, str) else list(v or [])
+
+    for a in each(administration):
+        if a not in (s.administrations or ()):
+            raise Denied(f"{ADMINISTRATIONS.get(a, a)} ligger uden for dit område ({mine}).")
+    for u in each(unit):
+        if not s.covers(u) and any(n.code == u for n in store.organisation_tree()):
+            raise Denied(f"Enheden {u} ligger uden for dit område ({mine}).")
+    for c in each(case_type):
+        if outside_scope(store, "case_types", code=c):
+            raise Denied(f"Sagstypen {c} hører til en anden forvaltning end dit område "
+                         f"({mine}).")
 
 
 # -- names of codes ---------------------------------------------------------------------------

@@ -181,9 +181,8 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
         try:
             period = period or fig.memo(("default_period",), lambda: _default_period(fig))
             q = KQ.make(kpi_id, period, by, where or [], annualise)
-            for dim in ("administration", "unit", "case_type"):
-                for v in q.where.get(dim, []):
-                    fig.read(reads.require_visible, **{dim: v})
+            fig.read(reads.require_visible, q.where.get("administration"),
+                     q.where.get("unit"), q.where.get("case_type"))
             if view == "funnel":
                 q.by = q.by or list(funnel.DEFAULT_BY)
             res = fig.get(kpi_id, q.period, q.by, [(k, v) for k, v in q.where.items()],
