@@ -122,9 +122,12 @@ def _prepare(df: pl.DataFrame, kind: Kind, mapping: Mapping, fname: str) -> pl.D
 def _known(store: Store) -> Known:
     """The one read of the codes an import checks rows against: the loaded organisation (for
     administration codes and units) and case types."""
-    org = store.table("organisation").select("code", "name", "parent", "level")
-    types = store.table("case_types").select("code", "administration")
-    return Known.of(pl.from_arrow(org.to_pyarrow()), pl.from_arrow(types.to_pyarrow()))
+    org = store.table("organisation")
+    types = store.table("case_types")
+    return Known.of(  # compiled once per process (a registration reads them every time)
+        store.run_keyed(("known_organisation",),
+                        lambda: org.select("code", "name", "parent", "level")),
+        store.run_keyed(("known_case_types",), lambda: types.select("code", "administration")))
 
 
 def _covers(kind: Kind, valid: pl.DataFrame, declared: str | None):
