@@ -26,7 +26,6 @@ from typing import Any
 import ibis
 import polars as pl
 
-from ..access import current
 from ..calendar import Period, annualisation_factor
 from ..store import reads
 
@@ -272,17 +271,14 @@ class Context:
                 continue
             t = self.table(name)
             frames.append(self.store.run(t.select(*by).distinct()))
-        if by == ["administration"]:
-            org = self.store.table("organisation")
-            codes = org.filter(org.level == "forvaltning").select(administration=org.code)
-            frames.append(self.store.run(codes))
+        if by == ["administration"]:  # the organisation's too, those inside the scope
+            codes = [n.code for n in reads.organisation(self.store)
+                     if n.level == "forvaltning"]
+            frames.append(pl.DataFrame({"administration": codes},
+                                       schema={"administration": pl.Utf8}))
             w = self.q.where.get("administration")
             if w:
                 frames = [f.filter(pl.col("administration").is_in(w)) for f in frames]
-            seen = current().data_scope.administrations  # None: every administration
-            if seen is not None:
-                frames = [f.filter(pl.col("administration").is_in(sorted(seen)))
-                          for f in frames]
         if not frames:
             return []
         df = pl.concat([f.select(by).cast({d: f.schema[d] for d in by}) for f in frames],
