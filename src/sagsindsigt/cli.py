@@ -370,6 +370,7 @@ def serve(ctx, host, port, workers, no_auth) -> None:
 
     from .access import users as access_users
     from .ingest import secret_for
+    from .settings import Settings
 
     store = _store(ctx)
     loopback = _loopback(host)
@@ -401,12 +402,14 @@ def serve(ctx, host, port, workers, no_auth) -> None:
         if secure is False:
             os.environ["SAGSINDSIGT_SECURE_COOKIES"] = "false"
         uvicorn.run("sagsindsigt.web:app_from_env", factory=True, host=host, port=port,
-                    workers=workers, log_level="warning")
+                    workers=workers, log_level="warning", proxy_headers=True,
+                    forwarded_allow_ips=Settings().trusted_proxies)
         return
     from .web import create_app
 
     app = create_app(store, auth=not no_auth, secure_cookies=secure)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True,
+                forwarded_allow_ips=Settings().trusted_proxies)
 
 
 def _loopback(host: str) -> bool:

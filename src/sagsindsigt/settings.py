@@ -22,7 +22,13 @@ class Settings(BaseSettings):
     # Web sign-in: the key that signs session cookies (default: derived from the secret above,
     # so all workers agree), and whether cookies require HTTPS (turn off only on loopback).
     session_secret: SecretStr | None = None
+    # True: the session cookie is always Secure. False (loopback): Secure only for requests
+    # that came over HTTPS, which behind a TLS proxy uvicorn learns from X-Forwarded-Proto of
+    # a trusted proxy (trusted_proxies, uvicorn's forwarded_allow_ips).
     secure_cookies: bool = True
+    trusted_proxies: str = "127.0.0.1"
+    # the largest request body outside file uploads (forms, JSON), in kB
+    max_request_kb: int = 1024
     session_hours: int = 8
     # OpenID Connect (SSO), e.g. Entra ID: see docs/access.md
     oidc_issuer: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .kpis import KpiUsageError, Query, compute
@@ -130,6 +131,7 @@ class TargetError(ValueError):
 
 
 FORM_SOURCE = "maaltal-formular"
+ID = re.compile(r"[A-Za-z0-9_æøåÆØÅ-]{1,64}")
 
 
 def _outside(spec: dict) -> list[dict[str, str]]:
@@ -157,6 +159,9 @@ def save_target(store, spec: dict, today=None, settings=None) -> str:
 
     spec = {k: v for k, v in spec.items() if v not in (None, "")}
     errors = []
+    if spec.get("id") and not ID.fullmatch(str(spec["id"])):
+        errors.append({"field": "id", "reason": "id'et må kun have bogstaver, tal, - og _ "
+                       "(højst 64 tegn), fx frister_sof_2015"})
     if spec.get("kpi") and spec["kpi"] not in {k.id for k in all_kpis()}:
         errors.append({"field": "kpi", "reason": f"nøgletallet '{spec['kpi']}' findes ikke"})
     has_rel = spec.get("relative_period") or spec.get("relative_factor")
@@ -177,7 +182,7 @@ def save_target(store, spec: dict, today=None, settings=None) -> str:
         spec["relative_to"] = {"period": str(spec.pop("relative_period")),
                                "factor": str(spec.pop("relative_factor"))}
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"maaltal-{spec.get('id') or 'uden-id'}.yaml"
+        path = Path(tmp) / "maaltal-formular.yaml"  # the id is data, never a path
         path.write_text(yaml.safe_dump([{k: str(v) if not isinstance(v, dict) else v
                                          for k, v in spec.items()}], allow_unicode=True),
                         encoding="utf-8")

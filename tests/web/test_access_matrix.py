@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -465,8 +466,15 @@ def test_five_wrong_passwords_lock_the_account(secured):
         assert r.status_code == 401
     r = c.post("/login", data={"name": "laast_bruger", "password": PASSWORD,
                                "csrf_token": csrf_of(c)})
-    assert r.status_code == 401 and "låst" in r.text
+    assert r.status_code == 401 and "låses kontoen" in r.text  # locked: the right one too
     assert c.get("/", headers={"Accept": "text/html"}).status_code == 303
+    # an unknown name gets the same answer, however often it is tried (no account oracle)
+    for i in range(6):
+        u = c.post("/login", data={"name": "ingen_saadan", "password": f"forkert-{i}",
+                                   "csrf_token": csrf_of(c)})
+        assert u.status_code == 401
+    error = re.compile(r'<p class="error" role="alert">(.*?)</p>', re.S)
+    assert error.search(u.text).group(1) == error.search(r.text).group(1)
 
 
 # -- the audit log -------------------------------------------------------------------------

@@ -16,7 +16,8 @@ from . import test_accessibility, test_browser
 from .downloads import xlsx_rows
 
 pytestmark = pytest.mark.xdist_group("demo")
-browser, page = test_browser.browser, test_browser.page  # the same Chromium fixtures
+browser = test_browser.browser  # the same Chromium
+page = test_accessibility.page  # (one that lets the test inject axe-core)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CASES = {
     "oekonomiudvalg": {"period": "2014"},
@@ -101,10 +102,10 @@ def test_html_report_and_danish_errors(client):
     assert "Forvaltning: Socialforvaltningen" in r.text and "2. kvartal 2014" in r.text
     assert "<thead>" in r.text and "data:image/svg+xml;base64," in r.text
     bad = client.get("/rapporter/hent", params={"kind": "kvartal", "period": "2014-Q9"})
-    assert bad.status_code == 400 and "Ukendt periode" in bad.json()["detail"]
+    assert bad.status_code == 400 and "Ukendt periode" in bad.json()["error"]
     assert client.get("/rapporter/hent", params={"kind": "findes_ikke"}).status_code == 404
     fmt = client.get("/rapporter/hent", params={"kind": "kvartal", "format": "doc"})
-    assert fmt.status_code == 400 and "pdf, xlsx eller html" in fmt.json()["detail"]
+    assert fmt.status_code == 400 and "pdf, xlsx eller html" in fmt.json()["error"]
 
 
 # -- in a real browser ---------------------------------------------------------------------

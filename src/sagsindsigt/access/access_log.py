@@ -36,14 +36,15 @@ _COLS = "id, logged_at, actor, role, scope, via, action, object, filters, outcom
 def append(store, action: str, object: str = "", filters: dict[str, Any] | None = None,
            outcome: str = "ok", who: Principal | None = None,
            address: str | None = None) -> None:
-    """One entry. CPR-shaped numbers in the object or filters are masked like everywhere."""
+    """One entry. CPR-shaped numbers in the actor (a failed sign-in's typed name), the object
+    or the filters are masked like everywhere: the log keeps them forever."""
     p = who or current()
     text = json.dumps({k: v for k, v in (filters or {}).items() if v not in (None, "", [])},
                       ensure_ascii=False, sort_keys=True, default=str)
     store._engine.execute(
         f"INSERT INTO access_log ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [uuid.uuid4().hex, datetime.now(), p.name, p.role, p.scope.code, p.via, action,
-         mask_cpr(object), mask_cpr(text), outcome, address])
+        [uuid.uuid4().hex, datetime.now(), mask_cpr(p.name), p.role, p.scope.code, p.via,
+         action, mask_cpr(object), mask_cpr(text), outcome, address])
 
 
 def entries(store, actor: str | None = None, action: str | None = None,

@@ -13,11 +13,15 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from ..privacy import mask_cpr
 from . import KOMMUNE, AccessError, Principal, check_role, resolve, sessions
 from . import now as _now
 
 MAX_FAILURES = 5  # failed sign-ins in a row before the account locks
 LOCK_MINUTES = 15
+REFUSED = (f"Forkert brugernavn eller adgangskode. Efter {MAX_FAILURES} forkerte forsøg i træk "
+           f"låses kontoen i {LOCK_MINUTES} minutter; bed en administrator om en ny "
+           "adgangskode, hvis du har glemt den.")
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()
 # verified against when the user does not exist, so timing does not tell names apart
@@ -64,6 +68,8 @@ def add(store, name: str, role: str, scope: str | None, password: str | None,
     name = (name or "").strip()
     if not name or len(name) > 100 or any(c.isspace() for c in name):
         raise AccessError("Brugernavnet skal være ét ord uden mellemrum (højst 100 tegn).")
+    if mask_cpr(name) != name:
+        raise AccessError("Et brugernavn må ikke ligne et cpr-nummer.")
     check_role(role)
     scope = scope or KOMMUNE
     resolve(store, scope)  # an unknown scope is refused now, not at the first sign-in
@@ -98,27 +104,25 @@ def set_password(store, name: str, password: str) -> None:
 def authenticate(store, name: str, password: str, now: datetime | None = None) -> Principal:
     """The principal for a name and password, or :class:`SignInError`. Every failure counts;
     after ``MAX_FAILURES`` in a row the account is locked for ``LOCK_MINUTES`` minutes (also
-    against the right password), so guessing is slow."""
+    against the right password), so guessing is slow. Every refusal says the same (:data:`
+    REFUSED`) and takes as long, for a name that exists or not, locked or not: the answer
+    never tells whether an account exists."""
     now = now or _now()
     rows = store._engine.query("SELECT password_hash, failures, locked_until, role, scope "
                               "FROM users WHERE name = ?", [name])
     if not rows:
-        _verify(_DUMMY, password)
-        raise SignInError("Forkert brugernavn eller adgangskode.")
+        _verify(_DUMMY, password)  # as slow as for a real account
+        raise SignInError(REFUSED)
     h, failures, locked_until, role, scope = rows[0]
     if locked_until is not None and locked_until > now:
-        raise SignInError(f"Kontoen er låst efter {MAX_FAILURES} forkerte forsøg; prøv igen "
-                          f"om {LOCK_MINUTES} minutter, eller bed en administrator om en ny "
-                          "adgangskode.")
+        _verify(_DUMMY, password)
+        raise SignInError(REFUSED)
     if h is None or not _verify(h, password):
         failures = (failures or 0) + 1
         until = now + timedelta(minutes=LOCK_MINUTES) if failures >= MAX_FAILURES else None
         store._engine.execute("UPDATE users SET failures = ?, locked_until = ? WHERE name = ?",
                              [0 if until else failures, until, name])
-        if until:
-            raise SignInError(f"Kontoen er nu låst i {LOCK_MINUTES} minutter efter "
-                              f"{MAX_FAILURES} forkerte forsøg.")
-        raise SignInError("Forkert brugernavn eller adgangskode.")
+        raise SignInError(REFUSED)
     new_hash = _hasher.hash(password) if _hasher.check_needs_rehash(h) else h
     store._engine.execute("UPDATE users SET failures = 0, locked_until = NULL, last_login = ?, "
                          "password_hash = ? WHERE name = ?", [now, new_hash, name])

@@ -71,6 +71,10 @@ class Query:
                 raise KpiUsageError(str(exc)) from exc
         if isinstance(by, str):
             by = [b.strip() for b in by.split(",") if b.strip()]
+        twice = sorted({b for b in by or [] if list(by).count(b) > 1})
+        if twice:
+            raise KpiUsageError(f"Dimensionen '{twice[0]}' står mere end én gang i opdelingen "
+                                "(--by).")
         w: dict[str, list[str]] = {}
         for item in where or []:
             if isinstance(item, tuple):

@@ -357,11 +357,38 @@ def handlers(app, templates, fig) -> None:
     async def denied(request: Request, exc: access.Denied):
         return await message(request, "Ingen adgang", str(exc), 403)
 
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
     from ..complaints import NotFound
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound):
         return await message(request, "Findes ikke", str(exc), 404)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        """Every refusal a route raises, in Danish: a page for a browser, JSON otherwise."""
+        text = exc.detail if isinstance(exc.detail, str) and exc.detail != _ENGLISH.get(
+            exc.status_code) else DANISH.get(exc.status_code, "Forespørgslen kan ikke udføres.")
+        return await message(request, TITLES.get(exc.status_code, "Fejl"), text,
+                             exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        """A parameter of the wrong form (a year that is not a number, a missing field):
+        one Danish sentence naming it, never the validator's dump."""
+        names = sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")})
+        text = ("Parameteren " + ", ".join(f"'{n}'" for n in names) + " mangler eller har en "
+                "ugyldig værdi." if names else "Forespørgslen har en ugyldig værdi.")
+        return await message(request, "Ugyldig forespørgsel", text, 400)
+
+
+TITLES = {400: "Ugyldig forespørgsel", 404: "Findes ikke", 405: "Ikke tilladt",
+          409: "Kan ikke udføres", 413: "For stor forespørgsel", 422: "Ugyldig forespørgsel"}
+DANISH = {404: "Siden findes ikke.", 405: "Metoden er ikke tilladt for denne adresse.",
+          413: "Forespørgslen er for stor."}
+_ENGLISH = {404: "Not Found", 405: "Method Not Allowed", 413: "Request Entity Too Large"}
 
 
 def _bare(title: str, message: str) -> str:

@@ -27,6 +27,7 @@ from ..store import Store, reads
 from .audits import audits_router
 from .pages import LEVELS, PAGES, Figures, Filters, period_options
 from .reports import reports_router
+from .security import Hardened
 from .views import TEMPLATES, VIEWS
 
 HERE = Path(__file__).parent
@@ -40,8 +41,6 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
     background, so the first visitors do not wait for the first computations. ``auth`` False
     is the ``--no-auth`` mode: one local user with every right (loopback only, see the CLI).
     """
-    from starlette.middleware.sessions import SessionMiddleware
-
     from ..settings import Settings
     from . import access as web_access
     from . import sso as web_sso
@@ -78,9 +77,11 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
     app.add_middleware(_Serving, fig=fig)
     app.add_middleware(web_access.Guarded, trust=trust)
     secure = settings.secure_cookies if secure_cookies is None else secure_cookies
-    app.add_middleware(SessionMiddleware, secret_key=web_access.session_secret(store),
+    app.add_middleware(_Sessions, always_secure=secure,
+                       secret_key=web_access.session_secret(store),
                        session_cookie="sagsindsigt", max_age=settings.session_hours * 3600,
-                       same_site="lax", https_only=secure)
+                       same_site="lax")
+    app.add_middleware(Hardened, max_body=settings.max_request_kb * 1024)  # outermost
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     env = templates.env
@@ -296,6 +297,23 @@ def _warm_plan(fig: Figures, period: str):
         for r in fig.get("cases_received", period, ["unit"], [f"administration={admin}"]).rows:
             if r.value and r.dims["unit"] is not None:
                 yield "sager", Filters(period, admin, r.dims["unit"])
+
+
+class _Sessions:
+    """Signed session cookies that are ``Secure`` whenever the request came over HTTPS (also
+    behind a TLS proxy: uvicorn takes the scheme from the trusted proxy's
+    ``X-Forwarded-Proto``), and always when ``always_secure`` (settings.secure_cookies)."""
+
+    def __init__(self, app, always_secure: bool, **options):
+        from starlette.middleware.sessions import SessionMiddleware
+
+        self.always = always_secure
+        self.plain = SessionMiddleware(app, https_only=False, **options)
+        self.secure = SessionMiddleware(app, https_only=True, **options)
+
+    async def __call__(self, scope, receive, send):
+        https = self.always or scope.get("scheme") in ("https", "wss")
+        await (self.secure if https else self.plain)(scope, receive, send)
 
 
 class _Serving:
