@@ -25,7 +25,7 @@ from ..present.labels import scope_label
 from ..present.tables import Cell
 from ..store import Store, reads
 from .audits import audits_router
-from .pages import LEVELS, PAGES, Figures, Filters, period_options
+from .pages import LEVELS, MENU, PAGES, Figures, Filters, href, period_options
 from .reports import reports_router
 from .security import Hardened
 from .views import TEMPLATES, VIEWS
@@ -87,11 +87,13 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
     env = templates.env
     env.filters["cell"] = _cell_text
     env.filters["num"] = number
-    env.globals.update(PAGES=PAGES, LIGHTS=LIGHTS, urlencode=urlencode, Cell=Cell,
+    env.globals.update(PAGES=PAGES, MENU=MENU, href=href, LIGHTS=LIGHTS, urlencode=urlencode,
+                       Cell=Cell,
                        CSRF_MARK=web_access.CSRF_MARK, USER_MARK=web_access.USER_MARK,
                        visible=web_access.visible, csrf_field=_csrf_field,
                        signed_in_as=_signed_in_as, as_me=_as_me,
                        whose=lambda f=None: whose(fig, f), labels=fig.labels)
+    env.tests["visible"] = web_access.visible  # {{ group | select("visible") }}
     web_access.handlers(app, templates, fig)
     app.include_router(web_access.router(trust, templates,
                                          sso_enabled=bool(settings.oidc_issuer)))

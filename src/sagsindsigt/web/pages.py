@@ -33,6 +33,21 @@ PAGES = [("overblik", "Overblik"), ("sager", "Sager"), ("klager", "Klager"),
          ("kvalitet", "Kvalitet"), ("/kvalitet/aarshjul", "Årshjul"),
          ("/kvalitet/resultater", "Kvalitetsrapport"), ("data", "Data"),
          ("/rapporter", "Rapporter"), ("/admin/adgangslog", "Adgangslog")]
+# The menu: the pages above in groups, so it fits a laptop in one line and a phone behind a
+# button; a group shows the pages of it the user may open (web.access.visible).
+MENU: list[tuple[str, list[str]]] = [
+    ("Overblik", ["overblik"]), ("Sager", ["sager"]),
+    ("Klager", ["klager", "borgerkontakt", "/klager/registrering"]),
+    ("Kvalitet", ["kvalitet", "/kvalitet/aarshjul", "/kvalitet/resultater"]),
+    ("Analyse", ["maaltal", "sammenligning", "registreringspraksis"]),
+    ("Rapporter", ["/rapporter"]), ("Data", ["data", "/admin/adgangslog"]),
+]
+assert sorted(s for _, group in MENU for s in group) == sorted(s for s, _ in PAGES)
+
+
+def href(slug: str) -> str:
+    """A menu entry's address: a dashboard slug or a path of its own."""
+    return slug if slug.startswith("/") else ("/" if slug == "overblik" else f"/side/{slug}")
 
 
 @dataclass(frozen=True)
