@@ -100,11 +100,11 @@ def cases(fig: Figures, f: Filters) -> dict[str, Any]:
     """Sager: intake vs decided per month, backlog, compliance and times per level."""
     labels = fig.labels()
     dim = f.level or "case_type"
-    flow = kpi_table(fig, "sager", f"Sagsflow pr. {_lower(dim)}", f,
+    flow = kpi_table(fig, "sager", f"Sagsflow pr. {_lower(fig, dim)}", f,
                      ["cases_received", "cases_decided", "open_cases", "overdue_open_cases"],
                      dim, drill=f.level is not None)
     quality = kpi_table(fig, "frister", f"Frister, sagsbehandlingstid og afslag pr. "
-                        f"{_lower(dim)}", f,
+                        f"{_lower(fig, dim)}", f,
                         ["deadline_compliance", "processing_days_median",
                          "processing_days_p90", "refusal_rate", "incomplete_on_receipt_rate"],
                         dim, drill=f.level is not None)
@@ -125,7 +125,7 @@ def cases(fig: Figures, f: Filters) -> dict[str, Any]:
                       ["timeliness"], "rule")
     backlog, backlog_chart = _backlog(fig, f)
     charts = [table_chart(quality, "deadline_compliance",
-                          f"Overholdte frister pr. {_lower(dim)} (%)",
+                          f"Overholdte frister pr. {_lower(fig, dim)} (%)",
                           _target_value(fig, "deadline_compliance", f)),
               bar_chart("Modtagne og afgjorte sager pr. måned", per_month, "måned", "antal",
                         "serie"),
@@ -150,13 +150,13 @@ def complaints(fig: Figures, f: Filters) -> dict[str, Any]:
     """Klager: by kind, point, benefit area, channel, outcome; appeals; Styrket borgerkontakt."""
     labels = fig.labels()
     level = f.level or "case_type"
-    main = kpi_table(fig, "klager", f"Klager pr. {_lower(level)}", f,
+    main = kpi_table(fig, "klager", f"Klager pr. {_lower(fig, level)}", f,
                      ["complaints_received", "complaint_rate", "procedural_complaint_rate",
                       "upheld_rate", "appeal_change_rate", "complaints_answered_within"],
                      level, drill=f.level is not None)
     tables = [main]
     charts = [table_chart(main, "complaint_rate",
-                          f"Klager i forhold til sagsmængde pr. {_lower(level)} (%)",
+                          f"Klager i forhold til sagsmængde pr. {_lower(fig, level)} (%)",
                           _target_value(fig, "complaint_rate", f))]
     for dim, title in (("kind", "Klager pr. klagetype"), ("points", "Klager pr. klagepunkt"),
                        ("benefit_area", "Klager pr. ydelsesområde"),
@@ -240,9 +240,10 @@ def _span(start, end) -> str:
     return f"{start:%d.%m.%Y}–{end:%d.%m.%Y}" if start else "-"
 
 
-def _lower(dim: str) -> str:
-    return {"administration": "forvaltning", "unit": "enhed", "case_type": "sagstype"}.get(
-        dim, dim)
+def _lower(fig: Figures, dim: str) -> str:
+    """A dimension in running text: "forvaltning", "center/enhed", "sagstype" ("område" for
+    a centre's reader, whose rows are the centre)."""
+    return fig.labels().dim(dim).lower()
 
 
 from . import (  # noqa: E402  (pages of their own; they use pages.py only)
