@@ -363,6 +363,12 @@ def handlers(app, templates, fig) -> None:
     async def not_found(request: Request, exc: NotFound):
         return await message(request, "Findes ikke", str(exc), 404)
 
+    from ..ingest.read import TooLarge
+
+    @app.exception_handler(TooLarge)
+    async def too_large(request: Request, exc: TooLarge):  # an upload over the size limit
+        return await message(request, "For stor fil", str(exc), 413)
+
 
 def _bare(title: str, message: str) -> str:
     """The message for a caller who is not signed in (a form from elsewhere): no menu."""
