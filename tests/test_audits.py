@@ -264,6 +264,19 @@ def test_csv_import_for_offline_reviewers(duck_town, tmp_path):
     assert cur[(a, "n1")].reviewer == "Offline Olsen"
 
 
+def test_csv_import_rejects_a_value_over_the_field_limit(duck_town, tmp_path):
+    s = audits.draw(duck_town, "kontanthjaelp", "2014-Q1", size=2, seed=9)
+    a = s.cases[0].case_id
+    f = tmp_path / "svar.csv"
+    f.write_text(f"case_id;check;result;note\n{a};n1;ok;{'N' * 40_000}\n{a};n2;ok;\n",
+                 encoding="utf-8")
+    rep = audits.import_csv(duck_town, "kontanthjaelp", "2014-Q1", f, reviewer="Olsen")
+    assert rep.loaded == 1 and rep.rejects == [{"row": 2, "reason": (
+        "feltet note har 40.000 tegn, mere end de højst 32.767 "
+        "(SAGSINDSIGT_IMPORT_MAX_FIELD_CHARS); værdien er ikke gemt")}]
+    assert [x.check for x in audits.answers(duck_town, "kontanthjaelp", "2014-Q1")] == ["n2"]
+
+
 def test_calibration_agreement_and_disagreements(town):
     s = audits.draw(town, "kontanthjaelp", "2014-Q1", size=10, seed=21)
     chosen = audits.choose_calibration(town, "kontanthjaelp", "2014-Q1", n=4)

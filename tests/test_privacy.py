@@ -92,3 +92,35 @@ def test_spelling_of_a_cpr_number_does_not_change_the_pseudonym(store, tmp_path)
     import_file(store, "cases", tmp_path / "cases.csv", today=TODAY)
     pseudonyms = {p for (p,) in store._engine.query("SELECT citizen FROM cases")}
     assert len(pseudonyms) == 1
+
+
+def test_no_cpr_in_import_metadata(store, tmp_path, capsys, caplog):
+    """Issue 20, point 5: a CPR number in the file name and in --source reaches no table (file,
+    source, every row's _source, the quarantine), no output and no log line."""
+    import logging
+
+    from sagsindsigt.cli import main
+
+    cpr = "".join(["0102", "03", "-", "1234"])  # built here: no CPR-shaped literal in sources
+    path = tmp_path / f"klage-{cpr}.csv"
+    path.write_text("complaint_id;administration;received;kind\n"
+                    "K1;BIF;2014-01-02;realitet\nK2;BIF;2014-13-02;realitet\n",
+                    encoding="utf-8")
+    caplog.set_level(logging.DEBUG)
+    code = main(["--db", store.url, "import", "complaints", str(path),
+                 "--source", f"kilde {cpr}"])
+    out = capsys.readouterr()
+    assert code == 3, out.err  # one row rejected, and printed with its file name
+    assert "klage-XXXXXX-XXXX.csv, række 3" in out.err
+    assert "kilde XXXXXX-XXXX" in out.out
+    leaks = [t for t in _all_text(store) + [out.out, out.err, caplog.text] if CPR.search(t)]
+    assert leaks == []
+    assert store._engine.query("SELECT source, file FROM batches") == [
+        ("kilde XXXXXX-XXXX", "klage-XXXXXX-XXXX.csv")]
+    assert store._engine.query("SELECT DISTINCT _source FROM complaints_history") == [
+        ("kilde XXXXXX-XXXX",)]
+    assert store._engine.query("SELECT file FROM rejects") == [("klage-XXXXXX-XXXX.csv",)]
+    # the same file again is the same batch: identity is (masked source, key)
+    code = main(["--db", store.url, "import", "complaints", str(path),
+                 "--source", f"kilde {cpr}"])
+    assert code == 0 and "allerede indlæst" in capsys.readouterr().out

@@ -37,6 +37,15 @@ class Settings(BaseSettings):
     oidc_group_claim: str = "groups"
     # group id → "role:scope", e.g. {"3f2a...": "leder:BIF"}
     oidc_groups: dict[str, str] = {}
+    # Limits on one imported file (CLI, web API, audit answers; docs/data.md "Limits"): its
+    # size, an Excel file's size unpacked and its packing ratio (a zip bomb), rows, the
+    # characters of one value, and the rejected rows kept for one file.
+    import_max_file_mb: int = 2048
+    import_max_unzipped_mb: int = 2048
+    import_max_zip_ratio: int = 100
+    import_max_rows: int = 50_000_000
+    import_max_field_chars: int = 32_767  # Excel's own limit for one cell
+    import_max_rejected_rows: int = 100_000
 
     def secret_path(self, db: str | None = None) -> Path:
         if self.secret_file:

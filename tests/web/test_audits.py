@@ -181,6 +181,16 @@ def test_draw_answer_close_reopen_in_the_browser_forms(town_client, town):
     clean(aar.text)
 
 
+def test_an_answers_file_over_the_size_limit_answers_413(town_client, town, monkeypatch):
+    monkeypatch.setenv("SAGSINDSIGT_IMPORT_MAX_FILE_MB", "1")
+    big = ("case_id;check;result\n" + "S1;n1;ok\n" * 200_000).encode()  # 1,8 MB
+    r = town_client.post("/kvalitet/runde/kontanthjaelp/2014-Q1/import", data={"reviewer": "Bo"},
+                         files={"file": ("svar.csv", big, "text/csv")})
+    assert r.status_code == 413
+    assert "Filen svar.csv er større end de 1 MB" in r.text
+    assert not audits.history(town, "kontanthjaelp", "2014-Q1")
+
+
 def test_calibration_cases_are_chosen_on_the_round_page(town_client, town):
     c = town_client
     c.post("/kvalitet/runde/kontanthjaelp/2014-Q1/stikproeve", data={"size": "10", "seed": "3"})

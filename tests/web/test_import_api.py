@@ -56,3 +56,18 @@ def test_a_token_imports_a_file_like_the_cli(app, store):
     log = {(e.actor, e.outcome) for e in access_log.entries(store) if e.action == "ændring"}
     assert {("token:natligt-import", "200"), ("token:natligt-import", "422"),
             ("token:bi", "nægtet")} <= log
+
+
+def test_an_upload_over_the_size_limit_answers_413(app, store, monkeypatch):
+    """The upload is copied in 1 MB pieces and refused past the limit, not read whole."""
+    monkeypatch.setenv("SAGSINDSIGT_IMPORT_MAX_FILE_MB", "1")
+    admin = tokens.create(store, "natligt-import", "admin", "kommune")
+    big = GOOD + "3;SOF;SCK;A;2014-02-01;\n" * 60_000  # 1,4 MB
+    with TestClient(app) as c:
+        r = post(c, admin, text=big)
+        assert r.status_code == 413
+        assert r.json() == {"error": (
+            "For stor fil: Filen sager-2014.csv er større end de 1 MB, som højst kan indlæses "
+            "på én gang (SAGSINDSIGT_IMPORT_MAX_FILE_MB); del den op i flere filer.")}
+        assert post(c, admin, kind="case_types", text=CASE_TYPES).status_code == 200
+    assert store._engine.query("SELECT count(*) FROM batches WHERE kind = 'cases'")[0][0] == 0

@@ -148,21 +148,27 @@ def import_csv(store: Store, concept_id: str, round_label: str, path: str | Path
                reviewer: str | None = None, now: datetime | None = None) -> CsvReport:
     """Answers from a reviewer's CSV/XLSX file: columns case_id, check, result, and optionally
     note, reviewer, reviewer_role. Valid rows are saved; every rejected row is reported."""
-    from ..ingest.read import ROW, ReadError, read_table
+    from ..ingest.read import ROW, ReadError, read_table, shown_name
+    from ..ingest.validate import unstorable
+    from ..settings import Settings
 
     s = _open_sample(store, concept_id, round_label)
     _writable(s)
+    settings = Settings()
     try:
-        df = read_table(Path(path))
+        df = read_table(Path(path), settings)
     except ReadError as exc:
         raise AuditUsageError(str(exc)) from exc
     df = df.rename({c: c.strip().lower() for c in df.columns if c != ROW})
+    df, too_long = unstorable(df, settings.import_max_field_chars)
     missing = [c for c in ("case_id", "check", "result") if c not in df.columns]
     if missing:
-        raise AuditUsageError(f"Filen {Path(path).name} mangler kolonnen {missing[0]}; der skal "
-                              "være kolonnerne case_id, check og result (og evt. note, reviewer, "
-                              "reviewer_role).")
-    report = CsvReport()
+        raise AuditUsageError(f"Filen {shown_name(path)} mangler kolonnen {missing[0]}; der "
+                              "skal være kolonnerne case_id, check og result (og evt. note, "
+                              "reviewer, reviewer_role).")
+    report = CsvReport(rejects=[{"row": r[ROW], "reason": r["reason"]}
+                                for r in too_long.unique(ROW, keep="first", maintain_order=True)
+                                .iter_rows(named=True)])
     good: list[Answer] = []
     when = now or datetime.now().replace(microsecond=0)
     for r in df.iter_rows(named=True):
@@ -181,7 +187,7 @@ def import_csv(store: Store, concept_id: str, round_label: str, path: str | Path
         with store.transaction():
             _append(store, s, good)
             event(store, s.concept.id, s.round, "svar indlæst fra fil", reviewer, None,
-                  f"{len(good)} svar fra {Path(path).name}, {len(report.rejects)} afvist", when)
+                  f"{len(good)} svar fra {shown_name(path)}, {len(report.rejects)} afvist", when)
     report.loaded = len(good)
     return report
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
+from .. import danish
 from ..contract import KINDS, Kind, get_kind
 from ..logs import get as _logger
 from ..privacy import Pseudonymiser, SecretError, load_secret, mask_cpr
@@ -22,7 +23,7 @@ from ..settings import Settings
 from ..store import Store, derive
 from .known import Known
 from .mapping import Mapping, MappingError
-from .read import ROW, ReadError, read_records, read_table, read_yaml
+from .read import ROW, ReadError, check_size, read_records, read_table, read_yaml, shown_name
 from .validate import validate
 
 DEFAULT_SOURCE = "standard"
@@ -75,14 +76,14 @@ def secret_for(store: Store, settings: Settings | None = None) -> Pseudonymiser:
     return pseudo
 
 
-def _records(kind: Kind, path: Path) -> dict[str, pl.DataFrame]:
+def _records(kind: Kind, path: Path, settings: Settings) -> dict[str, pl.DataFrame]:
     """The file as tables of strings per kind (concepts carry their checks)."""
     if kind.name == "concepts" and path.is_dir():
-        items = [c for p in sorted(path.glob("*.y*ml")) for c in read_yaml(p)]
+        items = [c for p in sorted(path.glob("*.y*ml")) for c in read_yaml(p, settings)]
     elif path.suffix.lower() in (".yaml", ".yml") and kind.yaml:
-        items = read_yaml(path)
+        items = read_yaml(path, settings)
     else:
-        return {kind.name: read_table(path)}
+        return {kind.name: read_table(path, settings)}
     if kind.name == "concepts":
         # a check carries its concept's row number: a concept and its checks are accepted
         # or rejected together, and the row in a rejection is the concept's
@@ -106,6 +107,14 @@ def _records(kind: Kind, path: Path) -> dict[str, pl.DataFrame]:
 
 def _prepare(df: pl.DataFrame, kind: Kind, mapping: Mapping, fname: str) -> pl.DataFrame:
     rename = mapping.rename([c for c in df.columns if c != ROW], kind)
+    twice = [dst for dst in dict.fromkeys(rename.values())
+             if list(rename.values()).count(dst) > 1]
+    if twice:
+        f = kind.field(twice[0])
+        columns = ", ".join(f"'{src}'" for src, dst in rename.items() if dst == f.name)
+        raise ImportError_(
+            f"Filen {fname} har flere kolonner for {f.label} ({f.name}): {columns}; behold én "
+            "af dem, eller angiv den rigtige i mapping-filen under columns.")
     df = df.select([ROW, *[pl.col(src).alias(dst) for src, dst in rename.items()]])
     for name, value in mapping.constants.items():
         df = df.with_columns(pl.lit(value, dtype=pl.Utf8).alias(name))
@@ -168,11 +177,18 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
         m.check(kind)
     except MappingError as exc:
         raise ImportError_(str(exc)) from exc
-    source = source or m.source or DEFAULT_SOURCE
+    # metadata is stored, logged and printed like any text: CPR-shaped numbers masked (a
+    # CPR-shaped source is therefore one source, XXXXXX-XXXX, whichever number it held)
+    source = mask_cpr(source or m.source or DEFAULT_SOURCE)
+    fname = shown_name(path)
     if not path.exists():
-        raise ImportError_(f"Filen {path} findes ikke.")
+        raise ImportError_(f"Filen {mask_cpr(str(path))} findes ikke.")
+    try:
+        check_size(path, settings)
+    except ReadError as exc:
+        raise ImportError_(str(exc)) from exc
     sha = _sha256(path)
-    result = ImportResult(kind=kind.name, source=source, file=path.name, sha256=sha)
+    result = ImportResult(kind=kind.name, source=source, file=fname, sha256=sha)
     earlier = store.find_loaded_batch(kind.name, source, sha)
     if earlier is not None:
         result.status, result.batch_id = "allerede indlæst", earlier
@@ -183,7 +199,7 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
     today = today or date.today()
     step("læser", 0, 1)
     try:
-        tables = _records(kind, path)
+        tables = _records(kind, path, settings)
     except ReadError as exc:
         raise ImportError_(str(exc)) from exc
     known = _known(store)
@@ -193,9 +209,10 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
         k = KINDS[name]
         mk = m if name == kind.name else Mapping()
         hidden |= {src for src, dst in mk.rename(df.columns, k).items() if dst == "citizen"}
-        df = _prepare(df, k, mk, path.name)
+        df = _prepare(df, k, mk, fname)
         step("kontrollerer", 0, df.height)
-        checked[name] = validate(df, k, mk, pseudo, today, known)
+        checked[name] = validate(df, k, mk, pseudo, today, known,
+                                 settings.import_max_field_chars)
         step("kontrollerer", df.height, df.height)
     main = checked[kind.name]
     result.rows_read, result.warnings = main.rows_read, main.warnings
@@ -207,11 +224,15 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
         for c in checked.values():
             c.valid = c.valid.filter(~pl.col(ROW).is_in(bad))
     result.rows_rejected = rejects[ROW].n_unique() if rejects.height else 0
+    if result.rows_rejected > settings.import_max_rejected_rows:
+        raise ImportError_(_too_many_rejects(fname, result.rows_rejected, rejects, hidden,
+                                             settings))
     cov, declared = _covers(kind, main.valid, covers)
     result.covers, result.covers_declared = cov, declared
     batch_id = store.next_batch_id()
     result.batch_id = batch_id
-    reject_table = _reject_table(batch_id, path.name, rejects, tables, hidden)
+    reject_table = _reject_table(batch_id, fname, rejects, tables, hidden,
+                                 settings.import_max_field_chars)
     result.rejects = reject_table.to_pylist()[:200]
 
     staged = {}
@@ -236,7 +257,7 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
                     result.rows_loaded, result.rows_unchanged = w.loaded, w.unchanged
             _refresh(store, kind.name, settings, source)
         store.record_batch({
-            "id": batch_id, "kind": kind.name, "source": source, "file": path.name,
+            "id": batch_id, "kind": kind.name, "source": source, "file": fname,
             "sha256": sha, "covers_start": cov[0] if cov else None,
             "covers_end": cov[1] if cov else None, "covers_declared": declared,
             "rows_read": result.rows_read, "rows_loaded": result.rows_loaded,
@@ -246,7 +267,7 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
         }, reject_table)
     step("gemmer", result.rows_read, result.rows_read)
     logger.info("Batch %s (%s, kilde %s, fil %s): %s, %d indlæst, %d uændrede, %d afvist",
-             batch_id, kind.name, source, path.name, result.status, result.rows_loaded,
+             batch_id, kind.name, source, fname, result.status, result.rows_loaded,
              result.rows_unchanged, result.rows_rejected)
     for w in result.warnings:
         logger.info("Batch %s: %s", batch_id, w)
@@ -267,8 +288,22 @@ def _refresh(store: Store, kind: str, settings: Settings, source: str | None = N
         derive.refresh_timeliness_cases(store, source)
 
 
+def _too_many_rejects(fname: str, n: int, rejects: pl.DataFrame, hidden: set[str],
+                      settings: Settings) -> str:
+    """Above the cap a batch is refused whole (nothing written), with its first reason."""
+    first = rejects.sort(ROW, maintain_order=True).row(0, named=True)
+    reason = _hide_in_reason(first["field"], first["value"], first["reason"], hidden) or ""
+    if len(reason) > 300:
+        reason = reason[:300] + " …"
+    return (f"Filen {fname} har {danish.number(n)} afviste rækker, flere end de "
+            f"{danish.number(settings.import_max_rejected_rows)}, der højst gemmes for én fil "
+            "(SAGSINDSIGT_IMPORT_MAX_REJECTED_ROWS), så intet er indlæst; første fejl: række "
+            f"{first[ROW]}, felt {first['field']}: {reason}.")
+
+
 def _reject_table(batch_id: int, fname: str, rejects: pl.DataFrame,
-                  tables: dict[str, pl.DataFrame], hidden: set[str]) -> pa.Table:
+                  tables: dict[str, pl.DataFrame], hidden: set[str], max_chars: int
+                  ) -> pa.Table:
     schema = pa.schema([("batch", pa.int64()), ("file", pa.string()), ("row", pa.int64()),
                         ("field", pa.string()), ("value", pa.string()), ("reason", pa.string()),
                         ("record", pa.string())])
@@ -278,7 +313,9 @@ def _reject_table(batch_id: int, fname: str, rejects: pl.DataFrame,
     rows = set(rejects[ROW].to_list())
     records = {}
     for r in raw.filter(pl.col(ROW).is_in(list(rows))).iter_rows(named=True):
-        rec = {k: ("(pseudonymiseret)" if k in hidden else mask_cpr(v))
+        rec = {k: ("(pseudonymiseret)" if k in hidden else
+                   f"({danish.number(len(v))} tegn; ikke gemt)" if len(v) > max_chars else
+                   mask_cpr(v))
                for k, v in r.items() if k != ROW and v is not None}
         records.setdefault(r[ROW], json.dumps(rec, ensure_ascii=False))  # the main record
     return pa.table({

@@ -23,6 +23,7 @@ import yaml
 
 from ..contract import Kind
 from .known import MAY_BE_UNKNOWN
+from .read import ReadError, decode, yaml_problem
 
 SECTIONS = ("source", "columns", "codes", "constants", "allow_unknown")
 
@@ -43,10 +44,15 @@ class Mapping:
     def load(cls, path: Path | None) -> Mapping:
         if path is None:
             return cls()
+        path = Path(path)
+        if not path.is_file():
+            raise MappingError(f"Mapping-filen {path} findes ikke.")
         try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise MappingError(f"Mapping-filen {path} kan ikke læses: {exc}") from exc
+            data = yaml.safe_load(decode(path.read_bytes(), path.name)) or {}
+        except ReadError as exc:
+            raise MappingError(str(exc)) from exc
+        except yaml.YAMLError as exc:
+            raise MappingError(yaml_problem(f"Mapping-filen {path}", exc)) from exc
         if not isinstance(data, dict):
             raise MappingError(f"Mapping-filen {path} skal være et YAML-objekt.")
         unknown = set(data) - set(SECTIONS)

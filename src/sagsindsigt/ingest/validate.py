@@ -22,7 +22,9 @@ from ..contract.kinds import (
     TEXT,
     TIMESTAMP,
 )
+from ..danish import number
 from ..privacy import CPR_FULL, Pseudonymiser, mask_cpr, mask_cpr_expr
+from ..settings import Settings
 from . import known as known_codes
 from . import parse
 from .known import Known
@@ -47,10 +49,14 @@ class Checked:
 
 
 def validate(df: pl.DataFrame, kind: Kind, mapping: Mapping, pseudo: Pseudonymiser,
-             today: date, known: Known) -> Checked:
+             today: date, known: Known, max_chars: int | None = None) -> Checked:
     """``known``: what the store holds (``ingest._known``), for administration codes and the
-    case types and units a row must name (``ingest/known.py``)."""
-    problems: list[pl.DataFrame] = []
+    case types and units a row must name (``ingest/known.py``). ``max_chars``: the longest
+    value kept (default ``Settings().import_max_field_chars``)."""
+    rows_read = df.height
+    df, too_long = unstorable(df, max_chars or Settings().import_max_field_chars,
+                              {f.name: f"{f.label or f.name} ({f.name})" for f in kind.fields})
+    problems: list[pl.DataFrame] = [too_long]
     typed: dict[str, pl.Series] = {ROW: df[ROW]}
     n = df.height
 
@@ -149,8 +155,45 @@ def validate(df: pl.DataFrame, kind: Kind, mapping: Mapping, pseudo: Pseudonymis
     bad_rows = rejects[ROW].unique()
     valid = out.filter(~pl.col(ROW).is_in(bad_rows.implode()))
     kept = unknown.filter(allowed & ~pl.col(ROW).is_in(bad_rows.implode()))
-    return Checked(valid=valid, rejects=rejects, rows_read=n,
+    return Checked(valid=valid, rejects=rejects, rows_read=rows_read,
                    warnings=known_codes.warnings(kept, known))
+
+
+def unstorable(df: pl.DataFrame, max_chars: int, labels: dict[str, str] | None = None
+               ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split off the rows with a value that is never stored: longer than ``max_chars``, or
+    holding a NUL character (which PostgreSQL cannot store). Returns the other rows, and one
+    problem (ROW, field, value, reason) per such value, its field named by ``labels``. They are
+    rejected before any other check, so no other reason quotes such a value, and the value
+    itself is not kept (its length is). Found
+    vectorised; characters are counted only where the length in bytes (which bounds it) is
+    over the limit."""
+    cols = [c for c, t in df.schema.items() if c != ROW and t == pl.Utf8]
+    flagged = pl.any_horizontal(
+        [pl.col(c).str.len_bytes() > max_chars for c in cols]
+        + [pl.col(c).str.contains("\x00", literal=True) for c in cols]) if cols else None
+    if flagged is None or not df.select(flagged.any()).item():
+        return df, pl.DataFrame(schema=REJECT_SCHEMA)
+    bad = df.filter(flagged)
+    too_long = pl.col("n") > max_chars
+    problems = []
+    for c in cols:
+        label = (labels or {}).get(c, c)
+        found = bad.select(ROW, n=pl.col(c).str.len_chars(),
+                           nul=pl.col(c).str.contains("\x00", literal=True)
+                           ).filter(too_long | pl.col("nul"))
+        shown = {v: number(v) for v in found["n"].unique().to_list()}
+        problems.append(found.select(
+            ROW, field=pl.lit(c), value=pl.lit(None, dtype=pl.Utf8),
+            reason=pl.when(too_long).then(
+                pl.lit(f"feltet {label} har ")
+                + pl.col("n").replace_strict(shown, return_dtype=pl.Utf8)
+                + pl.lit(f" tegn, mere end de højst {number(max_chars)} "
+                         "(SAGSINDSIGT_IMPORT_MAX_FIELD_CHARS); værdien er ikke gemt")
+            ).otherwise(pl.lit(f"feltet {label} indeholder et NUL-tegn (byte 0), som ikke kan "
+                               "gemmes; ret værdien i kildesystemet"))))
+    rejected = pl.concat(problems).select(list(REJECT_SCHEMA))
+    return df.filter(~pl.col(ROW).is_in(rejected[ROW].implode())), rejected
 
 
 def _fast_timestamps(raw: pl.Series) -> pl.Series:
@@ -186,4 +229,4 @@ def _problems(rows: pl.Series, values: pl.Series, mask: pl.Series, field: str,
     )
 
 
-__all__ = ["Checked", "validate"]
+__all__ = ["Checked", "unstorable", "validate"]

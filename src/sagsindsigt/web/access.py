@@ -383,6 +383,12 @@ def handlers(app, templates, fig) -> None:
                 "ugyldig værdi." if names else "Forespørgslen har en ugyldig værdi.")
         return await message(request, "Ugyldig forespørgsel", text, 400)
 
+    from ..ingest.read import TooLarge
+
+    @app.exception_handler(TooLarge)
+    async def too_large(request: Request, exc: TooLarge):  # an upload over the size limit
+        return await message(request, "For stor fil", str(exc), 413)
+
 
 TITLES = {400: "Ugyldig forespørgsel", 404: "Findes ikke", 405: "Ikke tilladt",
           409: "Kan ikke udføres", 413: "For stor forespørgsel", 422: "Ugyldig forespørgsel"}

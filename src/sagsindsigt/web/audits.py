@@ -25,6 +25,7 @@ from ..present.exports import sample_workbook, xlsx_bytes
 from ..present.tables import Cell, Column, Table, cell
 from ..store import reads
 from ..targets import evaluate
+from . import uploads
 from .pages import Figures, Filters, kpi_table
 
 AUDIT_KPIS = ("audit_correct_rate", "audit_check_error_rate", "audit_agreement")
@@ -163,19 +164,19 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
     async def import_answers(concept: str, rnd: str, file: Annotated[UploadFile, File()],
                              reviewer: Annotated[str, Form()] = ""):
         may_change(concept)
-        suffix = Path(file.filename or "svar.csv").suffix or ".csv"
-        data = await file.read()
+        name = uploads.upload_name(file, "svar.csv")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / (name if Path(name).suffix else f"{name}.csv")
+            await uploads.save(file, path)  # over the size limit: 413
 
-        def step():
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / f"{Path(file.filename or 'svar').stem}{suffix}"
-                path.write_bytes(data)
+            def step():
                 rep = locked(audits.import_csv, store, concept, rnd, path,
                              reviewer=acting_name(reviewer or None))
-            msg = f"{rep.loaded} svar indlæst, {len(rep.rejects)} afvist."
-            return msg + "".join(f" Række {x['row']}: {x['reason']}" for x in rep.rejects[:5])
+                msg = f"{rep.loaded} svar indlæst, {len(rep.rejects)} afvist."
+                return msg + "".join(f" Række {x['row']}: {x['reason']}"
+                                     for x in rep.rejects[:5])
 
-        return act(concept, rnd, step)
+            return act(concept, rnd, step)
 
     @r.post("/runde/{concept}/{rnd}/kalibrering")
     def calibrate(concept: str, rnd: str, cases: Annotated[str, Form()] = ""):
