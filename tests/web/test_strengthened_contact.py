@@ -68,7 +68,7 @@ def test_borgerkontakt_in_the_browser(page, live_server):  # noqa: F811
     page.goto(f"{live_server}/side/borgerkontakt?period=2013")
     assert page.locator("h1").inner_text() == "Styrket borgerkontakt"
     page.wait_for_selector("#chart-0 svg", timeout=15_000)  # vega-embed drew the first chart
-    assert page.locator('nav[aria-label="Sider"] [aria-current="page"]').inner_text() == \
+    assert page.locator('nav[aria-label="Sider"] [aria-current="page"]').text_content() == \
         "Styrket borgerkontakt"
     page.fill("#q", "telefon")
     page.get_by_role("button", name="Søg").click()
