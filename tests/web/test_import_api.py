@@ -71,3 +71,28 @@ def test_an_upload_over_the_size_limit_answers_413(app, store, monkeypatch):
             "på én gang (SAGSINDSIGT_IMPORT_MAX_FILE_MB); del den op i flere filer.")}
         assert post(c, admin, kind="case_types", text=CASE_TYPES).status_code == 200
     assert store._engine.query("SELECT count(*) FROM batches WHERE kind = 'cases'")[0][0] == 0
+
+
+def test_a_token_for_one_administration_imports_only_its_own_rows(app, store):
+    """The one write rule (``Principal.require_within``) holds for imports by token: a row
+    outside the token's scope is rejected with its field and a reason, the rest is loaded."""
+    whole = tokens.create(store, "natligt-import", "admin", "kommune")
+    bif = tokens.create(store, "bif-import", "admin", "BIF")
+    with TestClient(app) as c:
+        assert post(c, whole, kind="case_types", text=CASE_TYPES).status_code == 200
+        # case types are a whole administration's: SOF's row is outside BIF's scope
+        r = post(c, bif, kind="case_types", text=CASE_TYPES + "C;Ny;SOF\n",
+                 covers=None)
+        assert r.status_code == 422, r.text
+        r = post(c, bif)
+        assert r.status_code == 422, r.text
+        body = r.json()
+        assert (body["rows_loaded"], body["rows_rejected"]) == (1, 1)
+        assert [{k: r[k] for k in ("row", "field", "value", "reason")}
+                for r in body["rejects"]] == [{
+            "row": 2, "field": "administration", "value": "SOF",
+            "reason": "forvaltning (administration) ligger uden for dit område (BIF); du kan "
+                      "kun indlæse data for dit eget område"}]
+        got = c.get("/api/kpi/cases_received", params={"period": "2014", "by": "administration"},
+                    headers={"Authorization": f"Bearer {whole}"}).json()
+        assert {r["administration"]: r["value"] for r in got["rows"] if r["value"]} == {"BIF": 1}

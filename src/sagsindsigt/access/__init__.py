@@ -170,10 +170,18 @@ class Principal:
         if not self.can(permission):
             raise Denied(f"Din rolle ({ROLES[self.role].label}) giver ikke adgang til dette.")
 
+    @property
+    def write_scope(self) -> Scope:
+        """Where this principal may write: its own scope, whatever its role (a role that sees
+        aggregates of every administration still writes only in its own part; an
+        administrator for the whole municipality writes everywhere)."""
+        return self.scope
+
     def require_within(self, administration: str | None, unit: str | None = None) -> None:
-        """A write (complaint, audit) must lie inside the own scope (an admin's scope is
-        everything, like its data scope)."""
-        s = self.data_scope
+        """The one write rule: a complaint, an audit answer, a target or an imported row must
+        lie inside the write scope. Imports apply it to whole columns
+        (``ingest.scope.outside``)."""
+        s = self.write_scope
         if not s.contains(administration, unit):
             field = "administration" if administration not in (s.administrations or ()) \
                 else "unit"

@@ -16,11 +16,13 @@ import polars as pl
 import pyarrow as pa
 
 from .. import danish
+from ..access import current
 from ..contract import KINDS, Kind, get_kind
 from ..logs import get as _logger
 from ..privacy import Pseudonymiser, SecretError, load_secret, mask_cpr
 from ..settings import Settings
 from ..store import Store, derive
+from . import scope
 from .known import Known
 from .mapping import Mapping, MappingError
 from .read import ROW, ReadError, check_size, read_records, read_table, read_yaml, shown_name
@@ -211,8 +213,11 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
         hidden |= {src for src, dst in mk.rename(df.columns, k).items() if dst == "citizen"}
         df = _prepare(df, k, mk, fname)
         step("kontrollerer", 0, df.height)
-        checked[name] = validate(df, k, mk, pseudo, today, known,
-                                 settings.import_max_field_chars)
+        c = checked[name] = validate(df, k, mk, pseudo, today, known,
+                                     settings.import_max_field_chars)
+        if (out := scope.outside(c.valid, k, current().write_scope, known)).height:
+            c.valid = c.valid.filter(~pl.col(ROW).is_in(out[ROW].implode()))
+            c.rejects = pl.concat([c.rejects, out]).sort(ROW, maintain_order=True)
         step("kontrollerer", df.height, df.height)
     main = checked[kind.name]
     result.rows_read, result.warnings = main.rows_read, main.warnings

@@ -34,7 +34,7 @@ def router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
         for e in errors or []:
             field_errors.setdefault(e["field"], []).append(e["reason"])
         period = fig.memo(("default_period",), lambda: fig.read(reads.latest_year))
-        fields = fields_for(current().data_scope, fig.read(reads.organisation),
+        fields = fields_for(current().write_scope, fig.read(reads.organisation),
                             fig.labels().node)
         html = templates.get_template("complaint_registration.html").render({
             "request": request, "slug": FORM_URL, "f": Filters(period),

@@ -99,7 +99,7 @@ def router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
         period = fig.read(reads.latest_year)
         kpi = values.get("kpi")
         labels = fig.labels()
-        scope = current().data_scope
+        scope = current().write_scope
         nodes = fig.read(reads.organisation)
         admins = {n.code: n.name for n in nodes if n.level == "forvaltning"
                   and (scope.everything or n.code in (scope.administrations or ()))}
