@@ -12,7 +12,6 @@ import pytest
 from sagsindsigt.access import SYSTEM
 from sagsindsigt.access.access_log import append, entries
 from sagsindsigt.cli import main
-from sagsindsigt.ingest import import_file
 from sagsindsigt.store import ACCESS_TABLES, SCHEMA_VERSION, Store, StoreError, migrations
 
 from ..conftest import PG_ADMIN, _drop_pg, _pg_database, pg_available
@@ -58,12 +57,24 @@ def old_style(url: str, revision: str = migrations.BASELINE) -> None:
 
 
 def import_some(store: Store, tmp_path) -> None:
-    (tmp_path / "organisation.csv").write_text(ORGANISATION, encoding="utf-8")
-    (tmp_path / "case_types.csv").write_text(CASE_TYPES, encoding="utf-8")
-    (tmp_path / "cases.csv").write_text(CASES, encoding="utf-8")
-    assert import_file(store, "organisation", tmp_path / "organisation.csv").rows_loaded == 3
-    assert import_file(store, "case_types", tmp_path / "case_types.csv").rows_loaded == 1
-    assert import_file(store, "cases", tmp_path / "cases.csv", covers="2014").rows_loaded == 2
+    """Three batches and their records, as an import of that schema version wrote them (by
+    SQL: today's import needs today's schema)."""
+    e = store._engine
+    for i, kind in enumerate(("organisation", "case_types", "cases"), start=1):
+        e.execute("INSERT INTO batches (id, kind, source, status, rows_loaded) "
+                  "VALUES (?, ?, 'test', 'indlæst', ?)", [i, kind, (3, 1, 2)[i - 1]])
+    for code, name, parent, level in (("KOM", "Kommunen", None, "kommune"),
+                                      ("SOF", "Socialforvaltningen", "KOM", "forvaltning"),
+                                      ("HCK", "Handicapcenter", "SOF", "center")):
+        for table in ("organisation", "organisation_history"):
+            e.execute(f"INSERT INTO {table} (_source, _key, _version, _batch, _hash, code, "
+                      "name, parent, level) VALUES ('test', ?, 1, 1, 'h', ?, ?, ?, ?)",
+                      [code, code, name, parent, level])
+    for case_id in ("1", "2"):
+        for table in ("cases", "cases_history"):
+            e.execute(f"INSERT INTO {table} (_source, _key, _version, _batch, _hash, case_id, "
+                      "administration, unit, case_type) VALUES ('test', ?, 1, 3, 'h', ?, "
+                      "'SOF', 'HCK', 'A')", [case_id, case_id])
 
 
 def assert_data_kept(store: Store) -> None:
@@ -109,6 +120,39 @@ def test_an_upgrade_from_0001_keeps_the_data(pg_url, tmp_path):
         assert_data_kept(store)
         append(store, "test", "sag 1", who=SYSTEM)  # the new tables work on the old connection
         assert [e.action for e in entries(store)] == ["test"]
+    finally:
+        store.close()
+
+
+def test_batches_sharing_an_id_are_renumbered_with_their_rows(pg_url, tmp_path):
+    """Before 0005 a CLI import beside a registration in another process could draw the same
+    batch id: the later batch gets a new id, and so do its records, registration and rejects;
+    then ids come from a sequence and the key refuses a second batch with the same id."""
+    migrations.upgrade(pg_url, "0004")
+    store = Store(pg_url)
+    try:
+        import_some(store, tmp_path)
+        e = store._engine
+        e.execute("UPDATE batches SET loaded_at = TIMESTAMP '2026-11-30 09:00:00'")
+        e.execute("INSERT INTO batches (id, kind, source, file, status, loaded_at) VALUES "
+                  "(3, 'complaints', 'app', 'web', 'indlæst', TIMESTAMP '2026-11-30 09:00:05')")
+        for table in ("complaints", "complaints_history"):
+            e.execute(f"INSERT INTO {table} (_source, _key, _version, _batch, _hash, "
+                      "complaint_id) VALUES ('app', 'K1', 1, 3, 'h', 'K1')")
+        e.execute("INSERT INTO complaint_registrations (_source, complaint_id, version, batch, "
+                  "action, registered_at) VALUES ('app', 'K1', 1, 3, 'oprettet', "
+                  "TIMESTAMP '2026-11-30 09:00:05')")
+        assert store.init() is False
+        assert_at_head(store)
+        assert sorted(e.query("SELECT id, kind FROM batches")) == [
+            (1, "organisation"), (2, "case_types"), (3, "cases"), (4, "complaints")]
+        assert e.query("SELECT DISTINCT _batch FROM cases") == [(3,)]
+        assert e.query("SELECT _batch FROM complaints") == [(4,)]
+        assert e.query("SELECT _batch FROM complaints_history") == [(4,)]
+        assert e.query("SELECT batch FROM complaint_registrations") == [(4,)]
+        assert store.next_batch_id() == 5
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            e.execute("INSERT INTO batches (id, kind) VALUES (4, 'cases')")
     finally:
         store.close()
 
@@ -234,6 +278,6 @@ def test_cli_upgrade_shows_the_version_before_and_after(pg_url, tmp_path, capsys
     old_style(pg_url)
     assert main(["--db", pg_url, "upgrade"]) == 0
     out = capsys.readouterr().out
-    assert "fra skemaversion 1 til 4 (migration ingen → 0004)" in out
+    assert "fra skemaversion 1 til 5 (migration ingen → 0005)" in out
     assert main(["--db", pg_url, "upgrade"]) == 0
-    assert "har allerede nyeste skemaversion 4 (migration 0004)" in capsys.readouterr().out
+    assert "har allerede nyeste skemaversion 5 (migration 0005)" in capsys.readouterr().out

@@ -58,6 +58,7 @@ def sign_in(base: str, name: str) -> httpx.Client:
 class Result:
     seconds: float
     latencies: list[float] = field(default_factory=list)
+    by_url: dict[str, list[float]] = field(default_factory=dict)
     errors: list[tuple[str, int | str]] = field(default_factory=list)
 
     @property
@@ -93,6 +94,7 @@ def run(base: str, names: list[str], period: str, seconds: float) -> Result:
             dt = time.perf_counter() - t
             with lock:
                 res.latencies.append(dt)
+                res.by_url.setdefault(url.split("?")[0], []).append(dt)
                 if status not in (200, 303):
                     res.errors.append((url, status))
 

@@ -222,8 +222,10 @@ class Context:
         """Rows of the expression ``build()`` returns. ``name`` and ``extra`` together with
         the KPI and the query must determine the expression (pass any data-dependent input,
         such as dates read from the store, in ``extra``): it is then built and compiled once
-        per shape, like a prepared statement."""
-        return self.store.run_keyed((self.kpi.id, name, self.key(), extra), build)
+        per shape, like a prepared statement. Its rows are kept until a table it read changes
+        (``Store.cached``): the case counts under a complaint rate outlive a new complaint."""
+        key = (self.kpi.id, name, self.key(), extra)
+        return self.store.cached(("frame", *key), lambda: self.store.run_keyed(key, build))
 
     def in_period(self, col: ibis.Value) -> ibis.Value:
         p = self.period
@@ -276,7 +278,8 @@ class Context:
             t = self.table(name)
             frames.append(self.store.run(t.select(*by).distinct()))
         if by == ["administration"]:  # the organisation's too, those inside the scope
-            codes = [n.code for n in reads.organisation(self.store)
+            own = [t for t in tables if t in reads.SEEN_IN]  # not every table's codes
+            codes = [n.code for n in reads.organisation(self.store, own)
                      if n.level == "forvaltning"]
             frames.append(pl.DataFrame({"administration": codes},
                                        schema={"administration": pl.Utf8}))

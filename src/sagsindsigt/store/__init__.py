@@ -17,8 +17,10 @@ Every table is declared once, in :mod:`.schema`; reads go through :meth:`Store.t
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,11 +31,16 @@ import pyarrow as pa
 from ..access import restrict, scope_key
 from ..contract import KINDS, Kind
 from . import schema
+from .deps import changed_names, frozen, note, tracking
+from .deps import stale as deps_stale
 from .engines import ARROW_TYPES, Engine, StoreError, connect, run_expr, run_keyed
 from .schema import ACCESS_TABLES, AUDIT_TABLES, DERIVED, META_COLUMNS
 
 SCHEMA_VERSION = schema.VERSION
 PG_LOCKS = {"complaints": 5_240_001}  # advisory lock ids of serialised writers (PostgreSQL)
+CACHE_SIZE = 8192  # values kept by Store.cached (coverage, members, query results)
+# the tables touched in the transaction in progress (their versions are bumped as it commits)
+_PENDING: ContextVar[set[str] | None] = ContextVar("pending_touches", default=None)
 
 
 @dataclass
@@ -56,9 +63,10 @@ class Store:
         self._engine: Engine = connect(url)
         self._ibis = self._engine.ibis
         self._tables: dict[str, ibis.Table] = {}
-        self._cache: dict = {}
-        self._cache_version: tuple | None = None
-        self._writes = 0  # bumped by every write through this Store object
+        # key → (the tables the value read, the value), the least recently used dropped first
+        self._cache: OrderedDict[tuple, tuple[frozenset[str], Any]] = OrderedDict()
+        self._cache_version: dict[str, int] | None = None
+        self._cache_lock = threading.Lock()
         # one connection per Store: the threads of a process take turns on it (the web app's
         # requests, concurrent writers); hold it for a whole unit of work
         self.lock = threading.RLock()
@@ -69,31 +77,61 @@ class Store:
         return self._engine.name
 
     # -- caches ---------------------------------------------------------------------------
-    def data_version(self) -> tuple:
-        """Changes whenever data changes: every import adds a batch, and every write through
-        this object bumps a counter (writes by other processes always come with a batch)."""
-        rows = self._engine.query("SELECT count(*), coalesce(max(id), 0) FROM batches")
-        return (int(rows[0][0]), int(rows[0][1]), self._writes)
+    def data_version(self) -> dict[str, int]:
+        """The data version of every table (one small query): each write bumps the tables it
+        changed, in its transaction, so every process sees what changed when it commits."""
+        return {n: int(v) for n, v in self._engine.query(
+            "SELECT name, version FROM data_versions")}
 
-    def touch(self) -> None:
-        """Mark the data as changed (drops what :meth:`cached` holds)."""
-        self._writes += 1
-        self._cache.clear()
+    def touch(self, *tables: str) -> None:
+        """Mark tables as changed: their data versions are bumped in one statement when the
+        write's transaction commits (at once outside one), and what this object derived from
+        them is dropped now."""
+        names = set(tables)
+        with self._cache_lock:
+            for key in [k for k, (deps, _) in self._cache.items() if deps_stale(deps, names)]:
+                del self._cache[key]
+        pending = _PENDING.get()
+        if pending is not None:
+            pending.update(names)
+        else:
+            self._bump(names)
 
-    def check_version(self) -> None:
-        """Forget what :meth:`cached` holds if the data changed since (one small query)."""
+    def _bump(self, names: set[str]) -> None:
+        if names:
+            marks = ", ".join("?" for _ in names)
+            self._engine.execute("UPDATE data_versions SET version = version + 1 "
+                                 f"WHERE name IN ({marks})", sorted(names))
+
+    def check_version(self) -> dict[str, int]:
+        """Forget what :meth:`cached` holds of the tables that changed since (one small
+        query); returns the data versions."""
         v = self.data_version()
-        if v != self._cache_version:
-            self._cache.clear()
+        with self._cache_lock:
+            changed = changed_names(self._cache_version, v)
+            for key in [k for k, (deps, _) in self._cache.items() if deps_stale(deps, changed)]:
+                del self._cache[key]
             self._cache_version = v
+        return v
 
     def cached(self, key: tuple, compute):
-        """A value derived from the data (coverage, members), kept until the data changes
-        (call :meth:`check_version` first, once per unit of work)."""
+        """A value derived from the data (coverage, members), kept until a table it read
+        changes (call :meth:`check_version` first, once per unit of work)."""
         key = (scope_key(), *key)  # cached values are made of the rows the caller may see
-        if key not in self._cache:
-            self._cache[key] = compute()
-        return self._cache[key]
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+        if hit is not None:
+            note(hit[0])
+            return hit[1]
+        with tracking() as seen:
+            value = compute()
+        with self._cache_lock:
+            self._cache[key] = (frozen(seen), value)
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return value
 
     # -- schema ---------------------------------------------------------------------------
     def init(self) -> bool:
@@ -104,6 +142,7 @@ class Store:
         new = "meta" not in existing
         if self.backend == "postgres":
             self._migrate()
+            self._ensure_versions()
             return new
         added: set[str] = set()
         with self._engine.transaction():
@@ -123,6 +162,8 @@ class Store:
             for kind in KINDS.values():  # a new field changes every record's content hash
                 if kind.name in added and kind.name in existing:
                     self._rehash(kind)
+            self._ensure_keys()
+            self._ensure_versions()
             if new:
                 self._engine.execute("INSERT INTO meta VALUES ('schema_version', ?)",
                                      [SCHEMA_VERSION])
@@ -130,7 +171,42 @@ class Store:
                 self._engine.execute("UPDATE meta SET value = ? WHERE key = 'schema_version' "
                                      "AND value <> ?", [SCHEMA_VERSION, SCHEMA_VERSION])
         self._tables.clear()
+        self._forget()
         return new
+
+    def _ensure_keys(self) -> None:
+        """DuckDB: the declared primary keys and sequences on a store made before them. Batch
+        ids were drawn under the store's lock by its one writing process, so two batches
+        never share one here; if they do, the upgrade stops and names them."""
+        e = self._engine
+        for table, cols in schema.PRIMARY_KEYS.items():
+            if e.query("SELECT count(*) FROM duckdb_constraints() WHERE table_name = ? AND "
+                       "constraint_type = 'PRIMARY KEY'", [table])[0][0]:
+                continue
+            key = ", ".join(f'"{c}"' for c in cols)
+            twice = e.query(f'SELECT {key} FROM "{table}" GROUP BY {key} HAVING count(*) > 1 '
+                            f"ORDER BY 1 LIMIT 5")
+            if twice:
+                raise StoreError(
+                    f"Databasen kan ikke opdateres: {table} har flere rækker med samme "
+                    f"{'/'.join(cols)} ({', '.join(str(r[0]) for r in twice)}).")
+            e.execute(f'ALTER TABLE "{table}" ADD PRIMARY KEY ({key})')
+        for seq, (table, col) in schema.SEQUENCES.items():
+            start = int(e.query(f'SELECT coalesce(max("{col}"), 0) + 1 FROM "{table}"')[0][0])
+            e.execute(f"CREATE SEQUENCE IF NOT EXISTS {seq} START WITH {start}")
+
+    def _ensure_versions(self) -> None:
+        """A data version row for every table of the schema (a new table gets one here)."""
+        names = sorted(schema.TABLES)
+        self._engine.execute(
+            "INSERT INTO data_versions (name, version) VALUES "
+            + ", ".join("(?, 0)" for _ in names) + " ON CONFLICT (name) DO NOTHING", names)
+
+    def _forget(self) -> None:
+        """Drop everything this object derived (the schema changed, or the store was emptied)."""
+        with self._cache_lock:
+            self._cache.clear()
+            self._cache_version = None
 
     def _migrate(self) -> None:
         """Run the pending migrations (PostgreSQL). Alembic uses a connection of its own, so
@@ -146,7 +222,7 @@ class Store:
                              "kør 'sagsindsigt upgrade'.")
         migrations.upgrade(self.url)
         self._tables.clear()  # table schemas may have changed
-        self.touch()
+        self._forget()
 
     def schema_revision(self) -> str | None:
         """The migration revision of a PostgreSQL store (None on DuckDB or before the first
@@ -161,12 +237,14 @@ class Store:
         """Drop every table of the store (the demo's --fresh; never used on real data)."""
         ours = set(schema.TABLES) | set(schema.RENAMED)
         self._tables.clear()
-        self.touch()
+        self._forget()
         if self.backend == "postgres":
             ours |= {"alembic_version"}  # the migrations start over with the next init
         with self._engine.transaction():
             for name in self._engine.table_names() & ours:
                 self._engine.execute(f'DROP TABLE "{name}"')
+            for seq in schema.SEQUENCES:
+                self._engine.execute(f"DROP SEQUENCE IF EXISTS {seq}")
             if self.backend == "postgres":  # the access log trigger's functions
                 self._engine.execute("DROP FUNCTION IF EXISTS auditlog_append_only()")
                 self._engine.execute("DROP FUNCTION IF EXISTS access_log_append_only()")
@@ -203,9 +281,20 @@ class Store:
     def _raw(self, name: str) -> ibis.Table:
         """The table without the scope: for the store's own derivations and writes only.
         Looked up once per name: the schema lookup costs more than many queries."""
+        note((name,))  # what a cached value computed now depends on (deps.py)
         t = self._tables.get(name)
         if t is None:
             t = self._tables[name] = self._ibis.table(name)
+        return t
+
+    def batch_facts(self) -> ibis.Table:
+        """The batches as facts about the rows that name them (``_batch``): a batch row is
+        written once, with its records, so a read that joins it to a table's rows depends on
+        that table only, not on every later batch (coverage). Unscoped: batches carry no
+        administration; the joined rows bring the scope."""
+        t = self._tables.get("batches")
+        if t is None:
+            t = self._tables["batches"] = self._ibis.table("batches")
         return t
 
     def run(self, expr: ibis.Table) -> pl.DataFrame:
@@ -231,8 +320,9 @@ class Store:
         return bool(self._engine.query(f'SELECT count(*) FROM "{table}"')[0][0])
 
     def next_batch_id(self) -> int:
-        rows = self._engine.query("SELECT max(id) FROM batches")
-        return (rows[0][0] or 0) + 1
+        """A new batch id from the sequence ``batch_ids``: never one a concurrent writer drew
+        (ids of rolled-back imports are skipped)."""
+        return int(self._engine.query("SELECT nextval('batch_ids')")[0][0])
 
     def find_loaded_batch(self, kind: str, source: str, sha256: str) -> int | None:
         rows = self._engine.query(
@@ -262,15 +352,35 @@ class Store:
     # -- writing: the workflows' tables -------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        with self._engine.transaction():
+        """A unit of writes: all or nothing, the data versions of the tables it touched bumped
+        as it commits (one statement, so writers of other tables never wait on each other)."""
+        with self._versioned(), self._engine.transaction():
             yield
+            self._flush_touches()
+
+    @contextmanager
+    def _versioned(self) -> Iterator[None]:
+        if _PENDING.get() is not None:  # inside another transaction: it bumps
+            yield
+            return
+        token = _PENDING.set(set())
+        try:
+            yield
+        finally:
+            _PENDING.reset(token)
+
+    def _flush_touches(self) -> None:
+        pending = _PENDING.get()
+        if pending:
+            self._bump(pending)
+            pending.clear()
 
     @contextmanager
     def serialised(self, name: str) -> Iterator[None]:
         """A transaction in which writers of ``name`` take turns: across the threads of this
         process (one lock per store) and, on PostgreSQL, across processes (an advisory lock
         held until the transaction ends). DuckDB has one writing process."""
-        with self.lock, self._engine.transaction():
+        with self.lock, self.transaction():
             if self.backend == "postgres":
                 self._engine.execute("SELECT pg_advisory_xact_lock(?)", [PG_LOCKS[name]])
             yield
@@ -286,7 +396,7 @@ class Store:
             raise KeyError(f"{table} has no column {sorted(unknown)[0]!r}")
         self._engine.load_arrow(table, pa.Table.from_pylist(
             [{c: r.get(c) for c, _ in cols} for r in rows], schema=_arrow_schema(cols)))
-        self.touch()
+        self.touch(table)
 
     def update(self, table: str, values: dict[str, Any], where: dict[str, Any]) -> None:
         """``UPDATE table SET values WHERE where`` (equality on every key of ``where``)."""
@@ -294,12 +404,12 @@ class Store:
         conds = self._named(table, where, " AND ")
         self._engine.execute(f'UPDATE "{table}" SET {sets} WHERE {conds}',
                              [*values.values(), *where.values()])
-        self.touch()
+        self.touch(table)
 
     def delete(self, table: str, where: dict[str, Any]) -> None:
         conds = self._named(table, where, " AND ")
         self._engine.execute(f'DELETE FROM "{table}" WHERE {conds}', list(where.values()))
-        self.touch()
+        self.touch(table)
 
     def next_id(self, table: str, column: str = "id") -> int:
         self._named(table, {column: None}, "")
@@ -334,8 +444,10 @@ class Store:
         cols = schema.columns("batches")
         self._engine.load_arrow("batches", pa.Table.from_pylist(
             [{n: batch.get(n) for n, _ in cols}], schema=_arrow_schema(cols)))
+        self.touch("batches")
         if rejects is not None and rejects.num_rows:
             self._engine.load_arrow("rejects", rejects)
+            self.touch("rejects")
 
     def _content_hash(self, kind: Kind) -> str:
         """The SQL of a record's content hash: md5 over its fields, computed by the engine, so
@@ -355,7 +467,7 @@ class Store:
         """
         if staged.num_rows == 0:
             return WriteResult(0, 0)
-        self.touch()
+        self.touch(kind.name, f"{kind.name}_history")
         e = self._engine
         fields = [f.name for f in kind.fields]
         derived = [c for c, _ in DERIVED.get(kind.name, []) if c in staged.column_names]
@@ -395,7 +507,7 @@ class Store:
 
     def update_derived(self, kind: Kind, rows: pa.Table) -> None:
         """Set derived columns of current records from ``rows`` (_source, _key, derived...)."""
-        self.touch()
+        self.touch(kind.name)
         e = self._engine
         stage = f"_derive_{kind.name}"
         derived = [(c, t) for c, t in DERIVED[kind.name] if c in rows.column_names]
@@ -411,7 +523,7 @@ class Store:
 
     def replace_table(self, name: str, rows: pa.Table) -> None:
         """Replace a derived table's rows (call inside a transaction)."""
-        self.touch()
+        self.touch(name)
         self._engine.execute(f'DELETE FROM "{name}"')
         if rows.num_rows:
             self._engine.load_arrow(name, rows)

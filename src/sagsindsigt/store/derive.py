@@ -78,6 +78,7 @@ def refresh_timeliness_cases(store, source: str) -> None:
     e.execute(f"INSERT INTO timeliness_items ({', '.join(cols)}) SELECT {', '.join(cols)} "
               "FROM _timeliness_refresh")
     e.execute("DROP TABLE _timeliness_refresh")
+    store.touch("timeliness_items")
 
 
 def timeliness_items(store, closed_days=frozenset()) -> pa.Table:

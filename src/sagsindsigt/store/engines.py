@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ..access import scope_key
+from .deps import EVERYTHING, frozen, note, tracking
 
 # SQL column type → Arrow type, for moving rows in and out in bulk
 ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DATE": pa.date32(),
@@ -209,13 +210,16 @@ def run_keyed(backend, key: tuple, build) -> pl.DataFrame:
         if hit is not None:
             _COMPILED.move_to_end(key)
     if hit is None:
-        expr = build()
-        hit = (str(backend.compile(expr)), expr.schema().to_pyarrow())
+        with tracking() as seen:  # the tables the expression reads, noted as it is built
+            expr = build()
+        hit = (str(backend.compile(expr)), expr.schema().to_pyarrow(), frozen(seen))
         with _COMPILED_LOCK:
             _COMPILED[key] = hit
             if len(_COMPILED) > _COMPILED_MAX:
                 _COMPILED.popitem(last=False)
-    sql, schema = hit
+    sql, schema, deps = hit
+    if deps != EVERYTHING:  # built from an expression made before (run_expr): noted then
+        note(deps)
     if backend.name == "duckdb":
         data = backend.con.execute(sql).arrow()
         if isinstance(data, pa.RecordBatchReader):

@@ -45,13 +45,13 @@ class Node:
     derived: bool  # True: not in the organisation file, derived from codes seen in the data
 
 
-def organisation(store) -> list[Node]:
+def organisation(store, seen_in: Iterable[str] = SEEN_IN) -> list[Node]:
     """The organisation tree (kommune → forvaltning → center/enhed): the loaded records as
     loaded, then one ``forvaltning`` per administration code and one ``center`` per
     (administration, unit) seen in cases, volumes or complaints that the organisation file
-    does not name (data contract: "otherwise derived from the codes seen in cases"). A scoped
-    caller gets the nodes inside its scope and the path up to the root. Root first, then by
-    code."""
+    does not name (data contract: "otherwise derived from the codes seen in cases"; a KPI asks
+    for the codes seen in its own tables, ``seen_in``). A scoped caller gets the nodes inside
+    its scope and the path up to the root. Root first, then by code."""
     org = store.table("organisation")
     nodes: dict[str, Node] = {}
     for r in _rows(store, org.select("code", "name", "parent", "level").order_by("code")):
@@ -59,18 +59,13 @@ def organisation(store) -> list[Node]:
                                 False)
     root = next((n.code for n in nodes.values() if n.level == "kommune"), None)
 
-    def seen_expr() -> ibis.Table:
-        parts = [store.table(t).select("administration", "unit") for t in SEEN_IN]
-        u = ibis.union(*parts, distinct=True)
-        return u.filter(u.administration.notnull())
-
-    seen = [(r["administration"], r["unit"])
-            for r in store.run_keyed(("organisation_seen",), seen_expr).to_dicts()]
+    seen = sorted({pair for t in seen_in for pair in _seen(store, t)},
+                  key=lambda p: (p[0], p[1] or ""))
     for admin in sorted({a for a, _ in seen}):
         if admin not in nodes:
             nodes[admin] = Node(admin, ADMINISTRATIONS.get(admin, admin), "forvaltning", root,
                                 True)
-    for admin, unit in sorted(seen, key=lambda p: (p[0], p[1] or "")):
+    for admin, unit in seen:
         if unit and unit not in nodes:
             nodes[unit] = Node(unit, unit, "center", admin, True)
     scope = current().data_scope
@@ -84,6 +79,18 @@ def organisation(store) -> list[Node]:
         nodes = {c: n for c, n in nodes.items() if c in keep}
     order = {"kommune": 0, "forvaltning": 1, "center": 2, "enhed": 3}
     return sorted(nodes.values(), key=lambda n: (order.get(n.level, 9), n.code))
+
+
+def _seen(store, table: str) -> list[tuple[str, str | None]]:
+    """The (administration, unit) pairs of one table, kept until that table changes: a new
+    complaint does not make the case figures read the cases again."""
+
+    def pairs() -> list[tuple[str, str | None]]:
+        t = store.table(table)
+        t = t.filter(t.administration.notnull()).select("administration", "unit").distinct()
+        return [(r["administration"], r["unit"]) for r in _rows(store, t)]
+
+    return store.cached(("organisation_seen", table), pairs)
 
 
 def administrations(nodes: Iterable[tuple[str, str | None, str]]) -> dict[str, str]:
@@ -300,7 +307,7 @@ def coverage(store, table: str) -> dict[str, list[tuple[date, date]]]:
             if r["s"] and r["e"]:
                 out[r["administration"]] = [(r["s"], r["e"])]
         return out
-    b = store.table("batches")
+    b = store.batch_facts()  # depends on the table's rows, not on every later batch
     used = t.select("_batch", "administration").distinct()
     j = used.join(b, used._batch == b.id).select("administration", "covers_start", "covers_end")
     for r in _rows(store, j.distinct()):

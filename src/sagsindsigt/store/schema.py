@@ -21,8 +21,9 @@ from ..contract.kinds import BOOL, DATE, INT, NUMBER, TIMESTAMP
 
 # The version of the schema: DuckDB stores keep it in meta; on PostgreSQL it is the migration
 # head's. 2: access tables; 3: sessions; 4: one declaration (complaint_registrations declared,
-# the audit log renamed access_log, targets.name).
-VERSION = "4"
+# the audit log renamed access_log, targets.name); 5: batches.id a primary key numbered by the
+# sequence batch_ids, data_versions.
+VERSION = "5"
 
 VARCHAR, BIGINT, DATE_, BOOLEAN, TIMESTAMP_, DOUBLE = (
     "VARCHAR", "BIGINT", "DATE", "BOOLEAN", "TIMESTAMP", "DOUBLE")
@@ -38,6 +39,9 @@ DERIVED: dict[str, Columns] = {"cases": [("benefit_area", VARCHAR), ("due", DATE
 
 _CONTROL: dict[str, Columns] = {
     "meta": [("key", VARCHAR), ("value", VARCHAR)],
+    # one row a table, its version bumped by every write to it (in the writer's transaction):
+    # the caches of every process drop just what read a changed table (deps.py)
+    "data_versions": [("name", VARCHAR), ("version", BIGINT)],
     # one row per import
     "batches": [
         ("id", BIGINT), ("kind", VARCHAR), ("source", VARCHAR), ("file", VARCHAR),
@@ -98,6 +102,11 @@ ACCESS_TABLES: dict[str, Columns] = {
     "sessions": [("id", VARCHAR), ("name", VARCHAR), ("via", VARCHAR),
                  ("created_at", TIMESTAMP_), ("ended_at", TIMESTAMP_)],
 }
+# Primary keys (the other tables are append-only logs or snapshots keyed by (source, key)).
+PRIMARY_KEYS: dict[str, tuple[str, ...]] = {"batches": ("id",), "data_versions": ("name",)}
+# Sequences: name → (table, column) it numbers. A batch id is drawn from its sequence, so
+# concurrent writers (an import beside registrations) never share one.
+SEQUENCES: dict[str, tuple[str, str]] = {"batch_ids": ("batches", "id")}
 # Tables that had another name in an earlier version: old name → new name.
 RENAMED: dict[str, str] = {"auditlog": "access_log"}
 
@@ -133,6 +142,8 @@ def pg_type(t: str) -> str:
 def ddl(table: str, pg: bool = False) -> str:
     """``CREATE TABLE`` for one table (DuckDB's type names, or PostgreSQL's)."""
     body = ", ".join(f'"{c}" {pg_type(t) if pg else t}' for c, t in columns(table))
+    if table in PRIMARY_KEYS:
+        body += ", PRIMARY KEY (" + ", ".join(f'"{c}"' for c in PRIMARY_KEYS[table]) + ")"
     return f'CREATE TABLE "{table}" ({body})'
 
 
@@ -145,9 +156,12 @@ def metadata():
              TIMESTAMP_: sa.DateTime, DOUBLE: sa.Double}
     md = sa.MetaData()
     for name, cols in TABLES.items():
-        sa.Table(name, md, *[sa.Column(c, types[t]()) for c, t in cols])
+        keys = PRIMARY_KEYS.get(name, ())
+        sa.Table(name, md, *[sa.Column(c, types[t](), primary_key=c in keys,
+                                       autoincrement=False) for c, t in cols])
     return md
 
 
 __all__ = ["ACCESS_TABLES", "AUDIT_TABLES", "COMPLAINT_TABLES", "DERIVED", "META_COLUMNS",
-           "RENAMED", "TABLES", "VERSION", "columns", "ddl", "kind_columns", "metadata"]
+           "PRIMARY_KEYS", "RENAMED", "SEQUENCES", "TABLES", "VERSION", "columns", "ddl",
+           "kind_columns", "metadata"]

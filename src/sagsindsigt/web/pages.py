@@ -21,7 +21,7 @@ from ..kpis import Query, Result, compute
 from ..present import tables as present_tables
 from ..present.labels import Labels, scope_label
 from ..present.tables import Table
-from ..store import reads
+from ..store import deps, reads
 
 LEVELS = ["administration", "unit", "case_type"]  # kommune → forvaltning → center → sagstype
 PAGES = [("overblik", "Overblik"), ("sager", "Sager"), ("klager", "Klager"),
@@ -104,9 +104,10 @@ class Figures:
         self.store = store
         self.lock = store.lock  # one connection per store: queries take turns
         self._cache_lock = threading.RLock()
-        self._cache: OrderedDict[tuple, Result] = OrderedDict()
+        # key → (the tables the value read, the value)
+        self._cache: OrderedDict[tuple, tuple[frozenset[str], Any]] = OrderedDict()
         self._capacity = capacity
-        self._version: tuple | None = None
+        self._version: dict[str, int] | None = None
         self._busy = 0  # requests being served
         self._idle = threading.Condition()
         self._last_served = 0.0  # time.monotonic() when the last request ended
@@ -142,29 +143,37 @@ class Figures:
                     return
                 self._idle.wait(max(rest, 0.01) if self._busy == 0 else None)
 
-    def version(self) -> tuple:
-        """The store's data version (``Store.data_version``: every import or write bumps it)."""
-        with self.lock:
-            return self.store.data_version()
+    def version(self) -> dict[str, int]:
+        """The store's data versions (``Store.data_version``: a write bumps the tables it
+        changed, seen by every worker when it commits)."""
+        with self.lock:  # the store's own derived values follow the same versions
+            return self.store.check_version()
 
     def refresh(self) -> None:
+        """Drop the values that read a table changed since the last request (in any
+        process): a complaint registration leaves the case figures cached."""
         v = self.version()
         with self._cache_lock:
-            if v != self._version:
-                self._cache.clear()
-                self._version = v
+            changed = deps.changed_names(self._version, v)
+            if changed is None or changed:
+                for key in [k for k, (d, _) in self._cache.items() if deps.stale(d, changed)]:
+                    del self._cache[key]
+            self._version = v
 
     def _cached(self, key: tuple):
-        """The cached value, or ``_MISSING``."""
+        """The cached value, or ``_MISSING``; a hit tells an enclosing computation what the
+        value read."""
         with self._cache_lock:
             hit = self._cache.get(key, _MISSING)
-            if hit is not _MISSING:
-                self._cache.move_to_end(key)
-            return hit
+            if hit is _MISSING:
+                return hit
+            self._cache.move_to_end(key)
+        deps.note(hit[0])
+        return hit[1]
 
-    def _keep(self, key: tuple, value) -> None:
+    def _keep(self, key: tuple, value, read: set[str]) -> None:
         with self._cache_lock:
-            self._cache[key] = value
+            self._cache[key] = (deps.frozen(read), value)
             if len(self._cache) > self._capacity:
                 self._cache.popitem(last=False)
 
@@ -180,8 +189,9 @@ class Figures:
             hit = self._cached(key)  # computed meanwhile by another thread
             if hit is not _MISSING:
                 return hit
-            res = compute(self.store, q)
-            self._keep(key, res)  # before a refresh on the connection can clear the cache
+            with deps.tracking() as read:
+                res = compute(self.store, q)
+            self._keep(key, res, read)  # before a refresh on the connection can clear it
         return res
 
     def memo(self, key: tuple, make):
@@ -190,8 +200,9 @@ class Figures:
         hit = self._cached(key)
         if hit is not _MISSING:
             return hit
-        value = make()  # outside the lock: rendering needs no database
-        self._keep(key, value)
+        with deps.tracking() as read:
+            value = make()  # outside the lock: rendering needs no database
+        self._keep(key, value, read)
         return value
 
     def memo_db(self, key: tuple, make):
