@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -113,10 +114,24 @@ def check(store, record: dict[str, Any], today: date | None = None,
     pseudo = secret_for(store, settings)
     checked = validate(df, KIND, Mapping(), pseudo, today or date.today(), _known(store))
     if checked.rejects.height:
-        errors = [{"field": r["field"], "value": r["value"] or "", "reason": r["reason"]}
+        errors = [{"field": r["field"], "value": r["value"] or "",
+                   "reason": plain_reason(r["reason"])}
                   for r in checked.rejects.iter_rows(named=True)]
         raise RegistrationError(errors)
     return checked.valid.drop(ROW).to_dicts()[0]
+
+
+def plain_reason(reason: str) -> str:
+    """An importer's reason as a form says it to the person filling it in: no field ids
+    ("forvaltning (administration)"), no import words ("importdagen"), a sentence."""
+    for f in KIND.fields:
+        reason = reason.replace(f" ({f.name})", "")
+    empty = re.fullmatch(r"feltet (.+) er tomt", reason)
+    if empty:
+        return f"Udfyld {empty.group(1)}."
+    reason = reason.replace("efter importdagen", "efter dags dato")
+    reason = re.sub(r";? ?tilføj den i mapping-filen.*$", "", reason)  # for an import's clerk
+    return reason[:1].upper() + reason[1:]
 
 
 # -- reading -------------------------------------------------------------------------------
