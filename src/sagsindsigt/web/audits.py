@@ -22,6 +22,7 @@ from ..contract.codes import CHECK_CATEGORIES, REVIEW_RESULTS, REVIEWER_ROLES
 from ..kpis import get as get_kpi
 from ..present.charts import bar_chart
 from ..present.exports import sample_workbook, xlsx_bytes
+from ..present.labels import scope_label
 from ..present.tables import Cell, Column, Table, cell
 from ..store import reads
 from ..targets import evaluate
@@ -95,7 +96,8 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
     @r.get("/aarshjul", response_class=HTMLResponse)
     def aarshjul(request: Request, year: int | None = None, confidence: float = 95,
                  tolerable: float = 5, expected: float = 0, population: int | None = None):
-        year = year or date.today().year
+        # the latest year with data in the caller's scope, not a year with only late rounds
+        year = year or int(fig.read(reads.latest_year))
         states = locked(audits.round_states, store, year)
         rows: dict[str, list] = {}
         for s in states:
@@ -105,7 +107,9 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
             size = audits.sample_size(confidence, tolerable, expected, population)
         except audits.AuditUsageError as exc:
             size_error = str(exc)
+        who = current()
         return render(request, "plan", "/kvalitet/aarshjul", f"Årshjul {year}", year=year,
+                      scope_name=scope_label(who.data_scope), can_load=who.role == "admin",
                       rows=list(rows.values()), round_url=round_url, size=size,
                       size_error=size_error, calc={"confidence": confidence,
                                                    "tolerable": tolerable,
