@@ -272,11 +272,15 @@ class Context:
     def _members(self, tables: list[str]) -> list[dict]:
         by = self.q.by
         frames = []
+        where = tuple(sorted((k, tuple(v)) for k, v in self.q.where.items()))
         for name in tables:
             if not all(d in TABLE_DIMS[name] for d in by):
                 continue
-            t = self.table(name)
-            frames.append(self.store.run(t.select(*by).distinct()))
+            # each table's members kept on their own: a new complaint does not make the
+            # members of a complaint rate read the cases again
+            frames.append(self.store.cached(
+                ("members_of", name, tuple(by), where),
+                lambda name=name: self.store.run(self.table(name).select(*by).distinct())))
         if by == ["administration"]:  # the organisation's too, those inside the scope
             own = [t for t in tables if t in reads.SEEN_IN]  # not every table's codes
             codes = [n.code for n in reads.organisation(self.store, own)
