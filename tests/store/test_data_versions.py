@@ -126,3 +126,22 @@ def test_concurrent_writers_never_draw_the_same_batch_id(store):
         for s in stores:
             s.close()
     assert len(drawn) == len(set(drawn)) == 200
+
+
+def test_a_value_computed_across_a_write_is_used_once_not_kept(store, tmp_path):
+    """Versions are read on a side connection, so a refresh can see a write while another
+    request computes: what that request computed from the older data is not kept."""
+    from sagsindsigt.web.pages import _MISSING
+
+    load(store, tmp_path)
+    with acting_as(SYSTEM):
+        fig = Figures(store)
+        fig.refresh()
+        since = fig._version
+        fig.refresh()  # nothing changed: the same versions, a value computed now is kept
+        fig._keep(("kept",), "value", {"complaints"}, since)
+        assert fig._cached(("kept",)) == "value"
+        register(store, COMPLAINT, "Hanne Hansen", today=TODAY)
+        fig.refresh()  # another request saw the registration meanwhile
+        fig._keep(("old",), "value", {"complaints"}, since)
+        assert fig._cached(("old",)) is _MISSING

@@ -78,9 +78,10 @@ class Store:
 
     # -- caches ---------------------------------------------------------------------------
     def data_version(self) -> dict[str, int]:
-        """The data version of every table (one small query): each write bumps the tables it
-        changed, in its transaction, so every process sees what changed when it commits."""
-        return {n: int(v) for n, v in self._engine.query(
+        """The data version of every table (one small query, on a connection of its own so
+        that it never waits behind a long query): each write bumps the tables it changed, in
+        its transaction, so every process sees what changed when it commits."""
+        return {n: int(v) for n, v in self._engine.side_query(
             "SELECT name, version FROM data_versions")}
 
     def touch(self, *tables: str) -> None:
@@ -109,9 +110,10 @@ class Store:
         v = self.data_version()
         with self._cache_lock:
             changed = changed_names(self._cache_version, v)
-            for key in [k for k, (deps, _) in self._cache.items() if deps_stale(deps, changed)]:
-                del self._cache[key]
-            self._cache_version = v
+            if changed is None or changed:  # a new object only on a change (see cached)
+                for key in [k for k, (d, _) in self._cache.items() if deps_stale(d, changed)]:
+                    del self._cache[key]
+                self._cache_version = v
         return v
 
     def cached(self, key: tuple, compute):
@@ -125,9 +127,12 @@ class Store:
         if hit is not None:
             note(hit[0])
             return hit[1]
+        since = self._cache_version
         with tracking() as seen:
             value = compute()
         with self._cache_lock:
+            if self._cache_version is not since:  # a newer write was seen meanwhile
+                return value
             self._cache[key] = (frozen(seen), value)
             if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)

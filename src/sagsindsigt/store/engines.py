@@ -34,6 +34,20 @@ class Engine:
     name = "?"
     def __init__(self, con):
         self.ibis = con
+        self._side = None  # a second connection for small reads (side_query)
+        self._side_lock = threading.Lock()
+
+    def side_query(self, sql: str) -> list[tuple]:
+        """A small read on a second connection of its own, so it never waits behind a long
+        query on the main one (a worker checks the data versions before every request while
+        another request computes figures)."""
+        with self._side_lock:
+            if self._side is None:
+                self._side = self._open_side()
+            return self._side.execute(sql).fetchall()
+
+    def _open_side(self):
+        raise NotImplementedError
 
     def ddl_type(self, declared: str) -> str:
         """A type of the schema declaration (DuckDB's names) as this engine names it."""
@@ -75,6 +89,10 @@ class Engine:
             self.execute(f'DROP TABLE IF EXISTS "{name}"')
 
     def close(self) -> None:
+        with self._side_lock:
+            if self._side is not None:
+                self._side.close()
+                self._side = None
         self.ibis.disconnect()
 
 
@@ -96,6 +114,9 @@ class DuckDBEngine(Engine):
 
     def query(self, sql, params=()):
         return self.raw.execute(sql, list(params)).fetchall()
+
+    def _open_side(self):
+        return self.raw.cursor()  # a connection of its own to the same database
 
     @contextmanager
     def staged(self, name, cols, data):
@@ -155,6 +176,13 @@ class PostgresEngine(Engine):
                              f"{exc}") from exc
         super().__init__(con)
         self.raw = con.con  # Ibis opens psycopg in autocommit mode; transaction() adds blocks
+        self._params = params
+
+    def _open_side(self):
+        import psycopg
+
+        p = {("dbname" if k == "database" else k): v for k, v in self._params.items()}
+        return psycopg.connect(**p, autocommit=True)
 
     def execute(self, sql, params=()):
         with self.raw.cursor() as cur:

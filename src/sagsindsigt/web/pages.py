@@ -146,8 +146,9 @@ class Figures:
     def version(self) -> dict[str, int]:
         """The store's data versions (``Store.data_version``: a write bumps the tables it
         changed, seen by every worker when it commits)."""
-        with self.lock:  # the store's own derived values follow the same versions
-            return self.store.check_version()
+        # the store's own derived values follow the same versions; read on the store's side
+        # connection, so a request whose figures are cached never waits behind a computation
+        return self.store.check_version()
 
     def refresh(self) -> None:
         """Drop the values that read a table changed since the last request (in any
@@ -155,10 +156,10 @@ class Figures:
         v = self.version()
         with self._cache_lock:
             changed = deps.changed_names(self._version, v)
-            if changed is None or changed:
+            if changed is None or changed:  # a new object only on a change (see _keep)
                 for key in [k for k, (d, _) in self._cache.items() if deps.stale(d, changed)]:
                     del self._cache[key]
-            self._version = v
+                self._version = v
 
     def _cached(self, key: tuple):
         """The cached value, or ``_MISSING``; a hit tells an enclosing computation what the
@@ -171,8 +172,12 @@ class Figures:
         deps.note(hit[0])
         return hit[1]
 
-    def _keep(self, key: tuple, value, read: set[str]) -> None:
+    def _keep(self, key: tuple, value, read: set[str], since: dict | None) -> None:
+        """Keep a value computed from the data as of the versions ``since`` (a refresh
+        meanwhile may have seen a newer write: then the value is used once, not kept)."""
         with self._cache_lock:
+            if self._version is not since:
+                return
             self._cache[key] = (deps.frozen(read), value)
             if len(self._cache) > self._capacity:
                 self._cache.popitem(last=False)
@@ -189,9 +194,10 @@ class Figures:
             hit = self._cached(key)  # computed meanwhile by another thread
             if hit is not _MISSING:
                 return hit
+            since = self._version
             with deps.tracking() as read:
                 res = compute(self.store, q)
-            self._keep(key, res, read)  # before a refresh on the connection can clear it
+            self._keep(key, res, read, since)
         return res
 
     def memo(self, key: tuple, make):
@@ -200,9 +206,10 @@ class Figures:
         hit = self._cached(key)
         if hit is not _MISSING:
             return hit
+        since = self._version
         with deps.tracking() as read:
             value = make()  # outside the lock: rendering needs no database
-        self._keep(key, value, read)
+        self._keep(key, value, read, since)
         return value
 
     def memo_db(self, key: tuple, make):
