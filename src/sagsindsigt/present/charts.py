@@ -54,7 +54,8 @@ def bar_chart(title: str, data: list[dict], x: str, y: str, color: str | None = 
     ``across``: horizontal bars (names on the left, level); by default when there are many
     categories or long names (:func:`horizontal`)."""
     categories = list(dict.fromkeys(d.get(x) for d in data))
-    across = horizontal(categories) if across is None else across
+    short = not horizontal(categories)  # few short names: level under their bars
+    across = not short if across is None else across
     cat = {"field": x, "type": "ordinal", "title": None, "sort": None}
     val = _value_axis(y, unit)
     enc: dict[str, Any] = {
@@ -66,7 +67,7 @@ def bar_chart(title: str, data: list[dict], x: str, y: str, color: str | None = 
         enc["y"] = {**cat, "axis": {"labelLimit": LABEL_LIMIT}}
         enc["x"] = {**val, "axis": {"tickCount": 8}}
     else:
-        enc["x"] = {**cat, "axis": {"labelAngle": 0, "labelLimit": LABEL_LIMIT}}
+        enc["x"] = {**cat, "axis": {"labelAngle": 0} if short else {}}
         enc["y"] = val
     if color:  # the series in the order of the data
         series = len({d.get(color) for d in data}) or 1

@@ -15,6 +15,7 @@ import io
 from datetime import date, datetime
 
 import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
 
 from ..danish import long_date
 from ..kpis import get as get_kpi
@@ -37,6 +38,17 @@ FRONT_WIDTH = 80  # characters: the front sheet's one column, inside an upright 
 PAGE_PX = {False: (int((8.27 - 0.8) * 96), int((11.69 - 1.3) * 96)),
            True: (int((11.69 - 0.8) * 96), int((8.27 - 1.3) * 96))}
 ROW_PX, HEADER_PX = 20, 60  # a default row; the table's header row (45 pt)
+
+
+class PrintedSheet(Worksheet):
+    """A worksheet that says ``fitToWidth="1"`` out loud when it fits one page wide: it is
+    the file format's default, which XlsxWriter leaves out, and readers such as openpyxl then
+    report it as unset."""
+
+    def _xml_empty_tag(self, tag, attributes=()):
+        if tag == "pageSetup" and self.fit_page and self.fit_width == 1:
+            attributes = [("fitToWidth", 1), *attributes]
+        super()._xml_empty_tag(tag, attributes)
 
 
 def sheet_names(report: Report) -> dict[str, str]:
@@ -154,7 +166,7 @@ def paragraph(ws, row: int, text: str, fmt, last_col: int, chars: int,
 
 
 def _front(wb, f, report: Report, names: dict[str, str]) -> None:
-    ws = wb.add_worksheet("Rapport")
+    ws = wb.add_worksheet("Rapport", PrintedSheet)
     ws.set_column(0, 0, FRONT_WIDTH)
     print_setup(ws, report, landscape=False, header_row=None)
     paragraph(ws, 0, report.title, f["title"], 0, int(FRONT_WIDTH / 1.4), 20)
@@ -180,7 +192,7 @@ def _front(wb, f, report: Report, names: dict[str, str]) -> None:
 
 
 def _table_sheet(wb, f, report: Report, t: Table, sheet: str) -> None:
-    ws = wb.add_worksheet(sheet)
+    ws = wb.add_worksheet(sheet, PrintedSheet)
     widths = column_widths(t)
     for j, w in enumerate(widths):
         ws.set_column(j, j, w)
@@ -350,7 +362,7 @@ def _lines(text: str, width: int) -> int:
 def _definitions(wb, f, report: Report) -> None:
     """The registry's definition of every KPI in the report, in Danish; the KPI's id (what
     the command line and the API call it) last."""
-    ws = wb.add_worksheet("Definitioner")
+    ws = wb.add_worksheet("Definitioner", PrintedSheet)
     for j, width in enumerate(DEFINITION_WIDTHS):
         ws.set_column(j, j, width)
     print_setup(ws, report, landscape=True, header_row=2)
@@ -375,7 +387,7 @@ BATCH_HEAD = [("id", "Indlæsning"), ("kind", "Datatype"), ("source", "Kilde"), 
 
 
 def _batches(wb, f, report: Report) -> None:
-    ws = wb.add_worksheet("Indlæsninger")
+    ws = wb.add_worksheet("Indlæsninger", PrintedSheet)
     ws.write_string(0, 0, "Indlæsninger (batches), som tallene bygger på", f["heading"])
     print_setup(ws, report, landscape=True, header_row=2)
     widths = [11, 16, 16, 40, 14, 12, 12, 17, 34]  # the SHA-256 in two lines
