@@ -56,3 +56,20 @@ def test_xlsx_stores_formula_text_as_text_and_numbers_as_numbers():
         assert label.value == attack.replace("\r", "\n") and label.data_type == "s", attack
         assert ws.cell(i, 2).value == 1000 + i - 6 and ws.cell(i, 2).data_type == "n"
     assert not any(c.data_type == "f" for row in ws.iter_rows() for c in row)
+
+
+def test_xlsx_percentages_are_fractions_and_the_sheet_prints_on_a4():
+    t = table()
+    t.remarks.append("En klage kan have flere klagepunkter eller ingen.")
+    ws = load_workbook(io.BytesIO(xlsx_bytes([t], ["Område: Hele kommunen"])))["klager"]
+    assert ws.cell(4, 1).value == "Enhed"  # two title lines, a blank row, the header
+    rate = ws.cell(5, 3)  # 2,59 % as Excel's percent: the fraction with the format 0.0 %
+    assert rate.value == 0.0259 and rate.number_format == "0.0 %"
+    assert ws.cell(5, 2).value == 1000 and ws.cell(5, 2).number_format == "#,##0"
+    last = 4 + len(t.rows)
+    assert ws.cell(last, 3).value == -0.015
+    assert ws.cell(last + 1, 1).value is None  # a blank row, then the remark
+    assert ws.cell(last + 2, 1).value == "En klage kan have flere klagepunkter eller ingen."
+    ps = ws.page_setup
+    assert (ps.paperSize, ps.fitToWidth, ps.fitToHeight) == (9, 1, 0)
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.print_title_rows == "$4:$4"

@@ -120,3 +120,163 @@ def test_long_tables_run_over_pages_with_repeated_headers(tmp_path):
                                                 "sager"], p[:400]
     assert "Række 150" in text[-3] or any("Række 150" in p for p in text)
     assert "2.000" in " ".join(text) and "298.000" in " ".join(text)  # Danish thousands
+
+
+# -- reports that print (issue 17): nothing overlaps, nothing is cut, nothing twice ----------
+
+
+def words(path: Path) -> list[list[tuple[float, float, float, float, str]]]:
+    """Each page's words with their boxes (poppler's ``pdftotext -bbox``)."""
+    import html
+    import re
+
+    xml = subprocess.run(["pdftotext", "-bbox", str(path), "-"], check=True,
+                         capture_output=True, text=True).stdout
+    box = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" '
+                     r'yMax="([\d.]+)">([^<]*)</word>')
+    return [[(*map(float, m.groups()[:4]), html.unescape(m.group(5))) for m in box.finditer(p)]
+            for p in xml.split("<page ")[1:]]
+
+
+def overlapping(page: list[tuple]) -> list[tuple[str, str]]:
+    """Pairs of words whose boxes overlap by more than a quarter of the smaller one (rotated
+    bar names crossing each other did; glyphs that merely touch do not)."""
+    out = []
+    for i, a in enumerate(page):
+        for b in page[i + 1:]:
+            w, h = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
+            smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+            if w > 0 and h > 0 and smaller > 0 and w * h / smaller > 0.25:
+                out.append((a[4], b[4]))
+    return out
+
+
+@pytest.mark.parametrize("kind", list(CASES))
+def test_no_text_overlaps_and_nothing_runs_off_the_page(report_files, kind, tmp_path):
+    """Every word of every page stands clear of the others, and each page rendered to PNG
+    (pdftoppm) is blank in its side margins: no table or chart runs past the text column."""
+    from PIL import Image
+
+    path = report_files[(kind, "pdf", "publication")]
+    for i, page in enumerate(words(path), start=1):
+        assert len(page) > 20 and overlapping(page) == [], (kind, i, overlapping(page)[:5])
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(path), str(tmp_path / "p")], check=True)
+    pngs = sorted(tmp_path.glob("p-*.png"))
+    assert pngs
+    for png in pngs:
+        with Image.open(png) as im:
+            gray = im.convert("L")
+            mm = gray.width / 210  # A4: 15 mm margins, 11 mm of them must stay blank
+            for strip in ((0, 0, int(11 * mm), gray.height),
+                          (gray.width - int(11 * mm), 0, gray.width, gray.height)):
+                assert gray.crop(strip).getextrema() == (255, 255), (kind, png.name, strip)
+
+
+def chart_text(spec: dict, tmp_path: Path) -> str:
+    """The text of one chart as the PDF prints it (the same SVG, in a page of its own)."""
+    from weasyprint import HTML
+
+    from sagsindsigt.reports.pdf import svg
+
+    path = tmp_path / "chart.pdf"
+    HTML(string=f'<img src="{svg(spec)}" alt="">').write_pdf(path)
+    return subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def times(text: str, name: str, others: list[str]) -> int:
+    """How often ``name`` stands in ``text``, not counting where it is part of a longer name
+    of the same chart ("Åbne sager" in "Åbne sager over frist")."""
+    return text.count(name) - sum(text.count(o) * o.count(name) for o in others
+                                  if o != name and name in o)
+
+
+@pytest.mark.parametrize("kind", list(CASES))
+def test_every_chart_name_whole_and_once(reports, kind, tmp_path):
+    """Each bar's name and each series' name (the legend) is printed whole, once, and level:
+    no ellipsis, no name cut at the legend's edge ("Åbne sager over fris"), no letters of
+    rotated names scattered over the page."""
+    checked = 0
+    for t in reports[(kind, False)].tables():
+        spec = t.chart.spec if t.chart else None
+        if not spec or not spec["data"]["values"]:
+            continue
+        text = chart_text(spec, tmp_path)
+        names = list(dict.fromkeys(d["gruppe"] for d in spec["data"]["values"]))
+        series = list(dict.fromkeys(d["serie"] for d in spec["data"]["values"]))
+        if len(series) > 1:
+            names += series
+        assert "…" not in text, (kind, t.id)
+        for name in names:
+            assert times(text, name, names) == 1, (kind, t.id, name, text[:300])
+        checked += 1
+    assert checked >= 1
+
+
+@pytest.mark.parametrize("kind", list(CASES))
+def test_every_heading_once(report_files, reports, kind):
+    """Every section, table and chart title stands once in the report (a section of one
+    table of the same name is headed once): among the lines printed as headings (taller than
+    the tables' text, which may hold the same words, e.g. a column "Måltal"); every table is
+    drawn or says why not."""
+    rep = reports[(kind, False)]
+    path = report_files[(kind, "pdf", "publication")]
+    headings = [text for text, height in lines(path) if height > 10.5]
+    titles = [s.title for s in rep.sections] + [t.title for t in rep.tables()] + \
+        [t.chart.title for t in rep.tables() if t.chart and t.body]
+    for title in dict.fromkeys(titles):
+        assert headings.count(title) == 1, (kind, title, headings.count(title))
+    flat = " ".join(" ".join(pages(path)).split())
+    for t in rep.tables():
+        if not t.rows:
+            assert t.why_empty and " ".join(t.why_empty.split()) in flat
+
+
+def lines(path: Path) -> list[tuple[str, float]]:
+    """Every printed line's text and height in points (``pdftotext -bbox-layout``): a
+    heading's line is taller than a table's."""
+    import html
+    import re
+
+    xml = subprocess.run(["pdftotext", "-bbox-layout", str(path), "-"], check=True,
+                         capture_output=True, text=True).stdout
+    out = []
+    for m in re.finditer(r'<line xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" '
+                         r'yMax="([\d.]+)">(.*?)</line>', xml, re.S):
+        text = " ".join(html.unescape(w) for w in re.findall(r">([^<]*)</word>", m.group(3)))
+        out.append((text, float(m.group(2)) - float(m.group(1))))
+    return out
+
+
+def test_no_row_of_dashes_and_an_empty_section_says_why(report_files, reports, demo_store,
+                                                        tmp_path):
+    """The finance committee's report for 2014 looks four years back: 2011 has no data, so
+    its row is left out and named, not printed as a row of "-". A period without targets
+    says so (and where targets are), instead of an empty Måltal table."""
+    from sagsindsigt.reports import build_report
+
+    rep = reports[("oekonomiudvalg", False)]
+    trend = next(t for t in rep.tables() if t.id == "udvikling")
+    assert [r["label"] for r in trend.rows] == ["2012", "2013", "2014"]
+    assert "Udeladt, fordi der ingen tal er: 2011." in trend.remarks
+    for t in rep.tables():  # no row of the report is without a figure
+        for r in t.rows:
+            assert any(isinstance(c, Cell) and (c.value is not None or c.hidden)
+                       or isinstance(c, str) for k, c in r.items()
+                       if not k.startswith("_") and k != "label"), (t.id, r["label"])
+    text = " ".join(" ".join(pages(report_files[("oekonomiudvalg", "pdf", "publication")]))
+                    .split())
+    assert "Udeladt, fordi der ingen tal er: 2011." in text
+    assert "2011 - - - -" not in text and "Økonomiforvaltningen - -" not in text
+
+    empty = build_report(demo_store, "oekonomiudvalg", "2013")
+    targets = next(t for t in empty.tables() if t.id == "maaltal")
+    assert targets.rows == [] and targets.why_empty.startswith(
+        "Der er ikke sat måltal for 2013 for hele kommunen, så der er intet at vurdere her.")
+    assert "Der er sat måltal for 2014." in targets.why_empty
+    path = tmp_path / "oeu-2013.pdf"
+    path.write_bytes(render_pdf(empty))
+    section = " ".join(" ".join(pages(path)).split())
+    section = section[section.index("Måltal for perioden"):section.index("Bilag:")]
+    assert " ".join(targets.why_empty.split()) in section
+    assert "Afgrænsning" not in section  # no empty table under it

@@ -1,9 +1,14 @@
-"""The Excel reports the CLI writes: real numbers in Danish formats, a sheet per table,
-native charts, traffic lights, frozen headers, definitions and batches; figures equal to the
-KPI registry's and to the Overblik table."""
+"""The Excel reports the CLI writes: real numbers in Danish formats (percentages as the
+fractions Excel's % format expects), a sheet per table, native charts with value axes from
+zero, traffic lights, frozen headers, every sheet set up to print, definitions and batches;
+figures equal to the KPI registry's and to the Overblik table."""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
 import zipfile
 
 import pytest
@@ -12,11 +17,11 @@ from openpyxl import load_workbook
 from sagsindsigt import danish
 from sagsindsigt.kpis import Query, compute
 from sagsindsigt.kpis import get as get_kpi
-from sagsindsigt.present.labels import DIM_LABELS
+from sagsindsigt.present.labels import DIM_LABELS, UNIT_NAMES
 from sagsindsigt.present.seed import overview as overview_table
-from sagsindsigt.reports.model import COUNT, Cell
+from sagsindsigt.reports.model import COUNT, PCT, Cell
 from sagsindsigt.reports.suppression import revealed
-from sagsindsigt.reports.xlsx import HEADER_ROW, NUMBER_FORMATS, sheet_names
+from sagsindsigt.reports.xlsx import HEADER_ROW, NUMBER_FORMATS, chart_type, sheet_names
 
 from .conftest import CASES
 
@@ -56,8 +61,9 @@ def test_every_table_is_a_sheet_of_real_numbers(report_files, reports, kind, mod
                     assert x.value == "-"
                 elif isinstance(c.value, str):
                     assert x.value == c.value
-                else:
-                    assert isinstance(x.value, int | float) and x.value == pytest.approx(c.value)
+                else:  # a percentage as the fraction Excel's % format shows as one
+                    want = c.value / 100 if c.unit == PCT else c.value
+                    assert isinstance(x.value, int | float) and x.value == pytest.approx(want)
                     assert x.number_format == NUMBER_FORMATS[c.unit], (t.id, col.key)
                     numbers += 1
     assert numbers > 20
@@ -70,7 +76,8 @@ def test_danish_display_formats(report_files):
                if r[0].value.startswith("Beskæftigelses"))
     cases, rate = row[4], row[5]
     assert cases.number_format == "#,##0" and isinstance(cases.value, int)
-    assert rate.number_format == '0.0" %"' and isinstance(rate.value, float)
+    # 2,6 % is stored as 0.026 and shown by Excel's percent format (in Danish: 2,6 %)
+    assert rate.number_format == "0.0 %" and 0 < rate.value < 0.1
     days = wb["Rapport"]  # the front sheet names the period and every filter
     assert "Periode: 2014" in days["A2"].value
 
@@ -80,14 +87,20 @@ def test_seed_table_equals_the_overview(report_files, demo_store):
     overview' (which format it), here as numbers."""
     want = overview_table(demo_store, "2014")
     ws = book(report_files, "oekonomiudvalg", "internal")["klager_sagsmaengde"]
+    # a row without any figure (Økonomiforvaltningen) is left out, and named below the table
+    kept = [r for r in want["rows"] if any(x != "-" for x in r[1:])]
+    left_out = [r[0] for r in want["rows"] if r not in kept]
+    assert left_out == ["Økonomiforvaltningen"]
     got = []
-    for r in ws.iter_rows(min_row=HEADER_ROW + 2, max_row=HEADER_ROW + 1 + len(want["rows"])):
+    for r in ws.iter_rows(min_row=HEADER_ROW + 2, max_row=HEADER_ROW + 1 + len(kept)):
         v = [c.value for c in r[:6]]
         got.append([v[0]] + [x if x == "-" else danish.number(x) for x in v[1:5]]
-                   + [v[5] if v[5] == "-" else danish.value(v[5], "%")])
-    assert got == want["rows"]
-    notes = [c.value for c in ws["A"] if isinstance(c.value, str) and c.value.startswith("* ")]
-    assert [n[2:] for n in notes] == want["footnotes"]
+                   + [v[5] if v[5] == "-" else danish.value(v[5] * 100, "%")])
+    assert got == kept
+    assert ws.cell(HEADER_ROW + 2 + len(kept), 1).value is None  # nothing after the rows
+    texts = [c.value for c in ws["A"] if isinstance(c.value, str)]
+    assert [n[2:] for n in texts if n.startswith("* ")] == want["footnotes"]
+    assert "Udeladt, fordi der ingen tal er: Økonomiforvaltningen." in texts
 
 
 @pytest.mark.parametrize("kind, sheet, kpi, dim", [
@@ -110,10 +123,11 @@ def test_figures_equal_the_registry(report_files, demo_store, kind, sheet, kpi, 
         if r[0].value is None:
             break
         values[r[0].value] = r[col].value
+    scale = 100 if get_kpi(kpi).unit == PCT else 1  # the workbook holds fractions
     want = sorted(r.value for r in res.rows if r.value is not None)
-    got = sorted(v for k, v in values.items() if k != "I alt" and v != "-")
+    got = sorted(v * scale for k, v in values.items() if k != "I alt" and v != "-")
     assert got == pytest.approx(want) and want
-    assert values["I alt"] == pytest.approx(total)
+    assert values["I alt"] * scale == pytest.approx(total)
 
 
 def test_publication_hides_small_counts_and_nothing_is_recoverable(report_files, reports):
@@ -140,15 +154,33 @@ def test_publication_hides_small_counts_and_nothing_is_recoverable(report_files,
 def test_native_charts_and_traffic_lights(report_files, reports):
     for kind in CASES:
         rep = reports[(kind, False)]
+        charted = [t for t in rep.tables() if t.chart and t.body]
         with zipfile.ZipFile(report_files[(kind, "xlsx", "publication")]) as z:
-            charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
-            assert len(charts) == sum(1 for t in rep.tables() if t.chart), kind
-            assert all(b"<c:barChart>" in z.read(n) for n in charts)
+            charts = sorted((n for n in z.namelist() if n.startswith("xl/charts/chart")),
+                            key=lambda n: int(re.sub(r"\D", "", n)))
+            assert len(charts) == len(charted), kind
+            for name, t in zip(charts, charted, strict=True):
+                xml = z.read(name).decode()
+                # a trend is a line; many or long names lie as horizontal bars
+                kind_xml = {"line": "<c:lineChart>", "bar": "<c:barChart>",
+                            "column": "<c:barChart>"}[chart_type(t)]
+                assert kind_xml in xml, (kind, t.id)
+                if chart_type(t) != "line":
+                    direction = "bar" if chart_type(t) == "bar" else "col"
+                    assert f'<c:barDir val="{direction}"/>' in xml, (kind, t.id)
+                # the value axis starts at zero
+                value_axis = xml[xml.index("<c:valAx>"):xml.index("</c:valAx>")]
+                assert '<c:min val="0"/>' in value_axis, (kind, t.id)
+    kinds = {chart_type(t) for kind in CASES for t in reports[(kind, False)].tables()
+             if t.chart and t.body}
+    assert kinds == {"line", "bar"}  # the demo's trends and its many named rows
     wb = book(report_files, "kvalitet")
     rules = [r for rng in wb["koncepter"].conditional_formatting for r in rng.rules]
     fills = {r.dxf.fill.bgColor.rgb[-6:] for r in rules}
     assert {"C6EFCE", "FFEB9C", "FFC7CE"} <= {f.upper() for f in fills}
     assert {r.operator for r in rules} >= {"greaterThanOrEqual", "between", "lessThan"}
+    # thresholds on fractions: green from 94,5 %
+    assert {r.formula[0] for r in rules if r.operator == "greaterThanOrEqual"} == {"0.945"}
     targets = book(report_files, "oekonomiudvalg")["maaltal"]
     texts = {r.formula[0] for rng in targets.conditional_formatting for r in rng.rules}
     assert texts == {'"Opfyldt"', '"Ikke opfyldt"'}
@@ -159,11 +191,13 @@ def test_definitions_and_batches_sheets(report_files, reports, demo_store, kind)
     rep = reports[(kind, False)]
     wb = book(report_files, kind)
     ws = wb["Definitioner"]
+    assert [c.value for c in ws[3]][:5] == ["Nøgletal", "Enhed", "Kan opdeles efter",
+                                            "Definition", "Navn i kommandolinjen og API'et"]
     rows = [[c.value for c in r[:5]] for r in ws.iter_rows(min_row=4) if r[0].value]
-    assert [r[0] for r in rows] == rep.kpis and rep.kpis
-    for kid, label, unit, dims, text in rows:
+    assert [r[4] for r in rows] == rep.kpis and rep.kpis
+    for label, unit, dims, text, kid in rows:  # in Danish; the id last, for the CLI
         k = get_kpi(kid)
-        assert (label, unit, dims, text) == (k.label, k.unit, ", ".join(
+        assert (label, unit, dims, text) == (k.label, UNIT_NAMES[k.unit], ", ".join(
             DIM_LABELS[d].lower() for d in k.dims), k.description)
     ws = wb["Indlæsninger"]
     ids = [r[0].value for r in ws.iter_rows(min_row=4) if r[0].value is not None]
@@ -183,3 +217,67 @@ def test_definitions_and_batches_sheets(report_files, reports, demo_store, kind)
 
 def test_cells_are_plain_data():
     assert Cell(3, COUNT, hidden="<5").shown == "<5" and Cell(3, COUNT).shown == 3
+
+
+@pytest.mark.parametrize("kind", list(CASES))
+def test_every_sheet_is_set_up_to_print(report_files, reports, kind):
+    """A4, one page wide (as many long as it takes), the header row on every page, landscape
+    where the table is wide, page numbers in the footer: LibreOffice printed 21 and 23
+    pages of cut-off columns before."""
+    rep = reports[(kind, False)]
+    wb = book(report_files, kind)
+    names = sheet_names(rep)
+    for ws in wb.worksheets:
+        ps = ws.page_setup
+        assert ps.paperSize == 9, ws.title  # A4
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert (ps.fitToWidth, ps.fitToHeight) == (1, 0), ws.title
+        assert ws.oddFooter.right.text == "Side &P af &N"
+    for t in rep.tables():
+        ws = wb[names[t.id]]
+        assert ws.print_title_rows == f"${HEADER_ROW + 1}:${HEADER_ROW + 1}", t.id
+        widths = sum(ws.column_dimensions[chr(65 + j)].width for j in range(len(t.columns)))
+        assert ws.page_setup.orientation == ("landscape" if widths > 95 else "portrait"), t.id
+    assert wb["Definitioner"].page_setup.orientation == "landscape"
+    assert wb["Indlæsninger"].print_title_rows == "$3:$3"
+
+
+def test_percentages_are_fractions_with_a_percent_format(report_files, reports):
+    """Every percentage cell holds the fraction (2,6 % as 0.026) with the format 0.0 %, so a
+    formula on it (a sum, a ratio) gives the right answer."""
+    seen = 0
+    for kind in CASES:
+        rep = reports[(kind, True)]
+        wb = book(report_files, kind, "internal")
+        names = sheet_names(rep)
+        for t in rep.tables():
+            ws = wb[names[t.id]]
+            for i, row in enumerate(t.rows):
+                for j, col in enumerate(t.columns[1:], start=2):
+                    c = row.get(col.key)
+                    if isinstance(c, Cell) and c.unit == PCT and \
+                            isinstance(c.value, int | float):
+                        x = ws.cell(HEADER_ROW + 2 + i, j)
+                        assert x.number_format == "0.0 %"
+                        assert x.value == pytest.approx(c.value / 100), (kind, t.id, col.key)
+                        assert -1.0 <= x.value <= 1.0
+                        seen += 1
+    assert seen > 50
+
+
+@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice mangler (apt-get install "
+                    "libreoffice-calc-nogui); sidetallet ved udskrift tjekkes ikke")
+def test_libreoffice_prints_few_whole_pages(report_files, tmp_path):
+    """LibreOffice prints each workbook as the report it is: a page or two a sheet."""
+    pages = {}
+    for kind in ("oekonomiudvalg", "kvartal"):
+        src = tmp_path / f"{kind}.xlsx"
+        shutil.copy(report_files[(kind, "xlsx", "publication")], src)
+        subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path}/lo", "--headless",
+                        "--convert-to", "pdf", "--outdir", str(tmp_path), str(src)],
+                       check=True, capture_output=True, timeout=180,
+                       env={**os.environ, "HOME": str(tmp_path)})
+        info = subprocess.run(["pdfinfo", str(tmp_path / f"{kind}.pdf")], check=True,
+                              capture_output=True, text=True).stdout
+        pages[kind] = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    assert pages["oekonomiudvalg"] <= 9 and pages["kvartal"] <= 10, pages

@@ -23,12 +23,14 @@ def csv_rows(content: bytes, scope: str | None = None) -> list[list[str]]:
 
 def xlsx_rows(content: bytes, sheet: str | None = None) -> tuple[list[str], list[tuple]]:
     """(header, rows) of a sheet: the rows below the title lines and the blank row after
-    them, the first of which is the header."""
+    them, the first of which is the header, up to the next blank row (remarks follow it)."""
     wb = load_workbook(io.BytesIO(content))
     ws = wb[sheet] if sheet else wb.active
     rows = list(ws.iter_rows(values_only=True))
     blank = next(i for i, r in enumerate(rows) if all(v is None for v in r))
-    return [str(c) for c in rows[blank + 1]], rows[blank + 2:]
+    body = rows[blank + 2:]
+    end = next((i for i, r in enumerate(body) if all(v is None for v in r)), len(body))
+    return [str(c) for c in rows[blank + 1]], body[:end]
 
 
 def xlsx_lines(content: bytes, sheet: str | None = None) -> list[str]:

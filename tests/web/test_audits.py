@@ -101,7 +101,8 @@ def test_results_xlsx_holds_the_page_figures(client):
     rows = list(wb["koncepter"].iter_rows(min_row=6, values_only=True))  # title lines above
     total = rows[-1]
     api = client.get("/api/kpi/audit_correct_rate", params={"period": "2013"}).json()
-    assert total[0] == "I alt" and total[1] == api["rows"][0]["value"]
+    # a percentage as Excel holds it: the fraction, shown by the format 0.0 %
+    assert total[0] == "I alt" and total[1] * 100 == pytest.approx(api["rows"][0]["value"])
     assert total[2] in ("Grøn", "Gul", "Rød")  # the light in words
 
 

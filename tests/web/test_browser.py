@@ -135,3 +135,86 @@ def test_a_chart_with_a_target_line_draws(page, live_server):
     page.goto(f"{live_server}/side/sager?period=2014&administration=SOF")
     page.wait_for_selector("#chart-0 svg", timeout=15_000)
     assert page.locator("#chart-0 svg text", has_text="Mål: 80,0 %").count() == 1
+
+
+def test_a_chart_keeps_its_danish_name_after_vega_embed(page, live_server):
+    """vega-embed names the chart's container "Vega visualization" (role graphics-document)
+    when it draws; the page's Danish name and role img stay, for every chart."""
+    page.goto(f"{live_server}/side/klager?period=2013")
+    charts = page.locator(".chart > [id^=chart-]")
+    page.wait_for_function("() => [...document.querySelectorAll('.chart > [id^=chart-]')]"
+                           ".every(e => e.dataset.ready === 'true')", timeout=20_000)
+    assert charts.count() >= 2
+    for i in range(charts.count()):
+        el = charts.nth(i)
+        name = el.get_attribute("aria-label")
+        assert name and "Vega" not in name and name.endswith("(tallene står i tabellerne)"), name
+        assert el.get_attribute("role") == "img"
+        assert el.get_attribute("aria-roledescription") is None
+        assert el.locator("svg").get_attribute("aria-hidden") == "true"
+    assert page.locator('[aria-label="Vega visualization"]').count() == 0
+    name = "Klager i forhold til sagsmængde pr. forvaltning (%) (tallene står i tabellerne)"
+    assert page.get_by_role("img", name=name, exact=True).count() == 1
+
+
+def test_the_rapporter_page_shows_progress_while_a_pdf_is_made(page, live_server, tmp_path):
+    """A PDF takes seconds to make: from the click until the file is saved the button reads
+    "Laver rapporten …" with a spinner and is aria-busy, and a status line says so; then the
+    file is saved under the server's name (inside the page's Content-Security-Policy)."""
+    from playwright.sync_api import expect
+
+    held = []  # the download request, held until the page has been seen busy
+    page.route("**/rapporter/hent?*", lambda route: held.append(route))
+    page.goto(f"{live_server}/rapporter?period=2014")
+    page.get_by_label("Rapport til Økonomiudvalget: klager og sagsmængde på tværs").check()
+    page.get_by_label("Periode", exact=True).last.select_option("2014")
+    button = page.locator("button.make-report")
+    status = page.locator("#report-status")
+    assert status.get_attribute("role") == "status"
+    button.click()
+    expect(button).to_have_attribute("aria-busy", "true")
+    expect(button).to_have_text("Laver rapporten …")
+    expect(page.locator("form.report")).to_have_attribute("aria-busy", "true")
+    expect(button.locator(".spinner")).to_be_visible()
+    expect(status).to_contain_text("Laver rapporten")
+    page.wait_for_timeout(100)
+    assert len(held) == 1 and "format=pdf" in held[0].request.url
+    button.click(force=True)  # a second click while busy (aria-disabled) starts no other
+    page.wait_for_timeout(200)
+    assert len(held) == 1
+    with page.expect_download(timeout=60_000) as info:
+        held[0].continue_()
+    download = info.value
+    assert download.suggested_filename == "oekonomiudvalg-2014-kommune.pdf"
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    assert path.read_bytes().startswith(b"%PDF")
+    expect(button).to_have_attribute("aria-busy", "false")
+    expect(button).to_have_text("Dan rapport")
+    expect(button.locator(".spinner")).to_be_hidden()
+    expect(status).to_have_text(
+        "Rapporten er lavet og hentet: oekonomiudvalg-2014-kommune.pdf.")
+
+
+def test_the_rapporter_page_shows_the_servers_danish_error(browser, live_server):
+    """A report the server refuses (a Danish 400) leaves the page ready again, with the
+    server's sentence in the status line. (Its own page: Chromium logs the 400 to the
+    console, which the ``page`` fixture counts as an error.)"""
+    ctx = browser.new_context(locale="da-DK")
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.route("**/rapporter/hent?*", lambda route: route.fulfill(
+            status=400, content_type="application/json",
+            body='{"error": "Ukendt periode \'2014-Q9\'."}'))
+        page.goto(f"{live_server}/rapporter?period=2014")
+        page.get_by_role("button", name="Dan rapport").click()
+        status = page.locator("#report-status")
+        status.filter(has_text="Ukendt periode '2014-Q9'.").wait_for(timeout=10_000)
+        assert "error" in (status.get_attribute("class") or "")
+        assert page.locator("button.make-report").get_attribute("aria-busy") == "false"
+        assert page.url.endswith("/rapporter?period=2014")  # still on the page
+    finally:
+        ctx.close()
+    assert errors == []

@@ -135,3 +135,23 @@ def test_data_page_shows_warnings_and_quarantine(client):
     html = client.get("/side/data").text
     assert "Advarsel:" in html and "sagstype ENK" in html
     assert "Bevilling?" in html and "karantæne" in html.lower()
+
+
+def test_complaint_points_say_why_they_do_not_add_up_to_the_total(client):
+    """Klager: under complaint points, whose rows do not add up to "I alt" (a complaint can
+    have several points, or none), a plain Danish sentence says so; the downloads carry it."""
+    from sagsindsigt.present.tables import ROWS_OVERLAP
+
+    html = client.get("/side/klager", params={"period": "2013"}).text
+    section = html[html.index('id="klager_points"'):]
+    section = section[:section.index("</section>")]
+    rows = re.findall(r'<td class="num">([\d.]+)', section)
+    counts = [int(x.replace(".", "")) for x in rows]
+    assert sum(counts[:-1]) < counts[-1]  # the rows (points) sum to less than "I alt"
+    assert f'<p class="note remark">{ROWS_OVERLAP["points"]}</p>' in section
+    assert "flere klagepunkter eller ingen" in ROWS_OVERLAP["points"]
+    x = client.get("/download/klager/klager_points.xlsx", params={"period": "2013"})
+    ws = load_workbook(io.BytesIO(x.content)).active
+    assert ROWS_OVERLAP["points"] in [c.value for c in ws["A"]]
+    other = html[html.index('id="klager_kind"'):]
+    assert ROWS_OVERLAP["points"] not in other[:other.index("</section>")]

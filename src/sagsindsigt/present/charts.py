@@ -17,26 +17,96 @@ LIMIT_LABELS = {"lower998": "99,8 %-grænse", "lower95": "95 %-grænse",
                 "upper95": "95 %-grænse ", "upper998": "99,8 %-grænse "}
 
 
+# a bar chart with more categories, or longer names, than this is drawn with horizontal bars:
+# names stay whole and level instead of rotated across each other
+UPRIGHT_MAX_BARS, UPRIGHT_MAX_CHARS = 6, 12
+LABEL_LIMIT = 320  # px of a category name on a page; paper shows names whole
+SERIES_COLOURS = ["#1f5fa8", "#c46a12", "#5b8c3a", "#7a4f9a"]
+
+
+def describe(title: str) -> str:
+    """The chart's accessible name (its ``description``, which Vega gives the chart as
+    ``aria-label``): the title, and where the numbers are."""
+    return f"{title} (tallene står i tabellen)"
+
+
+def _value_axis(field: str, unit: str) -> dict[str, Any]:
+    """A quantitative axis that starts at zero: a bar's length and a line's slope are only
+    true to the numbers from zero."""
+    return {"field": field, "type": "quantitative", "title": unit or None,
+            "scale": {"zero": True}}
+
+
+def _legend() -> dict[str, Any]:
+    """Series names above the chart, whole (no ellipsis) and in one row."""
+    return {"orient": "top", "direction": "horizontal", "labelLimit": 0, "title": None}
+
+
+def horizontal(categories: list[str]) -> bool:
+    """Whether a bar chart of these category names needs horizontal bars."""
+    return len(categories) > UPRIGHT_MAX_BARS or \
+        any(len(str(c)) > UPRIGHT_MAX_CHARS for c in categories)
+
+
 def bar_chart(title: str, data: list[dict], x: str, y: str, color: str | None = None,
-              unit: str = "") -> dict:
+              unit: str = "", across: bool | None = None) -> dict:
+    """Bars of ``y`` per ``x`` (in the order of the data), grouped by ``color`` when given.
+    ``across``: horizontal bars (names on the left, level); by default when there are many
+    categories or long names (:func:`horizontal`)."""
+    categories = list(dict.fromkeys(d.get(x) for d in data))
+    short = not horizontal(categories)  # few short names: level under their bars
+    across = not short if across is None else across
+    cat = {"field": x, "type": "ordinal", "title": None, "sort": None}
+    val = _value_axis(y, unit)
     enc: dict[str, Any] = {
-        "x": {"field": x, "type": "ordinal", "title": None, "sort": None},
-        "y": {"field": y, "type": "quantitative", "title": unit or None},
         "tooltip": [{"field": x, "title": ""}, {"field": y, "title": title,
                                                  "format": ",.1f" if unit in ("%", "dage")
                                                  else ",d"}],
     }
+    if across:
+        enc["y"] = {**cat, "axis": {"labelLimit": LABEL_LIMIT}}
+        enc["x"] = {**val, "axis": {"tickCount": 8}}
+    else:
+        enc["x"] = {**cat, "axis": {"labelAngle": 0} if short else {}}
+        enc["y"] = val
     if color:  # the series in the order of the data
-        enc["xOffset"] = {"field": color, "sort": None}
-        enc["color"] = {"field": color, "title": None, "sort": None,
-                        "scale": {"range": ["#1f5fa8", "#c46a12"]}}
+        series = len({d.get(color) for d in data}) or 1
+        enc["yOffset" if across else "xOffset"] = {"field": color, "sort": None}
+        enc["color"] = {"field": color, "title": None, "sort": None, "legend": _legend(),
+                        "scale": {"range": SERIES_COLOURS}}
         enc["tooltip"].append({"field": color, "title": ""})
+    else:
+        series = 1
     mark: dict[str, Any] = {"type": "bar", "tooltip": True}
     if any(d.get("href") for d in data):  # web/static/charts.js follows it on a click
         mark["cursor"] = "pointer"
-    return {"$schema": SCHEMA, "title": title,
-            "width": "container", "height": 220, "data": {"values": data},
-            "mark": mark, "encoding": enc,
+    spec: dict[str, Any] = {"$schema": SCHEMA, "title": title, "description": describe(title),
+                            "width": "container", "height": 220, "data": {"values": data},
+                            "mark": mark, "encoding": enc, "config": {"locale": LOCALE}}
+    if across:  # a band per category, as high as its bars need
+        spec["height"] = {"step": 12 * series + 8 if series > 1 else 22, "for": "position"}
+    return spec
+
+
+def line_chart(title: str, data: list[dict], x: str, y: str, color: str | None = None,
+               unit: str = "") -> dict:
+    """A trend: ``y`` over the periods ``x`` (in the order of the data) as a line with a point
+    per period, one line per ``color`` when given; the value axis from zero."""
+    enc: dict[str, Any] = {
+        "x": {"field": x, "type": "ordinal", "title": None, "sort": None,
+              "axis": {"labelAngle": 0, "labelLimit": LABEL_LIMIT}},
+        "y": _value_axis(y, unit),
+        "tooltip": [{"field": x, "title": ""}, {"field": y, "title": title,
+                                                 "format": ",.1f" if unit in ("%", "dage")
+                                                 else ",d"}],
+    }
+    if color:
+        enc["color"] = {"field": color, "title": None, "sort": None, "legend": _legend(),
+                        "scale": {"range": SERIES_COLOURS}}
+        enc["tooltip"].append({"field": color, "title": ""})
+    return {"$schema": SCHEMA, "title": title, "description": describe(title),
+            "width": "container", "height": 200, "data": {"values": data},
+            "mark": {"type": "line", "point": True, "tooltip": True}, "encoding": enc,
             "config": {"locale": LOCALE}}
 
 
@@ -52,11 +122,7 @@ def table_chart(t: Table, key: str, title: str, target: float | None = None) -> 
             continue
         data.append({"gruppe": row["label"], "værdi": c.value,
                      **({"href": "?" + urlencode(link)} if link else {})})
-    spec = bar_chart(title, data, "gruppe", "værdi", unit=unit)
-    enc = spec["encoding"]  # horizontal bars: long names stay readable
-    enc["x"] = {**enc["y"], "axis": {"tickCount": 10}}
-    enc["y"] = {"field": "gruppe", "type": "ordinal", "title": None, "sort": None,
-                "axis": {"labelLimit": 320}}
+    spec = bar_chart(title, data, "gruppe", "værdi", unit=unit, across=True)
     spec["height"] = {"step": 24}
     if target is not None:
         label = f"Mål: {dk_value(target, unit)}"
@@ -81,8 +147,7 @@ def target_chart(st, trend: list[tuple[str, float | None]], title: str) -> dict:
     layers: list[dict[str, Any]] = [{
         "mark": {"type": "line", "point": True, "tooltip": True},
         "encoding": {"x": {"field": "periode", "type": "ordinal", "title": None},
-                     "y": {"field": "værdi", "type": "quantitative",
-                           "title": st.unit or None}}}]
+                     "y": _value_axis("værdi", st.unit)}}]
     if st.target is not None:
         layers.append({"mark": {"type": "rule", "strokeDash": [6, 4], "color": "#8b0000",
                                 "size": 2},
@@ -92,7 +157,8 @@ def target_chart(st, trend: list[tuple[str, float | None]], title: str) -> dict:
                        "encoding": {"y": {"datum": st.target}, "x": {"value": 0},
                                     "text": {"value": f"Mål: {dk_value(st.target, st.unit)}"}}})
     return {"$schema": SCHEMA,
-            "title": title, "width": "container", "height": 180,
+            "title": title, "description": describe(title), "width": "container",
+            "height": 180,
             "data": {"values": data}, "layer": layers,
             "config": {"locale": LOCALE}}
 
@@ -134,15 +200,16 @@ def funnel_chart(fn: Funnel, labels, target: float | None = None) -> dict:
         layers.append({"data": {"values": [{}]},
                        "mark": {"type": "rule", "strokeDash": [6, 4], "color": "#8b0000",
                                 "size": 2}, "encoding": {"y": {"datum": target}}})
+    title = f"{fn.kpi.label}: tragtdiagram pr. enhed"
     return {"$schema": SCHEMA,
-            "title": f"{fn.kpi.label}: tragtdiagram pr. enhed", "width": "container",
+            "title": title, "description": describe(title), "width": "container",
             "height": 260, "layer": layers,
             "config": {"locale": LOCALE}}
 
 
-def table_bars(t: Table) -> dict:
-    """The bar chart a table's :class:`ChartRef` asks for, over the shown (not hidden)
-    figures of its rows without the total."""
+def report_chart(t: Table) -> dict:
+    """The chart a table's :class:`ChartRef` asks for, over the shown (not hidden) figures of
+    its rows without the total: a line over periods (``kind="line"``), else bars."""
     ch = t.chart
     labels = {c.key: c.label for c in t.columns}
     data = []
@@ -152,9 +219,12 @@ def table_bars(t: Table) -> dict:
             if c is None or c.hidden or not isinstance(c.value, int | float):
                 continue
             data.append({"gruppe": r["label"], "værdi": c.value, "serie": labels[k]})
-    return bar_chart(ch.title, data, "gruppe", "værdi",
-                     "serie" if len(ch.values) > 1 else None,
-                     unit="%" if ch.unit == "%" else "")
+    unit = ch.unit if ch.unit in ("%", "dage") else ""
+    series = "serie" if len(ch.values) > 1 else None
+    if ch.kind == "line":
+        return line_chart(ch.title, data, "gruppe", "værdi", series, unit=unit)
+    return bar_chart(ch.title, data, "gruppe", "værdi", series, unit=unit)
 
 
-__all__ = ["bar_chart", "funnel_chart", "table_bars", "table_chart", "target_chart"]
+__all__ = ["bar_chart", "describe", "funnel_chart", "horizontal", "line_chart", "report_chart",
+           "table_chart", "target_chart"]

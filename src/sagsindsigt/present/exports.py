@@ -18,8 +18,16 @@ from typing import Any
 from .tables import Cell, Table
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-NUMBER_FORMATS = {"%": '0.0" %"', "antal": "#,##0", "dage": "0.0"}
+PERCENT_FORMAT = "0.0 %"  # Excel's percent: the cell holds the fraction (0.026 shows 2,6 %)
+NUMBER_FORMATS = {"%": PERCENT_FORMAT, "antal": "#,##0", "dage": "0.0"}
 SCOPE_COLUMN = "Område"
+A4 = 9  # Excel's paper size code
+
+
+def excel_number(value: float | int, unit: str | None) -> float | int:
+    """A figure as a spreadsheet cell holds it: a percentage as the fraction Excel's ``%``
+    format expects (2.6 % is 0.026), so a formula on it computes right; all else as is."""
+    return value / 100 if unit == "%" else value
 
 
 def safe_text(text: str) -> str:
@@ -81,17 +89,29 @@ def _write(ws, row: int, col: int, v: Any, number_format: str | None = None) -> 
         c.data_type = "s"  # never a formula, whatever the text starts with
 
 
-def workbook(sheets: Iterable[tuple[str, list[str], list[str], list[list[Any]],
-                                    list[str | None]]]) -> bytes:
-    """A workbook of sheets, each (name, title lines, header, rows, unit per column): the
-    title lines first (the first in bold), then the header and the rows, header frozen."""
+def print_setup(ws, header_row: int, wide: bool) -> None:
+    """An openpyxl sheet set up to print: A4, one page wide, the header row on every page,
+    landscape when ``wide``."""
+    ws.page_setup.paperSize = A4
+    ws.page_setup.orientation = "landscape" if wide else "portrait"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.oddFooter.right.text = "Side &P af &N"
+
+
+def workbook(sheets: Iterable[tuple]) -> bytes:
+    """A workbook of sheets, each (name, title lines, header, rows, unit per column[,
+    remarks]): the title lines first (the first in bold), then the header and the rows,
+    header frozen, and the remarks below; set up to print (:func:`print_setup`)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     wb = Workbook()
     wb.remove(wb.active)
     used: set[str] = set()
-    for name, lines, header, rows, units in sheets:
+    for name, lines, header, rows, units, *rest in sheets:
+        remarks = rest[0] if rest else []
         title = name[:31]
         i = 2
         while title in used:
@@ -110,8 +130,13 @@ def workbook(sheets: Iterable[tuple[str, list[str], list[str], list[list[Any]],
         for i, r in enumerate(rows, start=top + 1):
             for j, v in enumerate(r, start=1):
                 unit = units[j - 1] if j - 1 < len(units) else None
+                if isinstance(v, int | float) and not isinstance(v, bool):
+                    v = excel_number(v, unit)
                 _write(ws, i, j, v, NUMBER_FORMATS.get(unit or ""))
+        for n, remark in enumerate(remarks, start=top + len(rows) + 2):
+            _write(ws, n, 1, remark)
         ws.freeze_panes = ws.cell(top + 1, 2)
+        print_setup(ws, top, wide=len(header) > 6)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -129,7 +154,7 @@ def table_sheet(t: Table, lines: list[str]) -> tuple:
         for r, out in zip(t.rows, rows, strict=True):
             lights = [v.light for v in r.values() if isinstance(v, Cell) and v.light]
             out.append(LIGHTS.get(lights[0], lights[0]) if lights else None)
-    return (t.id, [t.title, *lines], header, rows, units)
+    return (t.id, [t.title, *lines], header, rows, units, list(t.remarks))
 
 
 LIGHTS = {"green": "Grøn", "yellow": "Gul", "red": "Rød"}
@@ -157,5 +182,6 @@ def xlsx_bytes(tables: list[Table], lines: list[str]) -> bytes:
     return workbook([table_sheet(t, lines) for t in tables])
 
 
-__all__ = ["FORMULA_START", "LIGHTS", "SCOPE_COLUMN", "csv_bytes", "plain", "safe_text",
-           "sample_workbook", "table_sheet", "workbook", "xlsx_bytes"]
+__all__ = ["A4", "FORMULA_START", "LIGHTS", "NUMBER_FORMATS", "PERCENT_FORMAT", "SCOPE_COLUMN",
+           "csv_bytes", "excel_number", "plain", "print_setup", "safe_text", "sample_workbook",
+           "table_sheet", "workbook", "xlsx_bytes"]

@@ -30,6 +30,8 @@ DIM_CODES = {"administration": "administration", "kind": "complaint_kind",
              "outcome": "complaint_outcome", "appeal_outcome": "appeal_outcome",
              "category": "check_category", "reviewer_role": "reviewer_role"}
 NOT_GIVEN = "(ikke oplyst)"
+# a KPI's unit in words (definitions in report appendices)
+UNIT_NAMES = {"antal": "antal", "%": "procent", "dage": "dage"}
 # record kinds as people call them (batches on the Data page and in report appendices)
 KIND_LABELS = {k.name: k.label[:1].upper() + k.label[1:] for k in KINDS.values()}
 
@@ -172,5 +174,5 @@ class Labels:
         return f"{what} {goal}, {where}, {t.get('period')}".replace("  ", " ")
 
 
-__all__ = ["DIM_CODES", "DIM_LABELS", "KIND_LABELS", "NOT_GIVEN", "Labels", "scope_label",
-           "with_code"]
+__all__ = ["DIM_CODES", "DIM_LABELS", "KIND_LABELS", "NOT_GIVEN", "UNIT_NAMES", "Labels",
+           "scope_label", "with_code"]

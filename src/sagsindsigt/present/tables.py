@@ -59,19 +59,24 @@ class Column:
 
 @dataclass
 class ChartRef:
-    """A bar chart of some columns of a table (the rows without the total row)."""
+    """A chart of some columns of a table (the rows without the total row): bars, or a line
+    when the rows are periods in order (a trend)."""
 
     title: str
     values: list[str]  # column keys
     unit: str = COUNT
     spec: dict | None = None  # filled after suppression (reports) or at once (pages)
+    kind: str = "bar"  # "bar" | "line"
 
 
 @dataclass
 class Table:
     """Rows of cells keyed by column; the first column (``label``) names the row. ``_key`` in
     a row is the member's code. ``total_row``: the last row holds the totals; ``total_col``:
-    the key of the column that holds each row's total (cross tables)."""
+    the key of the column that holds each row's total (cross tables). ``notes`` are the
+    footnotes of starred figures; ``remarks`` plain sentences a reader needs to read the
+    table right (rows that overlap, rows left out); ``why_empty`` the sentence shown instead
+    of a table without rows."""
 
     id: str
     title: str
@@ -83,6 +88,8 @@ class Table:
     total_row: bool = False
     total_col: str | None = None
     chart: ChartRef | None = None
+    remarks: list[str] = field(default_factory=list)
+    why_empty: str = ""
 
     def add(self, row: dict[str, Any], link: dict[str, str] | None = None) -> None:
         self.rows.append(row)
@@ -101,6 +108,22 @@ class Table:
         self.rows[:n] = [r for r, _ in pairs]
         self.links = [x for _, x in pairs] + links[n:]
 
+    def drop_rows_without_figures(self) -> list[str]:
+        """Leave out the body rows in which no cell has a figure (a row of "-" tells a reader
+        nothing on paper) and say which in a remark; the labels left out. A hidden figure
+        (``<5``, ``x``) is a figure; the total row stays."""
+        body = self.body
+        links = self.links + [None] * (len(self.rows) - len(self.links))
+        keep = [i for i, r in enumerate(body) if has_figure(r, self.columns)]
+        if len(keep) == len(body):
+            return []
+        dropped = [str(body[i]["label"]) for i in range(len(body)) if i not in keep]
+        rest = list(range(len(body), len(self.rows)))
+        self.rows = [self.rows[i] for i in keep + rest]
+        self.links = [links[i] for i in keep + rest]
+        self.remarks.append(_left_out(dropped))
+        return dropped
+
     def cells(self):
         for i, r in enumerate(self.rows):
             for c in self.columns[1:]:
@@ -112,6 +135,32 @@ class Table:
         """The notes of shown figures (estimates' footnotes), once each."""
         return sorted({c.note for _, _, c in self.cells()
                        if c.value is not None and not c.hidden and c.note})
+
+
+LEFT_OUT = "Udeladt, fordi der ingen tal er:"
+
+
+def has_figure(row: dict[str, Any], columns: list[Column]) -> bool:
+    """Whether any cell of the row holds a figure (a hidden one counts)."""
+    for c in columns[1:]:
+        v = row.get(c.key)
+        if isinstance(v, Cell) and (v.value is not None or v.hidden):
+            return True
+    return False
+
+
+def _left_out(labels: list[str]) -> str:
+    names = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " og " + labels[-1]
+    return f"{LEFT_OUT} {names}."
+
+
+# Dimensions where a record can stand in several rows, or in none: the rows do not add up to
+# the total row, and the reader is told why (web pages, downloads and reports alike).
+ROWS_OVERLAP = {
+    "points": "En klage kan have flere klagepunkter eller ingen (fx en ren realitetsklage). "
+              "Den tælles én gang under hvert af sine klagepunkter, mens I alt er antallet af "
+              "klager; rækkerne lægges derfor ikke sammen til I alt.",
+}
 
 
 def cell(res: Result, row) -> Cell:
@@ -174,8 +223,11 @@ def kpi_table(get: Get, labels, tid: str, title: str, period: str, kpis: list[st
         total[k] = cell(res, res.rows[0] if res.rows else None)
     t.add(total)
     t.notes = t.footnotes()
+    if dim in ROWS_OVERLAP and any(c.unit == COUNT for c in cols[1:]):
+        t.remarks.append(ROWS_OVERLAP[dim])
     return t
 
 
-__all__ = ["COUNT", "DAYS", "PCT", "PRIMARY", "SECONDARY", "TEXT", "TOTAL", "Cell", "ChartRef",
-           "Column", "Get", "Table", "by_member", "cell", "getter", "kpi_table", "order"]
+__all__ = ["COUNT", "DAYS", "LEFT_OUT", "PCT", "PRIMARY", "ROWS_OVERLAP", "SECONDARY", "TEXT",
+           "TOTAL", "Cell", "ChartRef", "Column", "Get", "Table", "by_member", "cell", "getter",
+           "has_figure", "kpi_table", "order"]

@@ -8,7 +8,8 @@ from the KPI registry only, rendered as HTML, PDF (WeasyPrint) or XLSX (XlsxWrit
 from __future__ import annotations
 
 from ..calendar import Period
-from ..present.charts import table_bars
+from ..present.charts import report_chart
+from ..present.tables import LEFT_OUT, Table, has_figure
 from .kinds import KINDS, TITLES, build
 from .model import COUNT, Report, Source
 from .suppression import suppress
@@ -24,6 +25,8 @@ def build_report(store, kind: str, period: str | Period, where: list[str] | None
     small counts and what would reveal them are hidden (see ``suppression``)."""
     src = source or Source(store)
     report = build(src, kind, period, where, internal, threshold)
+    for t in report.tables():
+        leave_out_rows_without_figures(t, report)
     if not internal:
         for t in report.tables():
             suppress(t, threshold)
@@ -36,8 +39,24 @@ def build_report(store, kind: str, period: str | Period, where: list[str] | None
                             "den indeholder små antal.")
     for t in report.tables():
         if t.chart is not None:
-            t.chart.spec = table_bars(t)
+            t.chart.spec = report_chart(t)
     return report
+
+
+def leave_out_rows_without_figures(t: Table, report: Report) -> None:
+    """On paper a row of "-" says nothing: such rows are left out and named in a remark
+    (:meth:`Table.drop_rows_without_figures`); a table left with no figure at all keeps
+    only the sentence that says why (``why_empty``). Before suppression, which protects
+    the rows that remain (a row without figures adds nothing to a total)."""
+    t.drop_rows_without_figures()
+    if t.rows and (t.body or has_figure(t.rows[-1], t.columns)):
+        return
+    t.rows, t.links = [], []
+    t.remarks = [r for r in t.remarks if not r.startswith(LEFT_OUT)]
+    if not t.why_empty:
+        scope = "hele kommunen" if report.scope == "Hele kommunen" else report.scope
+        t.why_empty = (f"Der er ingen tal for {report.period.danish()} for {scope} med de "
+                       "valgte filtre, så tabellen er tom.")
 
 
 def render(report: Report, fmt: str) -> bytes:

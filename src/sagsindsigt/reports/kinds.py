@@ -56,16 +56,20 @@ class Builder:
                          [*self.where, *where], annualise, chart=chart, sort=sort)
 
     def cross_table(self, tid: str, title: str, kpi: str, rows: str, cols: str,
-                    chart: ChartRef | None = None, max_cols: int = 9) -> Table | None:
+                    chart: ChartRef | None = None, max_cols: int = 9) -> Table:
         """One KPI by two dimensions with the totals of both (rows and columns); columns
-        without data in the period are left out. None when ``cols`` has more members than fit
-        across an A4 page."""
+        without data in the period are left out. Without rows, saying why, when ``cols`` has
+        more members than fit across an A4 page."""
         kd = get_kpi(kpi)
         per_col = self.get(kpi, [cols])
         col_members = order(cols, [r.dims.get(cols) for r in per_col.rows
                                    if r.value is not None], per_col, None)
         if len(col_members) > max_cols:
-            return None
+            what = self.labels.dim(cols).lower()
+            return Table(tid, title, [Column("label", self.labels.dim(rows))], why_empty=(
+                f"Tabellen er udeladt: med {len(col_members)} kolonner ({what}) er den for "
+                f"bred til en A4-side. Den vises, når rapporten afgrænses, så der højst er "
+                f"{max_cols}, fx til én forvaltning."))
         both = self.get(kpi, [rows, cols])
         per_row, total = self.get(kpi, [rows]), self.get(kpi)
         row_members = order(rows, [r.dims.get(rows) for r in per_row.rows], per_row, None)
@@ -152,9 +156,29 @@ class Builder:
                 "status": Cell(STATUS_LABELS[st.status], TEXT, st.note, light=light),
                 "_direction": word})
         if not t.rows:
-            t.caption = (f"Der er ikke sat måltal for {self.period.danish()} inden for "
-                         f"{self.labels.where(*_filter_scope(self.where))}.")
+            t.why_empty = self._no_targets(admins)
         return t
+
+    def _no_targets(self, admins: list[str]) -> str:
+        """Why the targets table is empty, and where targets are set instead."""
+        scope = _in_text(self.labels.where(*_filter_scope(self.where)))
+        periods = sorted({t["period"] for t in self.src.locked(
+            lambda: reads.targets(self.src.store))
+            if not admins or t.get("administration") in admins})
+        text = (f"Der er ikke sat måltal for {self.period.danish()} for {scope}, så der er "
+                "intet at vurdere her.")
+        if periods:
+            names = [Period.parse(p).danish() for p in periods]
+            listed = names[0] if len(names) == 1 else \
+                ", ".join(names[:-1]) + " og " + names[-1]
+            text += f" Der er sat måltal for {listed}."
+        return text + (" Måltal sættes på siden Måltal eller med 'sagsindsigt import "
+                       "targets'.")
+
+
+def _in_text(scope: str) -> str:
+    """A scope line inside a sentence ("hele kommunen", names keep their capitals)."""
+    return "hele kommunen" if scope == "Hele kommunen" else scope
 
 
 def _values(where: list[str], dim: str) -> list[str]:
@@ -191,8 +215,8 @@ def oekonomiudvalg(b: Builder) -> list[Section]:
                 [b.trend_table("udvikling", "Klager og sager over tid", years,
                                ["complaints_received", "cases_received", "complaint_rate",
                                 "appeal_change_rate"], annualise=True,
-                               chart=ChartRef("Klager i forhold til sagsmængde (%)",
-                                              ["complaint_rate"], PCT))]),
+                               chart=ChartRef("Klager i forhold til sagsmængde pr. år (%)",
+                                              ["complaint_rate"], PCT, kind="line"))]),
         Section("omgoerelse", "Omgørelsesprocent og medhold", "",
                 [b.kpi_table("omgoerelse", "Omgørelse og medhold pr. forvaltning",
                              ["complaints_received", "appeal_change_rate", "upheld_rate"],
@@ -214,8 +238,7 @@ def kvartal(b: Builder) -> list[Section]:
                              chart=ChartRef("Overholdte frister pr. sagstype (%)",
                                             ["deadline_compliance"], PCT))]),
         Section("centre", "Pukler og sager over frist pr. center",
-                "Åbne sager og sager over frist ved periodens slutning. Opdelingen på "
-                "sagstype og center vises, når rapporten er afgrænset til én forvaltning.",
+                "Åbne sager og sager over frist ved periodens slutning.",
                 [b.kpi_table("centre", "Åbne sager og frister pr. center",
                              ["open_cases", "overdue_open_cases", "deadline_compliance",
                               "processing_days_median", "processing_days_p90"], "unit",
@@ -229,7 +252,7 @@ def kvartal(b: Builder) -> list[Section]:
                                           "processing_days_p90", "open_cases",
                                           "overdue_open_cases"],
                                chart=ChartRef("Overholdte frister pr. kvartal (%)",
-                                              ["deadline_compliance"], PCT))]),
+                                              ["deadline_compliance"], PCT, kind="line"))]),
     ]
 
 
@@ -247,11 +270,9 @@ def borgerraadgiver(b: Builder) -> list[Section]:
                                "complaints_received", "administration", "kind"),
                  b.cross_table("udfald", "Klager pr. forvaltning og udfald",
                                "complaints_received", "administration", "outcome")]),
-        Section("klagepunkter", "Klagepunkter",
-                "En klage kan have flere klagepunkter; summen kan derfor overstige antallet "
-                "af klager.",
+        Section("klagepunkter", "Klagepunkter og Ankestyrelsen", "",
                 [b.kpi_table("klagepunkter", "Klager pr. klagepunkt", ["complaints_received"],
-                             "points", chart=ChartRef("Klager pr. klagepunkt",
+                             "points", chart=ChartRef("Antal klager med hvert klagepunkt",
                                                       ["complaints_received"])),
                  b.kpi_table("ankestyrelsen", "Ankestyrelsens afgørelser",
                              ["complaints_received"], "appeal_outcome")]),
@@ -344,8 +365,6 @@ def build(src: Source, kind: str, period: str | Period, where: list[str] | None 
         src.store, *(_values(where, d) for d in ("administration", "unit", "case_type"))))
     b = Builder(src, p, where)
     sections = KINDS[kind](b)
-    for s in sections:  # a cross table too wide for the page is left out (see its section)
-        s.tables = [t for t in s.tables if t is not None]
     report = Report(kind, TITLES[kind], p, filter_labels(b),
                     b.labels.where(*_filter_scope(where)), internal, threshold, sections,
                     list(src.used), [])

@@ -29,6 +29,7 @@ class Section:
     title: str
     text: str = ""
     tables: list[Table] = field(default_factory=list)
+    why_empty: str = ""  # the sentence a section without tables shows
 
 
 @dataclass

@@ -12,13 +12,15 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from .. import danish
 from ..kpis import get as get_kpi
-from ..present.labels import DIM_LABELS, KIND_LABELS
+from ..present.labels import DIM_LABELS, KIND_LABELS, UNIT_NAMES
 from .model import Cell, Report, Table
 
 HERE = Path(__file__).parent
 LIGHTS = {"green": "grøn", "yellow": "gul", "red": "rød"}
 TOC_FROM = 5  # a table of contents when the report has at least this many tables
-CHART_WIDTH = 470
+CHART_WIDTH = 640  # px (1/96 in) of a chart with its names: 169 mm, inside the 180 mm column
+PAPER_FONT = {"labelFontSize": 10, "titleFontSize": 10, "labelColor": "#222",
+              "titleColor": "#222"}
 
 
 def fmt(c) -> str:
@@ -34,16 +36,37 @@ def fmt(c) -> str:
     return danish.value(c.value, c.unit)
 
 
+def paper(spec: dict) -> dict:
+    """The chart spec for paper: a fixed width (paper has no container to fill) that holds
+    the names too, every category name and series name whole, no title (the figure's caption
+    names the chart, and wraps where a drawn title would be cut)."""
+    spec = copy.deepcopy(spec)
+    spec.pop("title", None)
+    spec["width"] = CHART_WIDTH
+    spec["autosize"] = {"type": "fit-x", "contains": "padding"}
+    spec["padding"] = {"left": 2, "top": 4, "right": 12, "bottom": 2}
+    for channel in spec.get("encoding", {}).values():
+        if isinstance(channel, dict) and isinstance(channel.get("axis"), dict):
+            channel["axis"]["labelLimit"] = 0
+    config = spec.setdefault("config", {})
+    config["axis"] = {**PAPER_FONT, **config.get("axis", {})}
+    config["legend"] = {**PAPER_FONT, "labelLimit": 0, **config.get("legend", {})}
+    config["font"] = "DejaVu Sans"
+    return spec
+
+
 def svg(spec: dict) -> str:
-    """The chart as an SVG data URL (the dashboard's spec with a fixed width for paper)."""
+    """The chart as an SVG data URL, drawn by vl-convert with Danish numbers."""
     import vl_convert as vlc
 
-    spec = copy.deepcopy(spec)
-    spec["width"] = CHART_WIDTH  # paper has no container to fill
-    spec["encoding"]["x"].setdefault("axis", {"labelAngle": -30, "labelLimit": 170})
-    spec.setdefault("padding", {"left": 60, "top": 5, "right": 5, "bottom": 5})
-    data = vlc.vegalite_to_svg(spec, format_locale="da-DK")
+    data = vlc.vegalite_to_svg(paper(spec), format_locale="da-DK")
     return "data:image/svg+xml;base64," + base64.b64encode(data.encode("utf-8")).decode()
+
+
+def numeric(t: Table, key: str) -> bool:
+    """Whether a column holds figures (its heading is then right-aligned over them)."""
+    return any(isinstance(r.get(key), Cell) and not isinstance(r[key].value, str)
+               for r in t.rows)
 
 
 def _env() -> Environment:
@@ -57,7 +80,9 @@ def _env() -> Environment:
     env.filters["svg"] = svg
     env.filters["css"] = lambda s: s.replace("\\", "\\\\").replace('"', '\\"')
     env.globals.update(LIGHTS=LIGHTS, get_kpi=get_kpi, Cell=Cell, Table=Table,
-                       DIM_LABELS=DIM_LABELS, KIND_LABELS=KIND_LABELS)
+                       numeric=numeric,
+                       DIM_LABELS=DIM_LABELS, KIND_LABELS=KIND_LABELS,
+                       UNIT_NAMES=UNIT_NAMES)
     return env
 
 

@@ -20,7 +20,7 @@ from ..access import acting_name, current
 from ..calendar import MONTHS_DA, Period
 from ..contract.codes import CHECK_CATEGORIES, REVIEW_RESULTS, REVIEWER_ROLES
 from ..kpis import get as get_kpi
-from ..present.charts import bar_chart
+from ..present.charts import line_chart
 from ..present.exports import sample_workbook, xlsx_bytes
 from ..present.labels import scope_label
 from ..present.tables import Cell, Column, Table, cell
@@ -361,7 +361,8 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
                 fig, "runder_alle", f"Udvikling pr. runde {years[0]}–{years[-1]}", span,
                 ["audit_correct_rate", "audit_check_error_rate"], "round", where)))
         goals = _targets(fig, area)
-        charts = [bar_chart("Korrekte sager pr. år (%)", chart_data, "år", "korrekte", unit="%")]
+        charts = [line_chart("Korrekte sager pr. år (%)", chart_data, "år", "korrekte",
+                             unit="%")]
         return {"period": period, "area": area, "areas": areas, "tables": tables,
                 "targets": goals, "charts": charts, "years": years}
 

@@ -128,7 +128,7 @@ def cases(fig: Figures, f: Filters) -> dict[str, Any]:
                           f"Overholdte frister pr. {_lower(fig, dim)} (%)",
                           _target_value(fig, "deadline_compliance", f)),
               bar_chart("Modtagne og afgjorte sager pr. måned", per_month, "måned", "antal",
-                        "serie"),
+                        "serie", across=False),  # months read left to right
               backlog_chart]
     return {"tables": [flow, backlog, quality, table, rules], "charts": charts}
 
@@ -143,7 +143,7 @@ def _backlog(fig: Figures, f: Filters) -> tuple[Table, dict]:
             for k, series in (("open_cases", "Åbne"), ("overdue_open_cases", "Over frist"))
             if r[k].value is not None]
     return t, bar_chart("Åbne sager og sager over frist efter alder", data, "alder", "antal",
-                        "serie")
+                        "serie", across=False)  # age bands in order, left to right
 
 
 def complaints(fig: Figures, f: Filters) -> dict[str, Any]:

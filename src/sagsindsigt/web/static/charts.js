@@ -9,6 +9,9 @@
   specs.forEach(function (spec, i) {
     var el = document.getElementById("chart-" + i);
     if (!el) return;
+    // Vega names the container itself when it draws ("Vega visualization", role
+    // graphics-document): the page's Danish name and role are kept and set again below.
+    var name = el.getAttribute("aria-label") || spec.description || spec.title;
     // the expression interpreter, not eval: the Content-Security-Policy allows no eval
     var options = {actions: false, renderer: "svg"};
     if (window.vega && vega.expressionInterpreter) {
@@ -20,6 +23,9 @@
       // are in the table next to it. Vega's own mark-by-mark ARIA tree would repeat them.
       var svg = el.querySelector("svg");
       if (svg) svg.setAttribute("aria-hidden", "true");
+      el.setAttribute("role", "img");
+      el.setAttribute("aria-label", name);
+      el.removeAttribute("aria-roledescription");
       result.view.addEventListener("click", function (event, item) {
         var href = item && item.datum && item.datum.href;
         if (href) window.location.assign(href);
