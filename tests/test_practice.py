@@ -112,3 +112,4 @@ def test_practice_cli(tmp_path, capsys, monkeypatch):
     assert main(["--db", db, "practice", "--where", "kind=x"]) == 2
     assert main(["--db", db, "practice", "--period", "i går"]) == 2
     assert "Traceback" not in capsys.readouterr().err
+

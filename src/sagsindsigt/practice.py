@@ -25,6 +25,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from .calendar import Period
+from .store import reads
 
 DEFAULT_OPEN_DAYS = 90
 FINAL = ["medhold", "delvis_medhold", "ikke_medhold", "afvist", "trukket"]
@@ -74,6 +75,7 @@ class UnitCard:
     impossible: dict[str, int] = field(default_factory=dict)
     open_cases: int = 0
     open_past_days: int = 0
+    open_as_of: date | None = None  # the day open cases are counted at (the data's end)
     journal_cases: int = 0
     journal_lag_median: float | None = None
 
@@ -190,15 +192,27 @@ def scorecard(store, period: str | Period, where: dict[str, str] | None = None,
     for r in _rows(early.group_by(KEY).aggregate(n=early.count())):
         card(r).impossible["complaint_before_case"] = int(r["n"])
 
-    # open cases past N days at the end of the period (or today, when the period runs on)
+    # open cases past N days at the end of the period (or today, when the period runs on),
+    # and never after the day an administration's case data end: a case is not open just
+    # because the data stop (SOF's cases ending 30.6.2015 are not all open on 31.12.2015)
     end = min(p.end, today or date.today())
-    limit = end - timedelta(days=open_days)
-    still_open = cases_all.filter((cases_all.received <= end)
-                                  & (cases_all.decided.isnull() | (cases_all.decided > end)))
-    for r in _rows(still_open.group_by(KEY).aggregate(
-            n=still_open.count(), old=(still_open.received < limit).sum())):
-        u = card(r)
-        u.open_cases, u.open_past_days = int(r["n"]), int(r["old"] or 0)
+    data_end = {a: max(e for _, e in spans)
+                for a, spans in store.cached(("coverage", "cases"),
+                                             lambda: reads.coverage(store, "cases")).items()
+                if spans}
+    as_of = {a: min(end, e) for a, e in data_end.items()}
+    for day in sorted(set(as_of.values()) | {end}):  # one query per day counted at
+        admins = [a for a, d in as_of.items() if d == day]
+        t = cases_all.filter(cases_all.administration.isin(admins) if day != end else
+                             ~cases_all.administration.isin([a for a, d in as_of.items()
+                                                             if d != end]))
+        limit = day - timedelta(days=open_days)
+        still_open = t.filter((t.received <= day) & (t.decided.isnull() | (t.decided > day)))
+        for r in _rows(still_open.group_by(KEY).aggregate(
+                n=still_open.count(), old=(still_open.received < limit).sum())):
+            u = card(r)
+            u.open_cases, u.open_past_days = int(r["n"]), int(r["old"] or 0)
+            u.open_as_of = day
 
     # the events log: events before their case was received, and journalisation lag
     ev = store.table("events").select("_source", "case_id", "activity", "at")

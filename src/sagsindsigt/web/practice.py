@@ -63,7 +63,17 @@ def view(fig: Figures, f: Filters) -> dict[str, Any]:
                                           for n, _, _ in core.CASE_FIELDS}})
         impossible.add({"label": who, **{k: Cell(u.impossible.get(k, 0), "antal")
                                         for k in core.IMPOSSIBLE}})
-    return {"tables": [card, fields_c, fields_s, impossible], "charts": [], "days": days}
+    counted = {}
+    for u in cards:  # where the data end before the period does, say so (issue 17)
+        if u.open_as_of and u.administration not in counted:
+            counted[u.administration] = u.open_as_of
+    last = max(counted.values(), default=None)
+    notes = [f"{labels.name('administration', a)}: sagerne går kun til {day.day}.{day.month}."
+             f"{day.year}, så åbne sager er talt den dag, ikke ved periodens slutning."
+             for a, day in sorted(counted.items(), key=lambda x: str(x[0]))
+             if last and day < last]
+    return {"tables": [card, fields_c, fields_s, impossible], "charts": [], "days": days,
+            "notes": notes}
 
 
 def _share(n: int, of: int, pct: float | None) -> str:
