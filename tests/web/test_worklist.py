@@ -19,7 +19,7 @@ from .downloads import csv_rows, xlsx_lines, xlsx_rows
 
 pytestmark = pytest.mark.xdist_group("demo")
 DAY = "2014-12-31"  # BIF's case data end there (the demo's last year): the lists' "i dag"
-HEADER = ["Sags-id", "Center/enhed", "Sagstype", "Modtaget", "Frist"]
+HEADER = ["Sags-id", "dage", "Frist", "Modtaget", "Center/enhed", "Sagstype"]
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def rows_of(html: str) -> list[dict[str, str]]:
     for tr in re.findall(r'<tr id="sag-[^"]+">(.*?)</tr>', body, flags=re.S):
         cells = [unescape(re.sub(r"<[^>]+>", "", c)) for c in
                  re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, flags=re.S)]
-        out.append(dict(zip([*HEADER, "dage"], cells, strict=True)))
+        out.append(dict(zip(HEADER, cells, strict=True)))
     return out
 
 
@@ -72,7 +72,7 @@ def test_a_centre_leader_sees_only_the_centres_cases(secured):
         assert c.get("/arbejdsliste", params=params).status_code == 403, params
         assert c.get("/arbejdsliste.csv", params=params).status_code == 403, params
     rows = csv_rows(c.get("/arbejdsliste.csv").content, "Jobcenter Amager (JCA)")
-    assert {x[1] for x in rows[1:]} == {"Jobcenter Amager (JCA)"}
+    assert {x[4] for x in rows[1:]} == {"Jobcenter Amager (JCA)"}
     # an administration's leader sees every centre of it, and nothing of SOF
     rows = rows_of(client("leder", "BIF").get("/arbejdsliste?liste=forfalder").text)
     assert len({x["Center/enhed"] for x in rows}) > 1
@@ -102,10 +102,10 @@ def test_downloads_carry_list_day_and_scope_and_no_citizen(secured):
     assert r.status_code == 200
     assert f'filename="sager-over-frist-{DAY}-BIF.csv"' in r.headers["content-disposition"]
     rows = csv_rows(r.content, "Beskæftigelses- og Integrationsforvaltningen (BIF)")
-    assert rows[0] == [*HEADER, "Dage over frist"]
+    assert rows[0] == ["Sags-id", "Dage over frist", *HEADER[2:]]
     ids = [x[0] for x in rows[1:]]
     assert ids == expected(store, OVERDUE, administration="BIF")
-    days = [int(x[5]) for x in rows[1:]]
+    days = [int(x[1]) for x in rows[1:]]
     assert days == sorted(days, reverse=True)
     x = c.get("/arbejdsliste.xlsx?liste=forfalder&unit=JCA")
     assert f'filename="sager-forfalder-7-dage-{DAY}-JCA.xlsx"' in \
@@ -114,9 +114,9 @@ def test_downloads_carry_list_day_and_scope_and_no_citizen(secured):
     assert lines[0] == "Sager der forfalder inden for 7 dage"
     assert lines[1] == "Område: Jobcenter Amager (JCA)" and "31.12.2014" in lines[2]
     header, xrows = xlsx_rows(x.content)
-    assert header == [*HEADER, "Dage til frist"]
+    assert header == ["Sags-id", "Dage til frist", *HEADER[2:]]
     assert [r[0] for r in xrows] == expected(store, SOON, unit="JCA")
-    assert all(isinstance(r[5], int) for r in xrows)
+    assert all(isinstance(r[1], int) for r in xrows)
     # never the citizen: no column for it, and none of the cases' pseudonyms
     with acting_as(SYSTEM):
         t = store.table("cases")

@@ -21,12 +21,13 @@ def title(wl: Worklist) -> str:
 
 
 def table(wl: Worklist, labels: Labels) -> Table:
-    """One row per case, most urgent first: the case id as the case system knows it, the unit
-    and case type by name, received, due and the days over (or left). No citizen."""
+    """One row per case, most urgent first: the case id as the case system knows it, the days
+    over (or left) and the due date beside it (what a phone shows without scrolling), the day
+    received, the unit and case type by name. No citizen."""
     t = Table(wl.kind.slug, title(wl), [
-        Column("label", CASE_ID), Column("unit", "Center/enhed"),
-        Column("case_type", "Sagstype"), Column("received", "Modtaget"),
-        Column("due", "Frist"), Column("days", wl.kind.days_label)])
+        Column("label", CASE_ID), Column("days", wl.kind.days_label), Column("due", "Frist"),
+        Column("received", "Modtaget"), Column("unit", "Center/enhed"),
+        Column("case_type", "Sagstype")])
     for r in wl.rows:
         t.add({"label": r["case_id"], "_key": r["case_id"],
                "unit": labels.name("unit", r["unit"]),

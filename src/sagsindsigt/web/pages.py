@@ -88,7 +88,9 @@ class Filters:
                 break
             keep = {x: getattr(self, x) for x in LEVELS[: i + 1]}
             text = labels.name(d, v)
-            if out[-1][0] != text:  # a centre's reader: its administration is itself
+            # the reader's own scope is the first crumb already (a centre's reader: its
+            # administration is itself; an administration's reader: its own administration)
+            if out[-1][0] != text and v != labels.scope.code:
                 out.append((text, {"period": self.period, **keep}))
         return out
 
