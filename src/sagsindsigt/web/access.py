@@ -467,7 +467,7 @@ def router(trust: Trust, templates, sso_enabled: bool = False):
         return templates.TemplateResponse(request, "access_log.html", {
             "entries": entries, "actor": actor, "action": action,
             "actions": ["log ind", "log ud", "sagsdata", "download", "rapport", "ændring",
-                        "adgang", "adgangslog"],
+                        "ugebrev", "adgang", "adgangslog"],
             "title": "Adgangslog", "slug": "/admin/adgangslog", "query": "",
             "charts_json": "[]",
             "f": Filters(str(datetime.now().year))})
