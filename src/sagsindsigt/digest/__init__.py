@@ -173,7 +173,7 @@ def compose(store, who: Principal, address: str | None, base_url: str,
         "soon_link": f"{base}{WORKLIST}?liste={wl.SOON}",
         "missed": [_target_line(labels, t, st) for t, st in statuses
                    if st.status == "not_met"],
-        "targets_link": f"{base}/side/maaltal",
+        "targets": len(statuses), "targets_link": f"{base}/side/maaltal",
         "signals": [{"kpi": s["kpi"].label, "text": s["text"]} for s in signals],
         "period": period,
         "dashboard_link": f"{base}/" + (f"?{urlencode({'period': period, **where})}"),
