@@ -9,6 +9,7 @@ from ..data_quality import warnings
 from ..kpis.measures import AGE_BAND, AGE_BAND_LABELS
 from ..present.charts import bar_chart, table_chart
 from ..present.labels import KIND_LABELS
+from ..present.overview import signals
 from ..present.overview import tiles as overview_tiles
 from ..present.seed import seed_table
 from ..present.tables import Cell, Column, Table
@@ -26,7 +27,7 @@ def overview(fig: Figures, f: Filters) -> dict[str, Any]:
                            targets, lambda k: _target(fig, k, f), f.drill)
     seed = None if f.where() else fig.memo(
         ("seed", f.period), lambda: seed_table(fig.get, labels, f.period))
-    return {"tiles": tiles, "tables": [seed] if seed else [],
+    return {"tiles": tiles, "signals": signals(tiles), "tables": [seed] if seed else [],
             "target_list": list(targets.values()),
             "worklist": _worklist_counts(fig, f) if current().can("cases") else None}
 
