@@ -811,6 +811,52 @@ def practice(ctx, period, where, days, fmt) -> None:
           else cols)
 
 
+# -- the weekly digest (digest/): one mail per leader ------------------------------------------
+@cli.group()
+def digest() -> None:
+    """Ugebrev på e-mail til ledere: nye sager over frist, måltal og signaler."""
+
+
+@digest.command("send")
+@click.option("--dry-run", is_flag=True, help="Vis modtagere og indhold uden at sende noget.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.pass_context
+def digest_send(ctx, dry_run, fmt) -> None:
+    """Send ugebrevet til hver bruger med rollen leder (til cron, fx mandag morgen)."""
+    from . import digest as core
+    from .settings import Settings
+
+    settings = Settings()
+    store = _store(ctx)
+    digests, skipped = core.compose_all(store, settings)
+    for s in skipped:
+        click.echo(f"Springes over: {s.user}: {s.reason}.", err=True)
+    sent = 0
+    if not dry_run and digests:
+        try:
+            sent = core.send(store, digests, settings, operator=_operator().name)
+        except core.DigestError as exc:
+            raise Failure(str(exc)) from exc
+    if fmt == "json":
+        click.echo(json.dumps({
+            "dry_run": dry_run, "sent": sent,
+            "messages": [{**d.as_json(), **({"text": d.text} if dry_run else {})}
+                         for d in digests],
+            "skipped": [{"user": s.user, "reason": s.reason} for s in skipped]},
+            ensure_ascii=False, default=str))
+        return
+    if dry_run:
+        for d in digests:
+            click.echo(f"Til: {d.user} <{d.address}>\nEmne: {d.subject}\n\n{d.text}\n")
+        click.echo(f"Tørkørsel: {len(digests)} ugebrev(e) ville blive sendt; intet er sendt.")
+    elif not digests:
+        click.echo("Ingen ugebreve at sende: ingen ledere med en e-mailadresse.")
+    else:
+        click.echo(f"{sent} ugebrev(e) sendt via {settings.smtp_host}:{settings.smtp_port}: "
+                   + ", ".join(d.user for d in digests) + ".")
+
+
 def _emit(rows: list[dict], fmt: str, cols: list[str]) -> None:
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, default=str))

@@ -46,6 +46,19 @@ class Settings(BaseSettings):
     import_max_rows: int = 50_000_000
     import_max_field_chars: int = 32_767  # Excel's own limit for one cell
     import_max_rejected_rows: int = 100_000
+    # The weekly digest by e-mail (`sagsindsigt digest send`, docs/server.md "E-mail"): the
+    # SMTP server, STARTTLS before signing in, the account (the password only from the
+    # environment or a secrets file), the sender, the dashboard's public address for the links,
+    # and user name → e-mail address for leaders whose user name is not an address.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_sender: str | None = None
+    smtp_timeout: int = 30
+    base_url: str = "http://127.0.0.1:8000"
+    digest_addresses: dict[str, str] = {}
 
     def secret_path(self, db: str | None = None) -> Path:
         if self.secret_file:

@@ -30,7 +30,8 @@ AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 WCAG21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PAGES = ["/?period=2014", "/?period=2013&administration=SOF", "/side/sager?period=2014",
          "/side/sager?period=2013&administration=SOF&unit=HCK", "/side/klager?period=2013",
-         "/side/kvalitet?period=2013", "/side/data"]
+         "/side/kvalitet?period=2013", "/side/data", "/arbejdsliste",
+         "/arbejdsliste?liste=forfalder&administration=SOF&unit=HCK"]
 
 
 def open_drawn(page, url: str) -> None:

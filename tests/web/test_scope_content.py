@@ -20,7 +20,8 @@ learning from complaints. No *marker* of foreign data may appear in any of them:
 
 The markers are computed from the store (nothing is hard-coded but the planted centres), and
 a positive control shows the same detector finds them in what the whole municipality sees.
-There is no e-mail in the product yet; when one comes, its text belongs in ``plan``.
+The weekly digest (e-mail) is read the same way: its plain text and its HTML, as each scope's
+leader gets it.
 
 Besides: reports and pages name the scope ("Jobcenter Amager (JCA)"), a request outside the
 scope answers "Ingen adgang" (403) with the menu, forms offer only the own administrations and
@@ -93,7 +94,7 @@ NO_DATA = {"/login": "the sign-in form", "/docs": "Swagger UI; the API itself is
 # surfaces their own permissions add, plus the reader's pages and reports (issue 13's case)
 SURFACES = {
     "leder": {"pages", "downloads", "api", "reports", "pdf", "quality", "audit_cases",
-              "complaints", "learning", "targets_form"},
+              "complaints", "learning", "targets_form", "worklist"},
     "laeser": {"pages", "reports"},
     "kvalitet": {"quality", "audit_cases"},
     "registrator": {"complaints"},
@@ -570,6 +571,13 @@ def plan(role: str, scope: str, own: Own) -> list[Visit]:
             add("/borgerkontakt/laering", q=q, period=PERIOD)
     if "targets_form" in s:
         add("/maaltal/nyt")
+    if "worklist" in s:
+        for liste in ("over-frist", "forfalder"):
+            add("/arbejdsliste", liste=liste)
+            add("/arbejdsliste", liste=liste, **own_filter(scope))
+            for fmt in ("csv", "xlsx"):
+                add("/arbejdsliste.{fmt}", f"/arbejdsliste.{fmt}", liste=liste)
+        add("/arbejdsliste", liste="over-frist", nye="7")
     return [v for v in out if may_open(role, v)]
 
 
@@ -691,6 +699,25 @@ def test_every_get_route_is_scanned_or_carries_no_data(planted, own):
     assert not missing, f"GET-ruter, som ingen scanning læser: {missing} (tilføj dem i plan)"
 
 
+# -- the weekly digest -----------------------------------------------------------------------
+@pytest.mark.parametrize("scope", SCOPED)
+def test_the_digest_holds_no_foreign_data(planted, markers, demo_store, scope):
+    """The e-mail a leader of the scope gets (text and HTML): nothing of another unit or
+    administration, and the scope's own name and cases."""
+    from sagsindsigt import digest
+
+    _, store = planted
+    with demo_secret(demo_store), acting_as(SYSTEM):
+        who = access.Principal(user_name("leder", scope), "leder",
+                               access.resolve(store, scope), "e-mail")
+    with demo_secret(demo_store):
+        d = digest.compose(store, who, "leder@kk.test", "https://sagsindsigt.kk.test")
+    m = markers[scope]
+    text = f"{d.subject}\n{d.text}\n{html_text(d.html)}"
+    assert not m.hits(text), report(f"fremmede data i ugebrevet til {scope}", m.hits(text))
+    assert m.own_hits(text) and d.case_ids and m.label in d.subject
+
+
 # -- no foreign data -------------------------------------------------------------------------
 @pytest.mark.parametrize(("role", "scope"), PLANS, ids=[f"{r}-{s}" for r, s in PLANS])
 def test_no_foreign_data_reaches_a_scoped_role(scan, markers, role, scope):
@@ -778,7 +805,9 @@ def outside(scope: str) -> list[Visit]:
              {"where": f"unit={FOREIGN_UNIT}", "period": PERIOD}),
             ("/rapporter/hent", "/rapporter/hent",
              {"kind": "oekonomiudvalg", "period": PERIOD, "format": "html"} | sof),
-            ("/borgerkontakt/laering", "/borgerkontakt/laering", {"q": "afslag"} | sof)]
+            ("/borgerkontakt/laering", "/borgerkontakt/laering", {"q": "afslag"} | sof),
+            ("/arbejdsliste", "/arbejdsliste", {"liste": "over-frist"} | sof),
+            ("/arbejdsliste.{fmt}", "/arbejdsliste.csv", {"liste": "forfalder"} | sof)]
     if scope == CENTRE:
         sibling = {"administration": ADMINISTRATION, "unit": SIBLING, "period": PERIOD}
         asks += [("/side/{slug}", "/side/sager", sibling),
@@ -787,7 +816,9 @@ def outside(scope: str) -> list[Visit]:
                  ("/api/kpi/{kpi_id}", "/api/kpi/cases_received",
                   {"where": f"unit={SIBLING}", "period": PERIOD}),
                  ("/rapporter/hent", "/rapporter/hent",
-                  {"kind": "kvartal", "format": "html"} | sibling)]
+                  {"kind": "kvartal", "format": "html"} | sibling),
+                 ("/arbejdsliste", "/arbejdsliste", {"liste": "forfalder"} | sibling),
+                 ("/arbejdsliste.{fmt}", "/arbejdsliste.xlsx", sibling)]
     return [Visit(r, u, tuple(p.items())) for r, u, p in asks]
 
 
@@ -825,7 +856,7 @@ def options(page: str, name: str) -> list[tuple[str, str]]:
 
 
 FORMS = [("registrator", "/klager/registrering"), ("leder", "/rapporter"),
-         ("leder", "/maaltal/nyt")]
+         ("leder", "/maaltal/nyt"), ("leder", "/arbejdsliste")]
 
 
 @pytest.mark.parametrize("scope", SCOPED)

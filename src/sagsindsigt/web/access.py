@@ -79,6 +79,8 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/complaints/{complaint_id}/history"): _r("complaints", "cases",
                                                           log="sagsdata"),
     ("GET", "/borgerkontakt/laering"): _r("cases", log="sagsdata"),
+    ("GET", "/arbejdsliste"): _r("cases", log="sagsdata"),
+    ("GET", "/arbejdsliste.{fmt}"): _r("cases", log="download"),
     ("GET", "/maaltal/nyt"): _r("targets"),
     ("POST", "/maaltal/nyt"): _r("targets", log="ændring"),
     ("GET", "/admin/adgangslog"): _r("admin", log="adgangslog"),
@@ -465,7 +467,7 @@ def router(trust: Trust, templates, sso_enabled: bool = False):
         return templates.TemplateResponse(request, "access_log.html", {
             "entries": entries, "actor": actor, "action": action,
             "actions": ["log ind", "log ud", "sagsdata", "download", "rapport", "ændring",
-                        "adgang", "adgangslog"],
+                        "ugebrev", "adgang", "adgangslog"],
             "title": "Adgangslog", "slug": "/admin/adgangslog", "query": "",
             "charts_json": "[]",
             "f": Filters(str(datetime.now().year))})

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from ..access import Principal, acting_as, current
+from ..danish import day as dk_day
 from ..danish import number
 from ..danish import value as dk_value
 from ..kpis import KpiUsageError, all_kpis
@@ -87,6 +88,7 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
     env = templates.env
     env.filters["cell"] = _cell_text
     env.filters["num"] = number
+    env.filters["day"] = dk_day
     env.globals.update(PAGES=PAGES, MENU=MENU, href=href, LIGHTS=LIGHTS, urlencode=urlencode,
                        Cell=Cell,
                        CSRF_MARK=web_access.CSRF_MARK, USER_MARK=web_access.USER_MARK,
@@ -197,12 +199,19 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
         body["scope"] = fig.labels().scope_of_where(q.where)
         return JSONResponse(json.loads(json.dumps(body, ensure_ascii=False, default=str)))
 
-    from . import complaints, imports, strengthened_contact, targets  # with routes of their own
+    from . import (  # with routes of their own
+        complaints,
+        imports,
+        strengthened_contact,
+        targets,
+        worklist,
+    )
 
     app.include_router(complaints.router(fig, templates))
     app.include_router(imports.router(fig))
     app.include_router(strengthened_contact.router(fig, templates))
     app.include_router(targets.router(fig, templates))
+    app.include_router(worklist.router(fig, templates))
     app.include_router(audits_router(fig, templates))
     return app
 

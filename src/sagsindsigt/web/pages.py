@@ -24,7 +24,8 @@ from ..present.tables import Table
 from ..store import deps, reads
 
 LEVELS = ["administration", "unit", "case_type"]  # kommune → forvaltning → center → sagstype
-PAGES = [("overblik", "Overblik"), ("sager", "Sager"), ("klager", "Klager"),
+PAGES = [("overblik", "Overblik"), ("sager", "Sager"), ("/arbejdsliste", "Arbejdsliste"),
+         ("klager", "Klager"),
          ("borgerkontakt", "Styrket borgerkontakt"),
          ("/klager/registrering", "Registrér klage"),
          ("maaltal", "Måltal"),
@@ -36,7 +37,7 @@ PAGES = [("overblik", "Overblik"), ("sager", "Sager"), ("klager", "Klager"),
 # The menu: the pages above in groups, so it fits a laptop in one line and a phone behind a
 # button; a group shows the pages of it the user may open (web.access.visible).
 MENU: list[tuple[str, list[str]]] = [
-    ("Overblik", ["overblik"]), ("Sager", ["sager"]),
+    ("Overblik", ["overblik"]), ("Sager", ["sager", "/arbejdsliste"]),
     ("Klager", ["klager", "borgerkontakt", "/klager/registrering"]),
     ("Kvalitet", ["kvalitet", "/kvalitet/aarshjul", "/kvalitet/resultater"]),
     ("Analyse", ["maaltal", "sammenligning", "registreringspraksis"]),
@@ -87,7 +88,9 @@ class Filters:
                 break
             keep = {x: getattr(self, x) for x in LEVELS[: i + 1]}
             text = labels.name(d, v)
-            if out[-1][0] != text:  # a centre's reader: its administration is itself
+            # the reader's own scope is the first crumb already (a centre's reader: its
+            # administration is itself; an administration's reader: its own administration)
+            if out[-1][0] != text and v != labels.scope.code:
                 out.append((text, {"period": self.period, **keep}))
         return out
 
@@ -244,25 +247,6 @@ def kpi_table(fig: Figures, tid: str, title: str, f: Filters, kpis: list[str], d
 
 
 # -- periods ---------------------------------------------------------------------------------
-
-def previous(period: str) -> str | None:
-    p = Period.parse(period)
-    kind = p.label
-    try:
-        if len(kind) == 4:
-            return str(int(kind) - 1)
-        y = int(kind[:4])
-        if "-H" in kind:
-            h = int(kind[-1])
-            return f"{y - 1}-H2" if h == 1 else f"{y}-H1"
-        if "-Q" in kind:
-            q = int(kind[-1])
-            return f"{y - 1}-Q4" if q == 1 else f"{y}-Q{q - 1}"
-        m = int(kind[5:7])
-        return f"{y - 1}-12" if m == 1 else f"{y}-{m - 1:02d}"
-    except ValueError:
-        return None
-
 
 def months(period: str) -> list[str]:
     p = Period.parse(period)

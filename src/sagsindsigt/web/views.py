@@ -5,67 +5,49 @@ from __future__ import annotations
 from typing import Any
 
 from ..access import current
-from ..danish import value as dk_value
 from ..data_quality import warnings
-from ..kpis import get as get_kpi
 from ..kpis.measures import AGE_BAND, AGE_BAND_LABELS
 from ..present.charts import bar_chart, table_chart
 from ..present.labels import KIND_LABELS
+from ..present.overview import signals
+from ..present.overview import tiles as overview_tiles
 from ..present.seed import seed_table
-from ..present.tables import Cell, Column, Table, by_member
+from ..present.tables import Cell, Column, Table
 from ..store import reads
 from ..targets import evaluate
-from .pages import Figures, Filters, kpi_table, months, previous
-
-TILE_KPIS = ["complaint_rate", "deadline_compliance", "processing_days_median", "timeliness",
-             "audit_correct_rate"]
+from .pages import LEVELS, Figures, Filters, kpi_table, months
 
 
 def overview(fig: Figures, f: Filters) -> dict[str, Any]:
-    """Overblik: KPI tiles per administration with target status and trend; seed 000."""
+    """Overblik: KPI tiles per administration with target status, trend and signals; the
+    worklist's counts on the deadline tile for readers of case data; seed 000."""
     labels = fig.labels()
     targets = _targets(fig)
-    prev = previous(f.period)
-    tiles = []
-    scope_dim = f.level or "case_type"
-    for k in TILE_KPIS:
-        kd = get_kpi(k)
-        total = fig.get(k, f.period, [], f.where(), True)
-        by = [scope_dim] if scope_dim in kd.dims else []  # audits have no case types
-        now = fig.get(k, f.period, by, f.where(), True) if by else None
-        before = fig.get(k, prev, by, f.where(), True) if prev and by else None
-        items = []
-        for r in (now.rows if now else []):
-            if r.value is None and not r.note:
-                continue
-            m = r.dims.get(scope_dim)
-            old = by_member(before, scope_dim).get(m) if before else None
-            items.append({
-                "name": labels.name(scope_dim, m),
-                "cell": Cell(r.value, kd.unit, r.note, r.extra.get("light"), None, r.estimate),
-                "trend": _trend(r.value, old.value if old else None, kd.unit, prev),
-                "target": targets.get((k, m if scope_dim == "administration" else None,
-                                       f.period)),
-                "link": f.drill(m) if m is not None else None,
-            })
-        tot = total.rows[0] if total.rows else None
-        tiles.append({"kpi": kd, "items": items, "dim": scope_dim,
-                      "total": Cell(tot.value if tot else None, kd.unit,
-                                    tot.note if tot else "ingen data"),
-                      "target": _target(fig, k, f)})
+    tiles = overview_tiles(fig.get, labels, f.period, f.where(), f.level or "case_type",
+                           targets, lambda k: _target(fig, k, f), f.drill)
     seed = None if f.where() else fig.memo(
         ("seed", f.period), lambda: seed_table(fig.get, labels, f.period))
-    return {"tiles": tiles, "tables": [seed] if seed else [],
-            "target_list": list(targets.values())}
+    return {"tiles": tiles, "signals": signals(tiles), "tables": [seed] if seed else [],
+            "target_list": list(targets.values()),
+            "worklist": _worklist_counts(fig, f) if current().can("cases") else None}
 
 
-def _trend(now, before, unit: str, prev: str | None) -> str | None:
-    if now is None or before is None:
-        return None
-    if abs(now - before) < 1e-9:
-        return f"uændret fra {prev}"
-    arrow = "↑" if now > before else "↓"
-    return f"{arrow} fra {dk_value(before, unit)} i {prev}"
+def _worklist_counts(fig: Figures, f: Filters) -> dict[str, Any]:
+    """The worklist's two lists for the page's filters: counts, the day and the links (the
+    deadline tile shows them to readers of case data)."""
+    from .. import worklist as wl
+    from .worklist import link
+
+    where = {d: getattr(f, d) for d in LEVELS if getattr(f, d)}
+    out: dict[str, Any] = {}
+    with fig.lock:
+        for kind in wl.KINDS:
+            w = wl.worklist(fig.store, kind, **where)
+            out[kind] = {"count": len(w.rows), "link": link(kind, where),
+                         "title": w.kind.title}
+            days = set(w.as_of.values())
+            out["day"] = w.day if len(days) == 1 else None  # else: each where its data end
+    return out
 
 
 def _targets(fig: Figures) -> dict[tuple, Any]:
