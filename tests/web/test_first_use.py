@@ -46,3 +46,14 @@ def test_a_coordinator_without_concepts_gets_a_sentence_not_a_command(secured):
     assert "sagsindsigt import" not in text
     admin = page(secured, "admin", "kommune", "/kvalitet/aarshjul")
     assert "sagsindsigt import concepts" in admin  # the one who can load them is told how
+
+
+@pytest.mark.parametrize(("role", "scope", "whose"), [
+    ("leder", "BIF", "Beskæftigelses- og Integrationsforvaltningen"),
+    ("laeser", "JCA", "Jobcenter Amager"),
+    ("admin", "kommune", "Hele kommunen")])
+def test_the_first_screen_says_what_it_shows_and_for_whom(secured, role, scope, whose):
+    text = page(secured, role, scope, "/")
+    intro = text[text.index("Overblikket viser"):][:400]
+    assert f"Overblikket viser, hvordan sagsbehandlingen går for {whose}" in intro, intro
+    assert "inden for fristen" in intro and "klager" in intro
