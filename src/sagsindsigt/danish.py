@@ -23,6 +23,17 @@ def value(v: float | int | None, unit: str) -> str:
     return number(v, 0)
 
 
+def change(delta: float | int | None, unit: str) -> str:
+    """A difference between two values of a KPI, with its sign, and in procentpoint where the
+    values are percentages: "−2,1 procentpoint", "+1,5 dage", "+120"."""
+    if delta is None:
+        return "-"
+    sign = "+" if delta > 0 else "−" if delta < 0 else "±"
+    if unit == "%":
+        return f"{sign}{number(abs(delta), 1)} procentpoint"
+    return f"{sign}{value(abs(delta), unit)}"
+
+
 def day(d: date | None) -> str:
     return "-" if d is None else f"{d.day}.{d.month}.{d.year}"
 

@@ -27,6 +27,9 @@ def test_maaltal_page_on_the_demo(client):
     row = re.search(r"Færre klager i BIF</th>(.*?)</tr>", html, flags=re.S).group(1)
     assert "højst 2,5 %" in row and f"{api:.1f}".replace(".", ",") + " %" in row
     assert ("Ikke opfyldt" if api > 2.5 else "Opfyldt") in row
+    # the distance in procentpoint, with its sign (issue 17): never "0,2 %"
+    distance = f"{abs(api - 2.5):.1f}".replace(".", ",")
+    assert f"{'+' if api > 2.5 else '−'}{distance} procentpoint" in row
     # seed 001: a target on complaint volume gets the caution and the suggestion
     assert "retssikkerhedsgaranti" in html and "kpi=procedural_complaint_rate" in html
     assert html.count('class="caution"') == 1  # only klager_bif is on complaint volume
@@ -81,3 +84,13 @@ def test_the_target_is_on_the_tile_of_its_kpi(client):
                      tile), tile[:600]
     whole = client.get("/", params={"period": "2014"}).text
     assert "tile-target" not in whole  # the demo has no municipality-wide target
+
+
+def test_changes_are_signed_with_the_period_compared():
+    from sagsindsigt.danish import change
+    from sagsindsigt.present.overview import _trend
+
+    assert change(-2.14, "%") == "−2,1 procentpoint" and change(1.5, "dage") == "+1,5 dage"
+    assert change(120, "antal") == "+120" and change(0, "%") == "±0,0 procentpoint"
+    assert _trend(81.2, 83.3, "%", "2013") == "↓ −2,1 procentpoint fra 2013 (83,3 %)"
+    assert _trend(17.0, 15.5, "dage", "2013") == "↑ +1,5 dage fra 2013 (15,5 dage)"

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..calendar import Period
+from ..danish import change as dk_change
 from ..danish import value as dk_value
 from ..kpis import KpiUsageError
 from ..kpis import get as get_kpi
@@ -96,7 +97,7 @@ def _trend(now, before, unit: str, prev: str | None) -> str | None:
     if abs(now - before) < 1e-9:
         return f"uændret fra {prev}"
     arrow = "↑" if now > before else "↓"
-    return f"{arrow} fra {dk_value(before, unit)} i {prev}"
+    return f"{arrow} {dk_change(now - before, unit)} fra {prev} ({dk_value(before, unit)})"
 
 
 __all__ = ["SIGNALS", "TILE_KPIS", "previous", "signals", "tiles"]

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from .. import targets as core
 from ..access import current
+from ..danish import change as dk_change
 from ..danish import value as dk_value
 from ..kpis import all_kpis
 from ..present.charts import target_chart
@@ -67,7 +68,8 @@ def view(fig: Figures, f: Filters) -> dict[str, Any]:
                    "period": st.period, "goal": goal,
                    "actual": Cell(st.actual, unit, st.note or "ingen data"),
                    "status": st.label,
-                   "distance": Cell(st.distance, unit, "kan ikke beregnes"),
+                   "distance": (Cell(None, unit, "kan ikke beregnes") if st.distance is None
+                                else dk_change(st.distance, unit)),  # procentpoint, signed
                    "trend": trend_text(it["trend"], unit)})
         charts.append(target_chart(st, it["trend"], f"{st.kpi_label} – {labels.target(t)}"))
     cautions = [{"id": labels.target(it["target"]), "kpi": it["status"].kpi_label,
