@@ -94,3 +94,18 @@ def test_changes_are_signed_with_the_period_compared():
     assert change(120, "antal") == "+120" and change(0, "%") == "±0,0 procentpoint"
     assert _trend(81.2, 83.3, "%", "2013") == "↓ −2,1 procentpoint fra 2013 (83,3 %)"
     assert _trend(17.0, 15.5, "dage", "2013") == "↑ +1,5 dage fra 2013 (15,5 dage)"
+    assert _trend(1.42, 1.44, "%", "2014") == "uændret fra 2014 (1,4 %)"  # not "↓ −0,0"
+
+
+def test_a_tile_row_with_a_target_shows_one_status(client):
+    """The Korrekte sager tile: BIF's row has a target, so it shows the target's status and
+    not also the audit's traffic light beside it (issue 17: "a yellow light beside ✗ Ikke
+    opfyldt")."""
+    html = client.get("/", params={"period": "2014"}).text
+    tile = html[html.index("<h3>Korrekte sager</h3>"):]
+    tile = tile[:tile.index("</article>")]
+    rows = [row for row in re.findall(r"<tr>.*?</tr>", tile, flags=re.S)
+            if 'class="status status-' in row]
+    assert rows, "the demo's audit target shows on the tile"
+    for row in rows:
+        assert 'class="light' not in row, row

@@ -57,11 +57,15 @@ def tiles(get: Get, labels, period: str, where: list[str], dim: str,
                 continue
             m = r.dims.get(dim)
             old = by_member(before, dim).get(m) if before else None
+            target = targets.get((k, m if dim == "administration" else None, period))
+            # one status per row: a target's status where the row has a target, else the
+            # KPI's own light (never a yellow light beside "Ikke opfyldt")
+            light = None if target is not None else r.extra.get("light")
             items.append({
                 "member": m, "name": labels.name(dim, m),
-                "cell": Cell(r.value, kd.unit, r.note, r.extra.get("light"), None, r.estimate),
+                "cell": Cell(r.value, kd.unit, r.note, light, None, r.estimate),
                 "trend": _trend(r.value, old.value if old else None, kd.unit, prev),
-                "target": targets.get((k, m if dim == "administration" else None, period)),
+                "target": target,
                 "signal": SIGNALS.get(flags.get(m)),
                 "link": link(m) if link is not None and m is not None else None,
             })
@@ -94,8 +98,9 @@ def _flags(get: Get, kd, period: str, by: list[str], where: list[str]) -> dict[A
 def _trend(now, before, unit: str, prev: str | None) -> str | None:
     if now is None or before is None:
         return None
-    if abs(now - before) < 1e-9:
-        return f"uændret fra {prev}"
+    shown = 0 if unit not in ("%", "dage") else 1  # the decimals a change is shown with
+    if round(abs(now - before), shown) == 0:  # never "↓ −0,0 procentpoint"
+        return f"uændret fra {prev} ({dk_value(before, unit)})"
     arrow = "↑" if now > before else "↓"
     return f"{arrow} {dk_change(now - before, unit)} fra {prev} ({dk_value(before, unit)})"
 
