@@ -21,11 +21,13 @@ Every figure is computed by Ibis in the database, the same on DuckDB and Postgre
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
+import ibis
+
 from .calendar import Period
-from .store import reads
+from .worklist import as_of as worklist_day
 
 DEFAULT_OPEN_DAYS = 90
 FINAL = ["medhold", "delvis_medhold", "ikke_medhold", "afvist", "trukket"]
@@ -193,26 +195,24 @@ def scorecard(store, period: str | Period, where: dict[str, str] | None = None,
         card(r).impossible["complaint_before_case"] = int(r["n"])
 
     # open cases past N days at the end of the period (or today, when the period runs on),
-    # and never after the day an administration's case data end: a case is not open just
-    # because the data stop (SOF's cases ending 30.6.2015 are not all open on 31.12.2015)
+    # and never after the day an administration's case data end (the worklist's "i dag"): a
+    # case is not open just because the data stop (SOF's cases ending 30.6.2015)
     end = min(p.end, today or date.today())
-    data_end = {a: max(e for _, e in spans)
-                for a, spans in store.cached(("coverage", "cases"),
-                                             lambda: reads.coverage(store, "cases")).items()
-                if spans}
-    as_of = {a: min(end, e) for a, e in data_end.items()}
-    for day in sorted(set(as_of.values()) | {end}):  # one query per day counted at
-        admins = [a for a, d in as_of.items() if d == day]
-        t = cases_all.filter(cases_all.administration.isin(admins) if day != end else
-                             ~cases_all.administration.isin([a for a, d in as_of.items()
-                                                             if d != end]))
-        limit = day - timedelta(days=open_days)
-        still_open = t.filter((t.received <= day) & (t.decided.isnull() | (t.decided > day)))
-        for r in _rows(still_open.group_by(KEY).aggregate(
-                n=still_open.count(), old=(still_open.received < limit).sum())):
-            u = card(r)
-            u.open_cases, u.open_past_days = int(r["n"]), int(r["old"] or 0)
-            u.open_as_of = day
+    days = {a: d for a, d in worklist_day(store, end).items() if d < end}
+    t = cases_all
+    if days:  # each administration's day as a column: one scan, compared per row
+        t = t.mutate(counted_on=ibis.cases(*[(t.administration == a, ibis.literal(d))
+                                       for a, d in sorted(days.items())],
+                                     else_=ibis.literal(end)))
+    else:
+        t = t.mutate(counted_on=ibis.literal(end))
+    day = t.counted_on
+    still_open = t.filter((t.received <= day) & (t.decided.isnull() | (t.decided > day)))
+    old = still_open.received < still_open.counted_on - ibis.interval(days=open_days)
+    for r in _rows(still_open.group_by(KEY).aggregate(n=still_open.count(), old=old.sum())):
+        u = card(r)
+        u.open_cases, u.open_past_days = int(r["n"]), int(r["old"] or 0)
+        u.open_as_of = days.get(u.administration, end)
 
     # the events log: events before their case was received, and journalisation lag
     ev = store.table("events").select("_source", "case_id", "activity", "at")
