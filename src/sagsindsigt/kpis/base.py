@@ -170,11 +170,10 @@ def get(kpi_id: str) -> KPI:
 
 # -- the evaluation context ---------------------------------------------------------------
 class Context:
-    """One query against one store, with per-query caches (coverage, members)."""
+    """One query against one store."""
 
     def __init__(self, store, query: Query, kpi: KPI):
         self.store, self.q, self.kpi = store, query, kpi
-        self._coverage: dict[str, dict[str, list[tuple[date, date]]]] = {}
 
     @property
     def period(self) -> Period:
@@ -234,10 +233,7 @@ class Context:
     # coverage -----------------------------------------------------------------------------
     def coverage(self, table: str) -> dict[str, list[tuple[date, date]]]:
         """administration → date ranges its loaded data of this table covers."""
-        if table not in self._coverage:
-            self._coverage[table] = self.store.cached(
-                ("coverage", table), lambda: reads.coverage(self.store, table))
-        return self._coverage[table]
+        return reads.coverage(self.store, table)  # kept by the store until the table changes
 
     def scope_coverage(self, table: str, admin: str | None) -> list[tuple[date, date]]:
         cov = self.coverage(table)

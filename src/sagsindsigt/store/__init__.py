@@ -31,8 +31,7 @@ import pyarrow as pa
 from ..access import restrict, scope_key
 from ..contract import KINDS, Kind
 from . import schema
-from .deps import changed_names, frozen, note, tracking
-from .deps import stale as deps_stale
+from .deps import changed_names, drop_stale, frozen, note, tracking
 from .engines import ARROW_TYPES, Engine, StoreError, connect, run_expr, run_keyed
 from .schema import ACCESS_TABLES, AUDIT_TABLES, DERIVED, META_COLUMNS
 
@@ -90,8 +89,7 @@ class Store:
         them is dropped now."""
         names = set(tables)
         with self._cache_lock:
-            for key in [k for k, (deps, _) in self._cache.items() if deps_stale(deps, names)]:
-                del self._cache[key]
+            drop_stale(self._cache, names)
         pending = _PENDING.get()
         if pending is not None:
             pending.update(names)
@@ -111,8 +109,7 @@ class Store:
         with self._cache_lock:
             changed = changed_names(self._cache_version, v)
             if changed is None or changed:  # a new object only on a change (see cached)
-                for key in [k for k, (d, _) in self._cache.items() if deps_stale(d, changed)]:
-                    del self._cache[key]
+                drop_stale(self._cache, changed)
                 self._cache_version = v
         return v
 
@@ -283,10 +280,12 @@ class Store:
         administration or unit to rows that carry none of their own)."""
         return restrict(expr)
 
-    def _raw(self, name: str) -> ibis.Table:
+    def _raw(self, name: str, tracked: bool = True) -> ibis.Table:
         """The table without the scope: for the store's own derivations and writes only.
-        Looked up once per name: the schema lookup costs more than many queries."""
-        note((name,))  # what a cached value computed now depends on (deps.py)
+        Looked up once per name: the schema lookup costs more than many queries. ``tracked``:
+        a cached value computed now depends on it (deps.py)."""
+        if tracked:
+            note((name,))
         t = self._tables.get(name)
         if t is None:
             t = self._tables[name] = self._ibis.table(name)
@@ -297,10 +296,7 @@ class Store:
         written once, with its records, so a read that joins it to a table's rows depends on
         that table only, not on every later batch (coverage). Unscoped: batches carry no
         administration; the joined rows bring the scope."""
-        t = self._tables.get("batches")
-        if t is None:
-            t = self._tables["batches"] = self._ibis.table("batches")
-        return t
+        return self._raw("batches", tracked=False)
 
     def run(self, expr: ibis.Table) -> pl.DataFrame:
         """The rows of a table expression, its SQL compiled once per expression shape."""

@@ -51,6 +51,12 @@ def stale(deps: frozenset[str], changed: set[str] | None) -> bool:
     return changed is None or "*" in deps or not deps.isdisjoint(changed)
 
 
+def drop_stale(cache: dict, changed: set[str] | None) -> None:
+    """Drop from ``cache`` (key → (deps, value)) the values that read a changed table."""
+    for key in [k for k, (deps, _) in cache.items() if stale(deps, changed)]:
+        del cache[key]
+
+
 def changed_names(old: dict[str, int] | None, new: dict[str, int]) -> set[str] | None:
     """The tables whose data version differs (None when nothing was known before)."""
     if old is None:
@@ -58,4 +64,4 @@ def changed_names(old: dict[str, int] | None, new: dict[str, int]) -> set[str] |
     return {n for n in old.keys() | new.keys() if old.get(n) != new.get(n)}
 
 
-__all__ = ["EVERYTHING", "changed_names", "frozen", "note", "stale", "tracking"]
+__all__ = ["EVERYTHING", "changed_names", "drop_stale", "frozen", "note", "stale", "tracking"]

@@ -293,7 +293,13 @@ def coverage_by_source(store) -> list[dict[str, Any]]:
 
 def coverage(store, table: str) -> dict[str, list[tuple[date, date]]]:
     """administration → the date ranges its loaded data of ``table`` covers (from the import
-    batches; volumes from their own periods; timeliness items from anchor to due)."""
+    batches; volumes from their own periods; timeliness items from anchor to due), kept by
+    the store until ``table`` changes (KPIs, the worklist and Registreringspraksis share
+    it)."""
+    return store.cached(("coverage", table), lambda: _coverage(store, table))
+
+
+def _coverage(store, table: str) -> dict[str, list[tuple[date, date]]]:
     t = store.table(table)
     out: dict[str, list[tuple[date, date]]] = {}
     if table == "volumes":

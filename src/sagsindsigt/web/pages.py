@@ -160,8 +160,7 @@ class Figures:
         with self._cache_lock:
             changed = deps.changed_names(self._version, v)
             if changed is None or changed:  # a new object only on a change (see _keep)
-                for key in [k for k, (d, _) in self._cache.items() if deps.stale(d, changed)]:
-                    del self._cache[key]
+                deps.drop_stale(self._cache, changed)
                 self._version = v
 
     def _cached(self, key: tuple):
