@@ -66,8 +66,8 @@ def outside(valid: pl.DataFrame, kind: Kind, scope: Scope, known: Known) -> pl.D
 
 
 def _nodes(scope: Scope, known: Known) -> set[str]:
-    """The organisation nodes inside ``scope`` (its administrations and units)."""
-    if scope.units is not None:
-        return set(scope.units)
-    owned = known.units.filter(pl.col("owner").is_in(sorted(scope.administrations or ())))
-    return set(scope.administrations or ()) | set(owned["unit"]) | set(scope.member_units or ())
+    """The organisation nodes inside ``scope`` (``Scope.covers``, the rule forms use)."""
+    candidates = (set(known.units["unit"]) | known.codes["administration"]
+                  | set(scope.administrations or ()) | set(scope.units or ())
+                  | set(scope.member_units or ()))
+    return {code for code in candidates if scope.covers(code)}
