@@ -56,6 +56,28 @@ def add_users(store) -> None:
                 users.add(store, user_name(role, scope), role, scope, PASSWORD)
 
 
+@contextmanager
+def secured_copy(demo_store, directory: Path):
+    """``(app, store)``: the app with sign-in over a writable copy of the demo that has a
+    user for every role and scope; the demo's key is in effect until the block ends."""
+    from sagsindsigt.web import create_app
+
+    with demo_secret(demo_store):
+        store = copy_of_demo(demo_store, directory / "demo.duckdb")
+        add_users(store)
+        app = create_app(store, warm=False, auth=True, secure_cookies=False)
+        try:
+            yield app, store
+        finally:
+            store.close()
+
+
+def signed_in_as(app, demo_store, role: str, scope: str) -> TestClient:
+    """A client of the user for ``role`` and ``scope`` (``add_users``), signed in."""
+    with demo_secret(demo_store):
+        return sign_in(app, user_name(role, scope))
+
+
 def csrf_of(c: TestClient) -> str:
     html = c.get("/login").text
     return html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]

@@ -15,17 +15,12 @@ browser = test_browser.browser  # the same Chromium
 
 @pytest.fixture
 def page(browser):
-    """A page as test_browser's (errors in the console fail the test), whose Content-Security-
-    Policy lets the test inject axe-core: the pages themselves allow no inline script."""
-    ctx = browser.new_context(accept_downloads=True, locale="da-DK",
-                              viewport={"width": 1400, "height": 1000}, bypass_csp=True)
-    pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    yield pg
-    ctx.close()
-    assert errors == [], errors
+    """A page as test_browser's whose Content-Security-Policy lets the test inject axe-core:
+    the pages themselves allow no inline script."""
+    with test_browser.watched_page(browser, bypass_csp=True) as pg:
+        yield pg
+
+
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 WCAG21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PAGES = ["/?period=2014", "/?period=2013&administration=SOF", "/side/sager?period=2014",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -30,17 +31,26 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def page(browser):
+@contextmanager
+def watched_page(browser, **options):
+    """A Danish page in a context of its own; errors in the console fail the test."""
     ctx = browser.new_context(accept_downloads=True, locale="da-DK",
-                              viewport={"width": 1400, "height": 1000})
+                              viewport={"width": 1400, "height": 1000}, **options)
     pg = ctx.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    yield pg
-    ctx.close()
+    try:
+        yield pg
+    finally:
+        ctx.close()
     assert errors == [], errors
+
+
+@pytest.fixture
+def page(browser):
+    with watched_page(browser) as pg:
+        yield pg
 
 
 def test_every_page_opens_and_charts_draw(page, live_server):

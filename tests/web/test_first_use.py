@@ -8,28 +8,20 @@ import re
 
 import pytest
 
-from sagsindsigt.web import create_app
-
-from ._access_helpers import add_users, copy_of_demo, demo_secret, sign_in, user_name
+from ._access_helpers import secured_copy, signed_in_as
 
 pytestmark = pytest.mark.xdist_group("demo")
 
 
 @pytest.fixture(scope="module")
 def secured(demo_store, tmp_path_factory):
-    with demo_secret(demo_store):
-        store = copy_of_demo(demo_store, tmp_path_factory.mktemp("first") / "demo.duckdb")
-        add_users(store)
-        app = create_app(store, warm=False, auth=True, secure_cookies=False)
-    yield app, demo_store
-    store.close()
+    with secured_copy(demo_store, tmp_path_factory.mktemp("first")) as (app, _):
+        yield app, demo_store
 
 
 def page(secured, role: str, scope: str, url: str) -> str:
     app, demo_store = secured
-    with demo_secret(demo_store):
-        c = sign_in(app, user_name(role, scope))
-        r = c.get(url)
+    r = signed_in_as(app, demo_store, role, scope).get(url)
     assert r.status_code == 200, r.text[:300]
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", r.text))
 

@@ -18,10 +18,9 @@ from openpyxl import load_workbook
 
 from sagsindsigt.access import access_log, tokens
 from sagsindsigt.cli import main
-from sagsindsigt.web import create_app
 from sagsindsigt.web.security import CSP
 
-from ._access_helpers import add_users, copy_of_demo, demo_secret, sign_in, user_name
+from ._access_helpers import secured_copy, signed_in_as
 
 pytestmark = pytest.mark.xdist_group("demo")
 CPR = re.compile(r"(?<![0-9])[0-3][0-9][01][0-9][0-9]{2}[- ]?[0-9]{4}(?![0-9])")
@@ -35,26 +34,20 @@ def _demo_key(demo_store, monkeypatch):
 
 @pytest.fixture(scope="module")
 def hardened(demo_store, tmp_path_factory):
-    with demo_secret(demo_store):
-        store = copy_of_demo(demo_store, tmp_path_factory.mktemp("hard") / "demo.duckdb")
-        add_users(store)
-        app = create_app(store, warm=False, auth=True, secure_cookies=False)
-    yield app, store
-    store.close()
+    with secured_copy(demo_store, tmp_path_factory.mktemp("hard")) as secured:
+        yield secured
 
 
 @pytest.fixture(scope="module")
 def admin(hardened, demo_store):
-    with demo_secret(demo_store):
-        c = sign_in(hardened[0], user_name("admin", "kommune"))
+    c = signed_in_as(hardened[0], demo_store, "admin", "kommune")
     yield c
     c.close()
 
 
 @pytest.fixture(scope="module")
 def bif_leder(hardened, demo_store):
-    with demo_secret(demo_store):
-        c = sign_in(hardened[0], user_name("leder", "BIF"))
+    c = signed_in_as(hardened[0], demo_store, "leder", "BIF")
     yield c
     c.close()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from . import test_browser
-from ._access_helpers import PASSWORD, ROLES, add_users, copy_of_demo, demo_secret, user_name
+from ._access_helpers import PASSWORD, ROLES, secured_copy, user_name
 from .conftest import serving
 
 pytestmark = pytest.mark.xdist_group("demo")
@@ -17,15 +17,9 @@ SIZES = {"laptop": (1366, 768), "phone": (390, 844)}
 
 @pytest.fixture(scope="module")
 def secured_url(demo_store, tmp_path_factory):
-    from sagsindsigt.web import create_app
-
-    with demo_secret(demo_store):
-        store = copy_of_demo(demo_store, tmp_path_factory.mktemp("nav") / "demo.duckdb")
-        add_users(store)
-        app = create_app(store, warm=False, auth=True, secure_cookies=False)
-        with serving(app) as url:
-            yield url
-    store.close()
+    with secured_copy(demo_store, tmp_path_factory.mktemp("nav")) as (app, _), \
+            serving(app) as url:
+        yield url
 
 
 def signed_in_page(browser, url: str, role: str, size: str):

@@ -11,10 +11,9 @@ from html import unescape
 import pytest
 
 from sagsindsigt.access import SYSTEM, access_log, acting_as
-from sagsindsigt.web import create_app
 from sagsindsigt.worklist import OVERDUE, SOON, worklist
 
-from ._access_helpers import add_users, copy_of_demo, demo_secret, sign_in, user_name
+from ._access_helpers import secured_copy, sign_in, user_name
 from .downloads import csv_rows, xlsx_lines, xlsx_rows
 
 pytestmark = pytest.mark.xdist_group("demo")
@@ -24,10 +23,7 @@ HEADER = ["Sags-id", "dage", "Frist", "Modtaget", "Center/enhed", "Sagstype"]
 
 @pytest.fixture(scope="module")
 def secured(demo_store, tmp_path_factory):
-    with demo_secret(demo_store):
-        store = copy_of_demo(demo_store, tmp_path_factory.mktemp("worklist") / "demo.duckdb")
-        add_users(store)
-        app = create_app(store, warm=False, auth=True, secure_cookies=False)
+    with secured_copy(demo_store, tmp_path_factory.mktemp("worklist")) as (app, store):
         clients = {}
 
         def client(role: str, scope: str):
@@ -38,7 +34,6 @@ def secured(demo_store, tmp_path_factory):
         yield store, client
         for c in clients.values():
             c.close()
-    store.close()
 
 
 def rows_of(html: str) -> list[dict[str, str]]:
