@@ -182,12 +182,13 @@ class AuditAgreement(KPI):
 register(AuditCorrectRate(
     "audit_correct_rate", "Korrekte sager", description="Andel gennemgåede sager uden fejl i "
     "nogen relevant kontrol (interne gennemgange), med 95 % Wilson-interval og trafiklys.",
-    theme="audits", table="reviews"))
+    better="higher", theme="audits", table="reviews"))
 register(AuditCheckErrorRate(
     "audit_check_error_rate", "Fejlprocent pr. kontrolpunkt", description="Fejl i procent af "
     "kontroller med resultat ok eller fejl (fejlstatistik) pr. kontrolpunkt eller kategori.",
-    theme="audits", table="reviews"))
+    better="lower", theme="audits", table="reviews"))
 register(AuditAgreement(
     "audit_agreement", "Enighed mellem intern og ekstern gennemgang", description="Procent "
     "enighed og Cohens kappa for kontroller gennemgået af både forvaltningen og revisionen i "
-    "samme runde. Kappa er ustabil, når fejl er sjældne.", theme="audits", table="reviews"))
+    "samme runde. Kappa er ustabil, når fejl er sjældne.",
+    better="higher", theme="audits", table="reviews"))

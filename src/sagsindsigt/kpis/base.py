@@ -137,6 +137,13 @@ class KPI:
     table: str = ""
     ratio: bool = False
     audit: bool = False
+    # which direction is good: "higher" (deadline compliance), "lower" (complaint rate) or
+    # None (a volume, or a figure that is neither good nor bad, such as the refusal rate)
+    better: str | None = None
+
+    def __post_init__(self):
+        if self.better not in (None, "higher", "lower"):
+            raise ValueError(f"KPI {self.id}: better must be 'higher', 'lower' or None")
 
     @property
     def dims(self) -> tuple[str, ...]:

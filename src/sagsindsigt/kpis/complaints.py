@@ -20,21 +20,22 @@ register(CountKPI(
     theme="complaints", table="complaints", count=Count("complaints", "received")))
 register(RatioKPI(
     "complaint_rate", "Klager i forhold til sagsmængde", description="Modtagne klager i "
-    "procent af modtagne sager, samme afgrænsning og periode.", theme="complaints",
+    "procent af modtagne sager, samme afgrænsning og periode.", better="lower", theme="complaints",
     table="complaints", numerator=Count("complaints", "received"), denominator=CasesReceived(),
     missing_denominator_note="ingen sagsmængde for perioden",
     empty_note="ingen sager modtaget i perioden"))
 register(RatioKPI(
     "procedural_complaint_rate", "Formalitetsklager i forhold til sagsmængde",
     description="Formalitetsklager (også klager, der er både formalitets- og realitetsklager) "
-    "i procent af modtagne sager.", theme="complaints", table="complaints",
+    "i procent af modtagne sager.", better="lower", theme="complaints", table="complaints",
     numerator=Count("complaints", "received",
                     where=lambda t: t.kind.isin(["formalitet", "begge"])),
     denominator=CasesReceived(), missing_denominator_note="ingen sagsmængde for perioden",
     empty_note="ingen sager modtaget i perioden"))
 register(RatioKPI(
     "upheld_rate", "Medholdsprocent", description="Medhold og delvis medhold blandt klager "
-    "afsluttet i perioden med medhold, delvis medhold eller ikke medhold.", theme="complaints",
+    "afsluttet i perioden med medhold, delvis medhold eller ikke medhold.",
+    better="lower", theme="complaints",
     table="complaints",
     numerator=Count("complaints", "closed", where=lambda t: t.outcome.isin(UPHELD)),
     denominator=Count("complaints", "closed",
@@ -43,7 +44,8 @@ register(RatioKPI(
 register(RatioKPI(
     "appeal_change_rate", "Omgørelsesprocent", description="Ankestyrelsens ændrede, ophævede "
     "og hjemviste afgørelser blandt stadfæstede, ændrede, ophævede og hjemviste, for klager "
-    "modtaget i perioden (afviste og verserende tælles ikke med).", theme="complaints",
+    "modtaget i perioden (afviste og verserende tælles ikke med).",
+    better="lower", theme="complaints",
     table="complaints",
     numerator=Count("complaints", "received", where=lambda t: t.appeal_outcome.isin(CHANGED)),
     denominator=Count("complaints", "received",
@@ -51,12 +53,13 @@ register(RatioKPI(
     empty_note="ingen afgørelser fra Ankestyrelsen for klager i perioden"))
 register(QuantileKPI(
     "complaint_response_days_median", "Svartid på klager, median", description="Kalenderdage "
-    "fra modtagelse til svar for klager besvaret i perioden (median).", theme="complaints",
+    "fra modtagelse til svar for klager besvaret i perioden (median).",
+    better="lower", theme="complaints",
     table="complaints", date="closed", expr=lambda t: days_between(t.received, t.closed)))
 register(RatioKPI(
     "sb_share", "Andel med Styrket borgerkontakt", description="Klager modtaget i perioden, "
     "der er håndteret med Styrket borgerkontakt, blandt dem hvor det er oplyst.",
-    theme="complaints", table="complaints",
+    better="higher", theme="complaints", table="complaints",
     numerator=Count("complaints", "received", where=lambda t: t.strengthened_contact),
     denominator=Count("complaints", "received",
                       where=lambda t: t.strengthened_contact.notnull()),
@@ -64,7 +67,7 @@ register(RatioKPI(
 register(RatioKPI(
     "sb_resolved_share", "Afsluttet ved Styrket borgerkontakt", description="Andel af klager "
     "håndteret med Styrket borgerkontakt, hvor klageforløbet stoppede ved kontakten.",
-    theme="complaints", table="complaints",
+    better="higher", theme="complaints", table="complaints",
     numerator=Count("complaints", "received",
                     where=lambda t: t.strengthened_contact & t.resolved_at_contact),
     denominator=Count("complaints", "received", where=lambda t: t.strengthened_contact),
@@ -107,7 +110,7 @@ class AnsweredWithinKPI(KPI):
 register(AnsweredWithinKPI(
     "complaints_answered_within", "Klager besvaret inden for 20 arbejdsdage",
     description="Andel af klager besvaret i perioden, der blev besvaret inden for 20 "
-    "arbejdsdage fra modtagelsen.", theme="complaints", table="complaints"))
+    "arbejdsdage fra modtagelsen.", better="higher", theme="complaints", table="complaints"))
 
 
 @dataclass

@@ -31,20 +31,22 @@ register(SnapshotKPI(
     count=Snapshot("cases", _open_at)))
 register(SnapshotKPI(
     "overdue_open_cases", "Åbne sager over frist", description="Åbne sager ved periodens "
-    "slutning, hvis frist var overskredet på det tidspunkt.", theme="flow", table="cases",
+    "slutning, hvis frist var overskredet på det tidspunkt.",
+    better="lower", theme="flow", table="cases",
     count=Snapshot("cases", lambda t, end: _open_at(t, end) & (t.due < end))))
 register(QuantileKPI(
     "processing_days_median", "Sagsbehandlingstid, median", description="Kalenderdage fra "
-    "modtagelse til afgørelse for sager afgjort i perioden (median).", theme="flow",
+    "modtagelse til afgørelse for sager afgjort i perioden (median).", better="lower", theme="flow",
     table="cases", date="decided", expr=lambda t: days_between(t.received, t.decided), q=0.5))
 register(QuantileKPI(
     "processing_days_p90", "Sagsbehandlingstid, 90 %-fraktil", description="Kalenderdage fra "
     "modtagelse til afgørelse for sager afgjort i perioden (90 %-fraktil, lineær "
-    "interpolation).", theme="flow", table="cases", date="decided",
+    "interpolation).", better="lower", theme="flow", table="cases", date="decided",
     expr=lambda t: days_between(t.received, t.decided), q=0.9))
 register(RatioKPI(
     "deadline_compliance", "Overholdte sagsbehandlingsfrister", description="Andel af sager "
-    "afgjort i perioden med kendt frist, der blev afgjort senest på fristdagen.", theme="flow",
+    "afgjort i perioden med kendt frist, der blev afgjort senest på fristdagen.",
+    better="higher", theme="flow",
     table="cases",
     numerator=Count("cases", "decided", where=lambda t: t.due.notnull() & (t.decided <= t.due)),
     denominator=Count("cases", "decided", where=lambda t: t.due.notnull()),
@@ -58,7 +60,7 @@ register(RatioKPI(
 register(RatioKPI(
     "incomplete_on_receipt_rate", "Mangelfulde ansøgninger", description="Andel af sager "
     "modtaget i perioden, der ikke var fuldstændige ved modtagelsen (blandt sager, hvor det "
-    "er oplyst).", theme="flow", table="cases",
+    "er oplyst).", better="lower", theme="flow", table="cases",
     numerator=Count("cases", "received", where=lambda t: t.complete_on_receipt == False),  # noqa: E712
     denominator=Count("cases", "received", where=lambda t: t.complete_on_receipt.notnull()),
     empty_note="fuldstændighed er ikke oplyst for sager i perioden"))
