@@ -186,11 +186,37 @@ def test_aicpa_ceil_rule(expected_pct, size):
     assert attribute_sample_size(95, 5, expected_pct) == size
 
 
-def test_sample_size_finite_population():
-    assert attribute_sample_size(95, 5, 2, population=500) == math.ceil(181 / (1 + 181 / 500))
-    assert attribute_sample_size(95, 5, 0, population=10) == 9
-    assert attribute_sample_size(95, 5, 0, population=1) == 1
+def exact_hypergeometric_size(conf, tol, exp, pop):
+    """The smallest n with P(X <= ceil(n·exp) | N, ceil(tol·N), n) <= 1 − conf, by exact
+    sums of binomial coefficients (math.comb, not scipy)."""
+    from fractions import Fraction
+
+    m = math.ceil(Fraction(tol) / 100 * pop)
+    for n in range(1, pop + 1):
+        k = math.ceil(Fraction(exp) / 100 * n)
+        p = Fraction(sum(math.comb(m, x) * math.comb(pop - m, n - x) for x in range(k + 1)),
+                     math.comb(pop, n))
+        if p <= 1 - Fraction(conf) / 100:
+            return n
+    return pop
+
+
+def test_sample_size_finite_population_is_exact_hypergeometric():
+    # N = 100, 95 %, 5 %, 0 expected: 45 (the correction n/(1 + n/N) gave 38, with which the
+    # confidence reached is only 91,4 %)
+    assert attribute_sample_size(95, 5, 0, population=100) == 45
+    assert exact_hypergeometric_size(95, 5, 0, 100) == 45
+    assert 1 - math.comb(95, 38) / math.comb(100, 38) == pytest.approx(0.914, abs=5e-4)
+    for pop in (1, 2, 10, 25, 60, 100, 150, 300, 500):
+        for exp in (0, 1, 2):
+            assert attribute_sample_size(95, 5, exp, population=pop) == \
+                exact_hypergeometric_size(95, 5, exp, pop), (pop, exp)
+    assert attribute_sample_size(90, 10, 0, population=40) == \
+        exact_hypergeometric_size(90, 10, 0, 40)
+    # large populations still give the AICPA table
     assert attribute_sample_size(95, 5, 0, population=10**9) == 59
+    assert attribute_sample_size(95, 5, 1, population=10**9) == 93
+    assert attribute_sample_size(95, 5, 2, population=10**9) == 181
 
 
 def test_sample_size_errors():

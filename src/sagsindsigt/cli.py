@@ -193,9 +193,16 @@ def rejects(ctx, batch, fmt) -> None:
 @click.option("--annualise", is_flag=True, help="Opregn delvist dækkede tal til hele perioden.")
 @click.option("--view", type=click.Choice(["funnel"]), help="funnel: tragtvisning af en andel "
               "med kontrolgrænser (95 % og 99,8 %) pr. enhed.")
+@click.option("--overdispersion", type=click.Choice(["auto", "none", "multiplicative",
+                                                     "additive"]), default="auto",
+              help="Tragtvisning: justér grænserne for overspredning (Spiegelhalter 2005); "
+              "auto = additiv, når enhederne varierer mere end tilfældigheder kan forklare.")
+@click.option("--casemix", is_flag=True, help="Tragtvisning: sammenlign hver enhed med det, "
+              "dens egen blanding af sagstyper ville give (indirekte standardisering).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
 @click.pass_context
-def kpi(ctx, kpi_id, list_, period, by, where, annualise, view, fmt) -> None:
+def kpi(ctx, kpi_id, list_, period, by, where, annualise, view, overdispersion, casemix,
+        fmt) -> None:
     """Beregn ét nøgletal fra kpis.md."""
     from .kpis import KpiUsageError, Query, all_kpis, compute
 
@@ -215,7 +222,7 @@ def kpi(ctx, kpi_id, list_, period, by, where, annualise, view, fmt) -> None:
         if view == "funnel":
             from .kpis.funnel import funnel
 
-            shown = funnel(store, q)
+            shown = funnel(store, q, overdispersion=overdispersion, casemix=casemix)
             result = shown.result
         else:
             shown = result = compute(store, q)
@@ -248,7 +255,9 @@ def kpi(ctx, kpi_id, list_, period, by, where, annualise, view, fmt) -> None:
             value += (f" [99,8 %: {danish.value(r['lower998'], '%')}–"
                       f"{danish.value(r['upper998'], '%')}]")
             if r.get("flag"):
-                value += " " + r["flag"].replace("_", " ")
+                from .kpis.funnel import FLAGS
+
+                value += " " + FLAGS[r.get("judgement") or r["flag"]].lower()
         t.add_row(*[str(r.get(d) if r.get(d) is not None else "-") for d in q.by], value,
                   detail, r.get("note") or "")
     Console(width=160).print(t)

@@ -27,8 +27,15 @@ def test_error_statistics(town):
 
 def test_agreement_and_kappa(town):
     r = kpi(town, "audit_agreement")
-    # six (case, check) pairs, five agree; kappa = (5/6 - 15/36) / (1 - 15/36) = 0.714
-    assert r["value"] == 83.33 and r["n"] == 6 and r["kappa"] == 0.714
+    # six (case, check) pairs; r2's c3 is "ikke relevant" for both, so five pairs where both
+    # judged the check (ok/fejl), four agree. Hand-computed 2×2 table (fejl = positive):
+    # a = 1 both fejl, d = 3 both ok, b + c = 1.
+    # kappa = (4/5 − (4·3 + 1·2)/25) / (1 − 14/25) = 0.24 / 0.44 = 0.545 (Cohen 1960)
+    # PABAK = 2·0.8 − 1 = 0.6 (Byrt, Bishop & Carlin 1993)
+    # positive agreement 2a/(2a+b+c) = 2/3, negative 2d/(2d+b+c) = 6/7 (Cicchetti 1990)
+    assert r["value"] == 80.0 and r["n"] == 5 and r["kappa"] == 0.545
+    assert (r["pabak"], r["positive_agreement"], r["negative_agreement"]) == (0.6, 0.667, 0.857)
+    assert (r["pairs"], r["applicability_disagreements"], r["both_not_applicable"]) == (6, 0, 1)
 
 
 def test_external_reviews_only_when_asked(town):

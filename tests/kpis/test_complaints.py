@@ -40,8 +40,9 @@ def test_styrket_borgerkontakt(town):
     r = kpi(town, "sb_vs_written")
     assert (r["median_with"], r["median_without"]) == (6.5, 37.5)
     assert r["value"] == pytest.approx(-82.7, abs=0.05)
+    # full precision in JSON (not rounded to 4 decimals, which turned small p-values into 0.0)
     assert r["p_value"] == pytest.approx(
-        mannwhitneyu([9, 4], [56, 19], alternative="two-sided").pvalue, abs=1e-4)
+        mannwhitneyu([9, 4], [56, 19], alternative="two-sided").pvalue, rel=1e-12)
 
 
 def test_breakdowns(town):

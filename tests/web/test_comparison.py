@@ -17,23 +17,35 @@ pytestmark = pytest.mark.xdist_group("demo")
 
 
 def test_page_agrees_with_the_funnel_api(client):
-    html = client.get("/side/sammenligning", params={"period": "2013"}).text
-    api = client.get("/api/kpi/deadline_compliance",
-                     params={"period": "2013", "view": "funnel"}).json()
+    sizes = client.get("/api/kpi/cases_received", params={"period": "2013",
+                                                          "by": "administration"}).json()
+    largest = max(sizes["rows"], key=lambda r: r["value"] or 0)["administration"]
+    name = Labels.of(client.app.state.figures.store).name
+    auto = client.get("/side/sammenligning", params={"period": "2013"}).text
+    # units are compared within one administration by default: the largest one
+    assert f"sammenlignes inden for <strong>{name('administration', largest)}</strong>" \
+        in auto and "φ = " in auto
+    html = client.get("/side/sammenligning", params={"period": "2013",
+                                                     "overdispersion": "none"}).text
+    api = client.get("/api/kpi/deadline_compliance", params={
+        "period": "2013", "view": "funnel", "overdispersion": "none",
+        "where": f"administration={largest}"}).json()
     assert api["view"] == "funnel" and api["by"] == ["unit"] and api["centre"] > 0
+    assert api["adjustment"] == "none" and api["phi"] > 1
     rows = [r for r in api["rows"] if r["lower95"] is not None]
     assert rows and any(r["flag"] for r in rows)
     section = html[html.index('id="tragt_deadline_compliance"'):]
     section = section[:section.index("</table>")]
     shown = re.findall(r'<th scope="row">([^<]+)</th>', section)
     assert shown == sorted(shown)  # alphabetical: no ranking by rate
-    name = Labels.of(client.app.state.figures.store).name
     for r in rows:
         cells = re.search(rf'<th scope="row">{re.escape(name("unit", r["unit"]))}</th>(.*?)</tr>',
                           section, flags=re.S).group(1)
-        expected = {"markant_over": "Markant over", "markant_under": "Markant under",
-                    None: "Inden for grænserne"}[r["flag"]]
+        # deadline compliance is better when higher: a flag says better or worse
+        expected = {"better": "Bedre end forventet", "worse": "Dårligere end forventet",
+                    None: "Inden for grænserne"}[r["judgement"]]
         assert expected in cells
+        assert (r["flag"] == "markant_over") == (r["judgement"] == "better")
         assert f"{r['lower998']:.1f}".replace(".", ",") + " %" in cells
     # the plain KPI API is unchanged by the funnel view (cached results are not touched)
     plain = client.get("/api/kpi/deadline_compliance", params={"period": "2013",
@@ -41,6 +53,19 @@ def test_page_agrees_with_the_funnel_api(client):
     assert "lower95" not in plain["rows"][0]
     refused = client.get("/api/kpi/cases_received", params={"view": "funnel"})
     assert refused.status_code == 400 and "kræver en andel" in refused.json()["error"]
+    bad = client.get("/side/sammenligning", params={"overdispersion": "1 OR 1=1"})
+    assert bad.status_code == 400 and "overdispersion" in bad.text
+
+
+def test_all_units_standardised_by_case_type(client):
+    html = client.get("/side/sammenligning", params={"period": "2013", "casemix": "1"}).text
+    assert "standardiseret efter sagstype" in html and "Faktisk / forventet" in html
+    assert "sammenlignes inden for" not in html  # across the administrations
+    api = client.get("/api/kpi/complaint_rate", params={
+        "period": "2013", "view": "funnel", "casemix": "true"}).json()
+    assert api["standardised"] == "case_type"
+    ratios = [r["ratio"] for r in api["rows"] if r.get("ratio") is not None]
+    assert len(ratios) >= 5 and all(0.5 < x < 2 for x in ratios)
 
 
 def test_target_is_drawn_on_the_funnel_plot(client):

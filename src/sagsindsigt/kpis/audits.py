@@ -9,7 +9,7 @@ import ibis
 import polars as pl
 
 from ..calendar import Period, PeriodError
-from ..stats import cohens_kappa, percent_agreement, traffic_light, wilson_interval
+from ..stats import binary_agreement, traffic_light, wilson_interval
 from ..store import reads as store_reads
 from .base import KPI, PCT, Context, Row, keyed, register
 from .measures import NO_DATA
@@ -133,10 +133,27 @@ def _members(ctx: Context, by: list[str]) -> list[dict]:
     return [dict(m) for m in found]
 
 
+ASSESSED = ("ok", "fejl")
+
+
+def _side(role: str) -> pl.Expr:
+    """One answer per (round, case, check) for a reviewer role. Several reviewers of the same
+    role: an error found by any of them is the role's finding ("fejl"), else "ok" if any of
+    them judged the check, else "ikke_relevant" (the rule audit_correct_rate counts by)."""
+    r = pl.col("result")
+    return (pl.when((r == "fejl").any()).then(pl.lit("fejl"))
+            .when((r == "ok").any()).then(pl.lit("ok"))
+            .otherwise(pl.lit("ikke_relevant")).alias(role))
+
+
 @dataclass
 class AuditAgreement(KPI):
     """Calibration: (case, check) pairs reviewed by an intern and an ekstern reviewer in the
-    same round; percent agreement as value, Cohen's kappa as kappa."""
+    same round. Agreement is measured where both judged the check (ok or fejl): percent
+    agreement as value, Cohen's kappa, PABAK and positive/negative agreement beside it (errors
+    are rare, so kappa alone misleads). Disagreement about whether a check applies at all is
+    reported beside it, not mixed in: matching "ikke relevant" answers are mostly structural
+    and would inflate kappa."""
 
     unit: str = PCT
     audit: bool = True
@@ -158,10 +175,8 @@ class AuditAgreement(KPI):
 
         df = ctx.frame("pairs", build, rounds)
         keys = list(dict.fromkeys([*by, "round", "concept", "case_id", "check"]))
-        a = df.filter(pl.col("reviewer_role") == "intern").group_by(keys).agg(
-            pl.col("result").first().alias("a"))
-        b = df.filter(pl.col("reviewer_role") == "ekstern").group_by(keys).agg(
-            pl.col("result").first().alias("b"))
+        a = df.filter(pl.col("reviewer_role") == "intern").group_by(keys).agg(_side("a"))
+        b = df.filter(pl.col("reviewer_role") == "ekstern").group_by(keys).agg(_side("b"))
         pairs = a.join(b, on=keys, how="inner")
         groups = {k if isinstance(k, tuple) else (k,): g
                   for k, g in (pairs.group_by(by) if by else [((), pairs)])}
@@ -170,13 +185,31 @@ class AuditAgreement(KPI):
             g = groups.get(tuple(m.get(d) for d in by))
             if g is None or not g.height:
                 rows.append(Row(m, note="ingen sager gennemgået af både intern og ekstern",
-                                extra={"kappa": None}))
+                                extra=dict.fromkeys(AGREEMENT_EXTRA)))
                 continue
-            pr = list(zip(g["a"].to_list(), g["b"].to_list(), strict=True))
-            kappa = cohens_kappa(pr)
-            rows.append(Row(m, value=round(percent_agreement(pr), 2), n=len(pr),
-                            extra={"kappa": None if kappa is None else round(kappa, 3)}))
+            everything = list(zip(g["a"].to_list(), g["b"].to_list(), strict=True))
+            judged = [(x, y) for x, y in everything if x in ASSESSED and y in ASSESSED]
+            applies = sum(1 for x, y in everything if (x in ASSESSED) != (y in ASSESSED))
+            extra = {"pairs": len(everything), "applicability_disagreements": applies,
+                     "both_not_applicable": len(everything) - len(judged) - applies}
+            st = binary_agreement(judged, "fejl")
+            if st is None:
+                rows.append(Row(m, n=0, note="ingen kontroller, som begge har vurderet",
+                                extra={**dict.fromkeys(AGREEMENT_EXTRA), **extra}))
+                continue
+            extra.update({"kappa": _round(st.kappa, 3), "pabak": _round(st.pabak, 3),
+                          "positive_agreement": _round(st.positive, 3),
+                          "negative_agreement": _round(st.negative, 3)})
+            rows.append(Row(m, value=round(100 * st.observed, 2), n=st.n, extra=extra))
         return rows
+
+
+AGREEMENT_EXTRA = ("kappa", "pabak", "positive_agreement", "negative_agreement", "pairs",
+                   "applicability_disagreements", "both_not_applicable")
+
+
+def _round(v: float | None, digits: int) -> float | None:
+    return None if v is None else round(v, digits)
 
 
 register(AuditCorrectRate(
@@ -189,6 +222,7 @@ register(AuditCheckErrorRate(
     better="lower", theme="audits", table="reviews"))
 register(AuditAgreement(
     "audit_agreement", "Enighed mellem intern og ekstern gennemgang", description="Procent "
-    "enighed og Cohens kappa for kontroller gennemgået af både forvaltningen og revisionen i "
-    "samme runde. Kappa er ustabil, når fejl er sjældne.",
+    "enighed, Cohens kappa, PABAK og enighed om fejl og om fejlfrihed for kontroller, som både "
+    "forvaltningen og revisionen har vurderet (ok eller fejl) i samme runde; uenighed om, "
+    "hvorvidt en kontrol er relevant, tælles for sig. Kappa er ustabil, når fejl er sjældne.",
     better="higher", theme="audits", table="reviews"))

@@ -143,9 +143,8 @@ class SbVsWrittenKPI(KPI):
             a = g.filter(pl.col("strengthened_contact"))["days"].to_list()
             b = g.filter(~pl.col("strengthened_contact"))["days"].to_list()
             extra = {"median_with": _median(a), "median_without": _median(b),
-                     "n_with": len(a), "n_without": len(b), "p_value": mann_whitney_p(a, b)}
-            if extra["p_value"] is not None:
-                extra["p_value"] = round(extra["p_value"], 4)
+                     "n_with": len(a), "n_without": len(b),
+                     "p_value": mann_whitney_p(a, b)}  # full precision: pages show "< 0,001"
             if not a or not b or not extra["median_without"]:
                 rows.append(Row(m, note="der skal være klager både med og uden Styrket "
                                 "borgerkontakt", extra=extra))

@@ -163,44 +163,79 @@ def target_chart(st, trend: list[tuple[str, float | None]], title: str) -> dict:
             "config": {"locale": LOCALE}}
 
 
+JUDGEMENT_COLOURS = {"Inden for grænserne": "#1f5fa8", "Bedre end forventet": "#1a7f37",
+                     "Dårligere end forventet": "#8b0000", "Markant over": "#6b3fa0",
+                     "Markant under": "#b35900"}
+
+
 def funnel_chart(fn: Funnel, labels, target: float | None = None) -> dict:
     """A funnel plot: units as points (rate against number of cases), the overall rate as
-    the centre line, the 95 % and 99,8 % limits as curves, and a target as a dashed line."""
-    points = [{"enhed": labels.name("unit", r["unit"]), "antal": r["denominator"],
-               "værdi": r["value"], "vurdering": FLAGS.get(r["flag"], "Inden for grænserne")}
-              for r in fn.as_json()["rows"] if r.get("lower95") is not None]
-    curve = [{"antal": c["n"], "grænse": LIMIT_LABELS[k].strip(), "side": k, "værdi": c[k]}
-             for c in fn.curve for k in LIMIT_LABELS]
-    layers: list[dict[str, Any]] = [
-        {"data": {"values": curve}, "mark": {"type": "line", "strokeWidth": 1.5},
-         "encoding": {"x": {"field": "antal", "type": "quantitative",
-                            "scale": {"type": "log", "nice": False},
-                            "title": "Antal (nævner), logaritmisk akse"},
-                      "y": {"field": "værdi", "type": "quantitative",
-                            "scale": {"zero": False}},
-                      "detail": {"field": "side"},
-                      "strokeDash": {"field": "grænse", "title": "Kontrolgrænse",
-                                     "scale": {"range": [[4, 3], [1, 0]]}},
-                      "color": {"value": "#7a7a7a"}}},
+    the centre line, the 95 % and 99,8 % limits as curves, and a target as a dashed line.
+    Colours follow the KPI's own direction (never red for good) and flagged units carry their
+    name. Standardised by case type, each unit is drawn as observed/expected with its own
+    99,8 % limits as a bar (its limits depend on its mix, so there is no single curve)."""
+    rows = [r for r in fn.as_json()["rows"] if r.get("lower95") is not None]
+    points = []
+    for r in rows:
+        p = {"enhed": labels.name("unit", r["unit"]), "antal": r["denominator"],
+             "værdi": r["value"],
+             "vurdering": FLAGS.get(r.get("judgement") or r["flag"], "Inden for grænserne"),
+             "navn": labels.name("unit", r["unit"]) if r["flag"] else ""}
+        if fn.standardised and r.get("expected"):
+            e = r["expected"]
+            p.update({"værdi": r["ratio"], "nedre": r["lower998"] / e,
+                      "øvre": r["upper998"] / e})
+        points.append(p)
+    colour = {"field": "vurdering", "title": "Vurdering",
+              "scale": {"domain": list(JUDGEMENT_COLOURS),
+                        "range": list(JUDGEMENT_COLOURS.values())}}
+    x = {"field": "antal", "type": "quantitative",
+         "scale": {"type": "log", "nice": False}, "title": "Antal (nævner), logaritmisk akse"}
+    y_title = "Faktisk / forventet" if fn.standardised else "%"
+    layers: list[dict[str, Any]] = []
+    if fn.standardised:
+        layers.append({"data": {"values": points}, "mark": {"type": "rule",
+                                                             "color": "#7a7a7a"},
+                       "encoding": {"x": x, "y": {"field": "nedre", "type": "quantitative"},
+                                    "y2": {"field": "øvre"}}})
+        centre = 1.0
+    else:
+        curve = [{"antal": c["n"], "grænse": LIMIT_LABELS[k].strip(), "side": k,
+                  "værdi": c[k]} for c in fn.curve for k in LIMIT_LABELS]
+        layers.append(
+            {"data": {"values": curve}, "mark": {"type": "line", "strokeWidth": 1.5},
+             "encoding": {"x": x,
+                          "y": {"field": "værdi", "type": "quantitative",
+                                "scale": {"zero": False}},
+                          "detail": {"field": "side"},
+                          "strokeDash": {"field": "grænse", "title": "Kontrolgrænse",
+                                         "scale": {"range": [[4, 3], [1, 0]]}},
+                          "color": {"value": "#7a7a7a"}}})
+        centre = fn.centre
+    layers += [
         {"data": {"values": [{}]}, "mark": {"type": "rule", "color": "#1f5fa8"},
-         "encoding": {"y": {"datum": fn.centre}}},
+         "encoding": {"y": {"datum": centre}}},
         {"data": {"values": points}, "mark": {"type": "point", "filled": True, "size": 70,
                                               "tooltip": True},
          "encoding": {"x": {"field": "antal", "type": "quantitative"},
-                      "y": {"field": "værdi", "type": "quantitative", "title": "%"},
-                      "color": {"field": "vurdering", "title": "Vurdering",
-                                "scale": {"domain": ["Inden for grænserne", "Markant over",
-                                                     "Markant under"],
-                                          "range": ["#1f5fa8", "#8b0000", "#d9822b"]}},
-                      "tooltip": [{"field": "enhed"}, {"field": "værdi", "format": ",.1f"},
+                      "y": {"field": "værdi", "type": "quantitative", "title": y_title,
+                            "scale": {"zero": False}},
+                      "color": colour,
+                      "tooltip": [{"field": "enhed"}, {"field": "værdi", "format": ",.2f"},
                                   {"field": "antal", "format": ",d"},
                                   {"field": "vurdering"}]}},
+        {"data": {"values": [p for p in points if p["navn"]]},
+         "mark": {"type": "text", "align": "left", "dx": 7, "dy": -7, "fontSize": 11},
+         "encoding": {"x": {"field": "antal", "type": "quantitative"},
+                      "y": {"field": "værdi", "type": "quantitative"},
+                      "text": {"field": "navn"}, "color": colour}},
     ]
-    if target is not None:
+    if target is not None and not fn.standardised:
         layers.append({"data": {"values": [{}]},
                        "mark": {"type": "rule", "strokeDash": [6, 4], "color": "#8b0000",
                                 "size": 2}, "encoding": {"y": {"datum": target}}})
-    title = f"{fn.kpi.label}: tragtdiagram pr. enhed"
+    title = f"{fn.kpi.label}: tragtdiagram pr. enhed" + (
+        ", standardiseret efter sagstype" if fn.standardised else "")
     return {"$schema": SCHEMA,
             "title": title, "description": describe(title), "width": "container",
             "height": 260, "layer": layers,

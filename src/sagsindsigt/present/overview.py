@@ -4,9 +4,10 @@ signal. The web page and the weekly digest build them with the same function.
 
 A **signal** on a tile is a member whose rate lies outside the 99,8 % control limits around the
 average of the tile's members (the funnel of the Sammenligning page,
-:mod:`sagsindsigt.kpis.funnel`): "markant over" or "markant under", a difference that chance
-alone would hardly give. Only rates (percentages with a numerator and a denominator) have
-signals; the limits use the actual counts, never annualised ones.
+:mod:`sagsindsigt.kpis.funnel`, with its overdispersion adjustment): "bedre end forventet" or
+"dårligere end forventet" in the KPI's own direction, a difference that chance and the usual
+variation between units would hardly give. Only rates (percentages with a numerator and a
+denominator) have signals; the limits use the actual counts, never annualised ones.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from ..danish import change as dk_change
 from ..danish import value as dk_value
 from ..kpis import KpiUsageError
 from ..kpis import get as get_kpi
-from ..kpis.funnel import funnel_of
+from ..kpis.funnel import FLAGS, funnel_of
 from .tables import Cell, Get, by_member
 
 TILE_KPIS = ["complaint_rate", "deadline_compliance", "processing_days_median", "timeliness",
              "audit_correct_rate"]
-SIGNALS = {"markant_over": "markant over", "markant_under": "markant under"}
+SIGNALS = {k: v.lower() for k, v in FLAGS.items()}
 
 
 def previous(period: str) -> str | None:
@@ -92,7 +93,8 @@ def _flags(get: Get, kd, period: str, by: list[str], where: list[str]) -> dict[A
         fn = funnel_of(get(kd.id, period, by, where, False))
     except KpiUsageError:
         return {}
-    return {r.dims.get(by[0]): r.extra["flag"] for r in fn.result.rows if r.extra.get("flag")}
+    return {r.dims.get(by[0]): r.extra["judgement"] or r.extra["flag"]
+            for r in fn.result.rows if r.extra.get("flag")}
 
 
 def _trend(now, before, unit: str, prev: str | None) -> str | None:

@@ -7,7 +7,7 @@ import json
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -34,6 +34,8 @@ from .views import TEMPLATES, VIEWS
 HERE = Path(__file__).parent
 LIGHTS = {"green": "Grøn", "yellow": "Gul", "red": "Rød"}
 Period_ = Annotated[str | None, Query(description="2014, 2014-H1, 2014-Q3 eller 2014-03")]
+Adjustment_ = Annotated[Literal["auto", "none", "multiplicative", "additive"],
+                        Query(description="tragtvisning: justering for overspredning")]
 
 
 def create_app(db: str | Store, warm: bool = True, auth: bool = True,
@@ -104,10 +106,12 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
     app.include_router(reports_router(fig, templates))
 
     def filters(period: str | None, administration: str | None, unit: str | None,
-                case_type: str | None) -> Filters:
+                case_type: str | None, overdispersion: str = "auto",
+                casemix: bool = False) -> Filters:
         """The view's filters; one outside the caller's scope answers "Ingen adgang"."""
         p = period or fig.memo(("default_period",), lambda: _default_period(fig))
-        f = Filters(p, administration or None, unit or None, case_type or None)
+        f = Filters(p, administration or None, unit or None, case_type or None,
+                    overdispersion, casemix)
         fig.memo_db(("visible", f.administration, f.unit, f.case_type), lambda: (
             reads.require_visible(fig.store, f.administration, f.unit, f.case_type)))
         return f
@@ -139,19 +143,22 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
     @app.get("/side/{slug}", response_class=HTMLResponse, include_in_schema=False)
     def any_page(request: Request, slug: str, period: Period_ = None,
                  administration: str | None = None, unit: str | None = None,
-                 case_type: str | None = None):
+                 case_type: str | None = None, overdispersion: Adjustment_ = "auto",
+                 casemix: bool = False):
         if slug not in VIEWS:
             raise HTTPException(404, "Siden findes ikke.")
-        return page(request, slug, filters(period, administration, unit, case_type))
+        return page(request, slug, filters(period, administration, unit, case_type,
+                                           overdispersion, casemix))
 
     @app.get("/download/{slug}/{table_id}.{fmt}", include_in_schema=False)
     def download(slug: str, table_id: str, fmt: str, period: Period_ = None,
                  administration: str | None = None, unit: str | None = None,
-                 case_type: str | None = None):
+                 case_type: str | None = None, overdispersion: Adjustment_ = "auto",
+                 casemix: bool = False):
         if slug not in VIEWS or fmt not in ("csv", "xlsx"):
             raise HTTPException(404, "Filen findes ikke.")
         fig.refresh()
-        f = filters(period, administration, unit, case_type)
+        f = filters(period, administration, unit, case_type, overdispersion, casemix)
         content = fig.memo(("content", slug, f), lambda: VIEWS[slug](fig, f))
         tables = [t for t in content.get("tables", []) if t.id == table_id]
         if not tables:
@@ -178,7 +185,10 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
                 by: Annotated[str | None, Query(description="fx administration,unit")] = None,
                 where: Annotated[list[str] | None, Query(description="DIMENSION=VÆRDI")] = None,
                 annualise: bool = False,
-                view: Annotated[str | None, Query(description="funnel: tragtvisning")] = None):
+                view: Annotated[str | None, Query(description="funnel: tragtvisning")] = None,
+                overdispersion: Adjustment_ = "auto",
+                casemix: Annotated[bool, Query(description="tragtvisning: standardisér "
+                                               "efter sagstype")] = False):
         from ..kpis import Query as KQ
         from ..kpis import funnel
 
@@ -192,7 +202,10 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
                 q.by = q.by or list(funnel.DEFAULT_BY)
             res = fig.get(kpi_id, q.period, q.by, [(k, v) for k, v in q.where.items()],
                           annualise)
-            res = funnel.funnel_of(res) if view == "funnel" else res
+            if view == "funnel":
+                mix = fig.get(kpi_id, q.period, funnel.mix_query(q).by,
+                              [(k, v) for k, v in q.where.items()]) if casemix else None
+                res = funnel.funnel_of(res, overdispersion=overdispersion, mix=mix)
         except KpiUsageError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         body = res.as_json()

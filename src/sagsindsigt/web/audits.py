@@ -394,14 +394,27 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
         texts = {k.id: k.text for k in c.checks}
         t = Table("enighed", "Enighed og Cohens kappa pr. kontrolpunkt", [
             Column("label", "Kontrolpunkt"), Column("value", "Enighed", "%"),
-            Column("kappa", "Kappa"), Column("n", "Kontroller", "antal")])
+            Column("kappa", "Kappa"), Column("pabak", "PABAK"),
+            Column("positive", "Enige om fejl", "%"),
+            Column("negative", "Enige om ingen fejl", "%"),
+            Column("n", "Kontroller vurderet af begge", "antal"),
+            Column("applies", "Uenige om relevans", "antal")],
+            caption="Enigheden måles på de kontroller, som begge bedømmere har vurderet (ok "
+                    "eller fejl). Er den ene bedømmer uenig i, at kontrollen er relevant, "
+                    "tælles det for sig under Uenige om relevans. PABAK er kappa justeret for, "
+                    "at fejl er sjældne.")
         for row in [*res.rows, *total.rows]:
             if row.n is None and row.value is None and row.dims:
                 continue
             k = row.dims.get("check")
             t.add({"label": f"{k}: {texts.get(k, '')}" if k else "I alt", "_key": k,
                    "value": Cell(row.value, "%", row.note),
-                   "kappa": _kappa(row.extra.get("kappa")), "n": Cell(row.n, "antal")})
+                   "kappa": _kappa(row.extra.get("kappa")),
+                   "pabak": _kappa(row.extra.get("pabak")),
+                   "positive": Cell(_pct(row.extra.get("positive_agreement")), "%"),
+                   "negative": Cell(_pct(row.extra.get("negative_agreement")), "%"),
+                   "n": Cell(row.n, "antal"),
+                   "applies": Cell(row.extra.get("applicability_disagreements"), "antal")})
         dis = locked(audits.disagreements, store, concept, round)
         return render(request, "calibration", "/kvalitet/resultater",
                       f"Kalibrering: {c.name}, runde {round}", c=c, rnd=round, table=t,
@@ -419,6 +432,10 @@ def _int(text: str, what: str) -> int | None:
         return int(text)
     except ValueError:
         raise HTTPException(400, f"{what} skal være et helt tal, ikke '{text}'.") from None
+
+
+def _pct(v: float | None) -> float | None:
+    return None if v is None else round(100 * v, 1)
 
 
 def _kappa(k: float | None) -> str:

@@ -59,6 +59,10 @@ class Filters:
     administration: str | None = None
     unit: str | None = None
     case_type: str | None = None
+    # the Sammenligning page's choices (kpis.funnel): the overdispersion adjustment, and
+    # whether units are compared with what their own mix of case types would give
+    overdispersion: str = "auto"
+    casemix: bool = False
 
     @property
     def level(self) -> str | None:
@@ -72,7 +76,9 @@ class Filters:
         return [f"{d}={getattr(self, d)}" for d in LEVELS if getattr(self, d)]
 
     def params(self, **change: Any) -> dict[str, str]:
-        values = {"period": self.period, **{d: getattr(self, d) for d in LEVELS}, **change}
+        values = {"period": self.period, **{d: getattr(self, d) for d in LEVELS},
+                  "overdispersion": None if self.overdispersion == "auto" else
+                  self.overdispersion, "casemix": "1" if self.casemix else None, **change}
         return {k: v for k, v in values.items() if v}
 
     def drill(self, value: str) -> dict[str, str] | None:
