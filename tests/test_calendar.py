@@ -436,7 +436,8 @@ def test_deadline_constructor_validates():
     ],
 )
 def test_due(received, deadline, due):
-    assert Deadline.parse(deadline).due(received) == due
+    # the calendar arithmetic alone; moving a day off to the next working day is tested below
+    assert Deadline.parse(deadline).due(received, roll_forward=False) == due
 
 
 @pytest.mark.parametrize(
@@ -451,8 +452,10 @@ def test_due(received, deadline, due):
             {"juleaften", "nytaarsaften"},
             date(2015, 1, 2),
         ),
-        # extra days off do not move calendar-day deadlines
-        (date(2014, 6, 4), "1 dag", {"grundlovsdag"}, date(2014, 6, 5)),
+        # a calendar-day deadline ending on a configured day off moves on, as retsplejelovens
+        # § 148, stk. 2 also names grundlovsdag, juleaftensdag and nytårsaftensdag
+        (date(2014, 6, 4), "1 dag", {"grundlovsdag"}, date(2014, 6, 6)),
+        (date(2014, 6, 4), "1 dag", set(), date(2014, 6, 5)),
     ],
 )
 def test_due_with_extra_days_off(received, deadline, extra, due):
@@ -499,3 +502,41 @@ def test_workday_table_rule_matches_deadline_due(extra):
             checked += 1
         received += timedelta(days=1)
     assert checked == 3 * 1827
+
+
+# -- deadlines ending on a non-working day ---------------------------------------------------
+def test_a_deadline_ending_on_a_holiday_moves_to_the_next_working_day():
+    # 15.12.2014 + 10 dage = juledag (25.12); 26.12 is 2. juledag, 27-28 a weekend: 29.12
+    assert Deadline.parse("10 dage").due(date(2014, 12, 15)) == date(2014, 12, 29)
+    assert Deadline.parse("10 dage").due(date(2014, 12, 15), roll_forward=False) == \
+        date(2014, 12, 25)
+    # 5.5.2014 + 4 uger = 2.6.2014, a Monday: unchanged; + 3 måneder = 5.8.2014, a Tuesday
+    assert Deadline.parse("4 uger").due(date(2014, 5, 5)) == date(2014, 6, 2)
+    # 31.3.2014 + 2 måneder = 31.5.2014, a Saturday: Monday 2.6.2014
+    assert Deadline.parse("2 måneder").due(date(2014, 3, 31)) == date(2014, 6, 2)
+
+
+@pytest.mark.parametrize("text", ["1 dag", "10 dage", "30 dage", "2 uger", "8 uger",
+                                  "1 måned", "3 måneder"])
+def test_rolled_deadlines_against_the_holidays_package(text):
+    """Every receipt day of 2014-2015: the rolled due date is the first day on or after the
+    unrolled one that is Monday-Friday and not in the holidays package's Danish public
+    holidays (an independent source: no code of ours)."""
+    import holidays as holidays_package
+    from dateutil.relativedelta import relativedelta
+
+    dk = holidays_package.Denmark(years=range(2014, 2017), categories=("public",))
+    n, word = text.split()
+    d = Deadline.parse(text)
+    moved = 0
+    for i in range(730):
+        received = date(2014, 1, 1) + timedelta(days=i)
+        raw = received + (relativedelta(months=int(n)) if word.startswith("m") else
+                          timedelta(days=int(n) * (7 if word == "uger" else 1)))
+        expected = raw
+        while expected.weekday() >= 5 or expected in dk:
+            expected += timedelta(days=1)
+        assert d.due(received, roll_forward=False) == raw
+        assert d.due(received) == expected, (received, text)
+        moved += expected != raw
+    assert moved > 200  # weekends alone move 2 of 7 days

@@ -546,20 +546,28 @@ class Deadline:
         singular, plural = _UNIT_DANISH[self.unit]
         return f"{self.n} {singular if self.n == 1 else plural}"
 
-    def due(self, received: date, extra: ExtraArg = frozenset()) -> date:
+    def due(self, received: date, extra: ExtraArg = frozenset(),
+            roll_forward: bool = True) -> date:
         """The due date for something received on ``received``.
 
         ``dage``/``uger``: n calendar days / 7n days later; ``maaneder``: the same day n months
         later, clamped to the end of a shorter month (31.1 + 1 måned = 28.2 or 29.2);
-        ``arbejdsdage``: the n-th working day after ``received``.
+        ``arbejdsdage``: the n-th working day after ``received``. With ``roll_forward`` (the
+        default; setting ``deadline_roll_forward``) a deadline in days, weeks or months that
+        ends on a Saturday, Sunday or public holiday (or a configured closed day) moves to the
+        next working day, as retsplejelovens § 148, stk. 2 provides for court deadlines and
+        administrative practice applies to deadlines generally (so does EU regulation
+        1182/71, art. 3(4)).
         """
-        if self.unit == "dage":
-            return received + timedelta(days=self.n)
-        if self.unit == "uger":
-            return received + timedelta(days=7 * self.n)
-        if self.unit == "maaneder":
-            return received + relativedelta(months=self.n)
         keys = _normalise_extra(extra)
+        if self.unit in ("dage", "uger", "maaneder"):
+            if self.unit == "maaneder":
+                d = received + relativedelta(months=self.n)
+            else:
+                d = received + timedelta(days=self.n * (7 if self.unit == "uger" else 1))
+            while roll_forward and not is_working_day(d, keys):
+                d += timedelta(days=1)
+            return d
         d, left = received, self.n
         while left:
             d += timedelta(days=1)

@@ -356,6 +356,13 @@ class Demo:
         appeal = np.where(appealed, self._pick(
             {"stadfaestet": 0.66, "aendret": 0.13, "ophaevet": 0.05, "hjemvist": 0.12,
              "afvist": 0.02, "verserer": 0.02}, n), None)
+        # the board decides some 3-9 months after the municipality's answer; an appeal not
+        # decided by the extract day is pending
+        board = closed + (90 + self.rng.integers(0, 180, n)).astype("timedelta64[D]")
+        board_pending = board >= np.datetime64(self.extract_day)
+        appeal = np.where(appealed & board_pending, "verserer", appeal)
+        appeal_decided = np.where(appealed & ~board_pending & (appeal != "verserer"), board,
+                                  np.datetime64("NaT")).astype("datetime64[D]")
         summary = self._pick(SUMMARIES, n)
         cpr_in_text = self.rng.random(n) < 0.01  # registrars do paste CPR numbers; masked
         fake_cpr = "-".join(("010170", "1234"))  # made up; the importer must mask it
@@ -377,6 +384,7 @@ class Demo:
             "strengthened_contact": np.where(recorded, sb, None),
             "resolved_at_contact": np.where(sb, resolved, None),
             "outcome": outcome, "appeal_outcome": appeal, "summary": summary.astype(str),
+            "appeal_decided": pl.Series(appeal_decided),
         }.items()}, schema_overrides={"benefit_area": pl.Utf8, "case_type": pl.Utf8,
                              "case_id": pl.Utf8, "points": pl.Utf8, "appeal_outcome": pl.Utf8,
                              "strengthened_contact": pl.Boolean,

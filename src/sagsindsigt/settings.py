@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     # Days closed besides public holidays, for working-day deadlines:
     # any of grundlovsdag, juleaften, nytaarsaften.
     closed_days: set[str] = set()
+    # a deadline in days, weeks or months that ends on a non-working day moves to the next
+    # working day (calendar.Deadline.due; retsplejelovens § 148, stk. 2 by analogy)
+    deadline_roll_forward: bool = True
     # Web sign-in: the key that signs session cookies (default: derived from the secret above,
     # so all workers agree), and whether cookies require HTTPS (turn off only on loopback).
     session_secret: SecretStr | None = None

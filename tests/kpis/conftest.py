@@ -27,12 +27,12 @@ c6;SOF;SCK;A;20-12-2014;;;;
 c7;BIF;J1;X;01-03-2014;11-03-2014;;;10 dage
 c8;BIF;J1;X;01-12-2013;05-01-2014;afvist;;
 """
-COMPLAINTS = """complaint_id,administration,received,closed,kind,points,strengthened_contact,resolved_at_contact,outcome,appeal_outcome
-k1,SOF,2014-02-01,2014-02-10,formalitet,sagsbehandlingstid|partshoering,ja,ja,medhold,
-k2,SOF,2014-02-03,2014-03-31,realitet,,nej,,ikke_medhold,stadfaestet
-k3,SOF,2014-03-01,2014-03-05,begge,sagsbehandlingstid,ja,nej,delvis_medhold,aendret
-k4,BIF,2014-05-01,,realitet,,,,verserer,afvist
-k5,BIF,2014-06-01,2014-06-20,formalitet,begrundelse,nej,,afvist,hjemvist
+COMPLAINTS = """complaint_id,administration,received,closed,kind,points,strengthened_contact,resolved_at_contact,outcome,appeal_outcome,appeal_decided
+k1,SOF,2014-02-01,2014-02-10,formalitet,sagsbehandlingstid|partshoering,ja,ja,medhold,,
+k2,SOF,2014-02-03,2014-03-31,realitet,,nej,,ikke_medhold,stadfaestet,2014-09-15
+k3,SOF,2014-03-01,2014-03-05,begge,sagsbehandlingstid,ja,nej,delvis_medhold,aendret,2014-06-20
+k4,BIF,2014-05-01,,realitet,,,,verserer,afvist,2014-06-02
+k5,BIF,2014-06-01,2014-06-20,formalitet,begrundelse,nej,,afvist,hjemvist,2014-12-01
 """
 EVENTS = """case_id,activity,at
 c7,visiteret,2014-03-03 10:00

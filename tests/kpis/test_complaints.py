@@ -23,6 +23,14 @@ def test_upheld_and_appeal_change(town):
     ch = kpi(town, "appeal_change_rate", by=["administration"])
     assert ch["SOF"]["value"] == 50.0  # stadfæstet + ændret
     assert (ch["BIF"]["numerator"], ch["BIF"]["denominator"]) == (1, 1)  # afvist left out
+    # by the board's decision date, as Ankestyrelsen counts: in the first half-year only k3
+    # (ændret, decided 20.6) is decided; k2 (decided 15.9) and k5 (1.12) are still pending
+    h1 = kpi(town, "appeal_change_rate", period="2014-H1", by=["administration"])
+    assert (h1["SOF"]["numerator"], h1["SOF"]["denominator"]) == (1, 1)
+    assert h1["BIF"]["denominator"] == 0 and h1["BIF"]["value"] is None
+    pending = kpi(town, "appeals_pending", period="2014-H1", by=["administration"])
+    assert pending["SOF"]["n"] == 1 and pending["BIF"]["n"] == 1
+    assert kpi(town, "appeals_pending", period="2014-Q1")["n"] == 2  # k2 and k3 at 31.3
 
 
 def test_response_times(town):

@@ -116,5 +116,6 @@ def test_seed_000_overview_table_text(seed_store):
     assert pick["KFF"][3:] == ["220", "-", "-"]
     assert pick["OEKF"][3:] == ["-", "-", "-"]
     assert any("2 × tal for 1. halvår 2014" in f for f in table["footnotes"])
+    assert any("ikke korrigeret for sæsonudsving" in f for f in table["footnotes"])
     assert by_name[ADMINISTRATIONS["SOF"]][0].endswith("*") or any(
         r[0] == ADMINISTRATIONS["SOF"] + "*" for r in table["rows"])

@@ -108,6 +108,9 @@ FIELDS: list[FormField] = [
               "sendt videre til Ankestyrelsen.", False, _codes(APPEAL_OUTCOMES, "Ikke relevant")),
     FormField("summary", "Resumé og læring", "textarea", "Hvad klagen handlede om, og hvad "
               "forvaltningen kan lære af den. Skriv ikke cpr-numre: de skjules automatisk."),
+    FormField("appeal_decided", "Ankestyrelsens afgørelsesdato", "date", "Datoen for "
+              "Ankestyrelsens afgørelse. Omgørelsesprocenten tælles efter denne dato, som "
+              "Ankestyrelsen selv gør. Tom, mens sagen verserer."),
 ]
 assert [f.name for f in FIELDS] == KIND.names, "the form must show every contract field"
 

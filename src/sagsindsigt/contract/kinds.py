@@ -111,8 +111,10 @@ KINDS: dict[str, Kind] = {
              F("resolved_at_contact", BOOL, label="afsluttet ved kontakten"),
              F("outcome", CODE, False, "complaint_outcome", "udfald"),
              F("appeal_outcome", CODE, False, "appeal_outcome", "Ankestyrelsens afgørelse"),
-             F("summary", TEXT, label="resumé")),
-            key=("complaint_id",), date_order=(("received", "closed"),),
+             F("summary", TEXT, label="resumé"),
+             F("appeal_decided", DATE, label="Ankestyrelsens afgørelsesdato")),
+            key=("complaint_id",), date_order=(("received", "closed"),
+                                               ("received", "appeal_decided")),
             coverage=("received",),
         ),
         Kind(

@@ -142,9 +142,11 @@ def _known(store: Store) -> Known:
 
 
 def _covers(kind: Kind, valid: pl.DataFrame, declared: str | None):
-    if declared:
-        from ..calendar import Period, PeriodError
+    """The period a batch covers: as declared (``--covers``), else the whole calendar months
+    from its first to its last record date."""
+    from ..calendar import Period, PeriodError
 
+    if declared:
         try:
             p = Period.parse(declared)
         except PeriodError as exc:
@@ -153,8 +155,11 @@ def _covers(kind: Kind, valid: pl.DataFrame, declared: str | None):
     dates = [valid[c].cast(pl.Date) for c in kind.coverage if c in valid.columns]
     dates = [d for d in dates if d.null_count() < len(d)]
     if not dates:
-        return None, False
-    return (min(d.min() for d in dates), max(d.max() for d in dates)), False
+        return None, False  # unknown: such figures cannot be annualised
+    # whole calendar months, never the first and last record's own days: a year of complaints
+    # whose last one came on 30 December covers the year, not 364 days of it
+    first, last = min(d.min() for d in dates), max(d.max() for d in dates)
+    return (first.replace(day=1), Period.month(last.year, last.month).end), False
 
 
 def _stage(kind: Kind, valid: pl.DataFrame, source: str) -> pl.DataFrame:
@@ -245,7 +250,8 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
         s = _stage(KINDS[name], c.valid.drop(ROW), source)
         if name == "cases":
             s = derive.with_case_derived(s, derive.case_type_info(store),
-                                         frozenset(settings.closed_days))
+                                         frozenset(settings.closed_days),
+                                         settings.deadline_roll_forward)
         staged[name] = s
     failed = strict and result.rows_rejected > 0
     if failed:
@@ -284,11 +290,11 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
 
 def _refresh(store: Store, kind: str, settings: Settings, source: str | None = None
              ) -> None:
-    closed = frozenset(settings.closed_days)
+    closed, roll = frozenset(settings.closed_days), settings.deadline_roll_forward
     if kind == "case_types":
-        derive.refresh_cases(store, closed)
+        derive.refresh_cases(store, closed, roll)
     if kind in ("events", "timeliness_rules", "case_types"):
-        store.replace_table("timeliness_items", derive.timeliness_items(store, closed))
+        store.replace_table("timeliness_items", derive.timeliness_items(store, closed, roll))
     elif kind == "cases" and source is not None and store.has_rows("timeliness_items"):
         derive.refresh_timeliness_cases(store, source)
 

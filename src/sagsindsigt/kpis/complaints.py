@@ -10,7 +10,17 @@ from ..calendar import Deadline
 from ..settings import Settings
 from ..stats import mann_whitney_p
 from .base import KPI, PCT, Context, Row, keyed, register
-from .measures import NO_DATA, CasesReceived, Count, CountKPI, QuantileKPI, RatioKPI, days_between
+from .measures import (
+    NO_DATA,
+    CasesReceived,
+    Count,
+    CountKPI,
+    QuantileKPI,
+    RatioKPI,
+    Snapshot,
+    SnapshotKPI,
+    days_between,
+)
 
 UPHELD = ["medhold", "delvis_medhold"]
 CHANGED = ["aendret", "ophaevet", "hjemvist"]
@@ -43,14 +53,22 @@ register(RatioKPI(
     empty_note="ingen afgjorte klager i perioden"))
 register(RatioKPI(
     "appeal_change_rate", "Omgørelsesprocent", description="Ankestyrelsens ændrede, ophævede "
-    "og hjemviste afgørelser blandt stadfæstede, ændrede, ophævede og hjemviste, for klager "
-    "modtaget i perioden (afviste og verserende tælles ikke med).",
+    "og hjemviste afgørelser blandt stadfæstede, ændrede, ophævede og hjemviste, truffet i "
+    "perioden (efter Ankestyrelsens afgørelsesdato, som Ankestyrelsen selv tæller; afviste og "
+    "verserende tælles ikke med).",
     better="lower", theme="complaints",
     table="complaints",
-    numerator=Count("complaints", "received", where=lambda t: t.appeal_outcome.isin(CHANGED)),
-    denominator=Count("complaints", "received",
+    numerator=Count("complaints", "appeal_decided",
+                    where=lambda t: t.appeal_outcome.isin(CHANGED)),
+    denominator=Count("complaints", "appeal_decided",
                       where=lambda t: t.appeal_outcome.isin(["stadfaestet", *CHANGED])),
-    empty_note="ingen afgørelser fra Ankestyrelsen for klager i perioden"))
+    empty_note="ingen afgørelser fra Ankestyrelsen i perioden"))
+register(SnapshotKPI(
+    "appeals_pending", "Verserende sager i Ankestyrelsen", description="Klager, der ved "
+    "periodens slutning var påklaget til Ankestyrelsen uden afgørelse (verserende), vist ved "
+    "siden af omgørelsesprocenten.", theme="complaints", table="complaints",
+    count=Snapshot("complaints", lambda t, end: (t.received <= end) & (
+        (t.appeal_outcome == "verserer") | (t.appeal_decided > end)))))
 register(QuantileKPI(
     "complaint_response_days_median", "Svartid på klager, median", description="Kalenderdage "
     "fra modtagelse til svar for klager besvaret i perioden (median).",

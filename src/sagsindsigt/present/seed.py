@@ -8,7 +8,19 @@ from typing import Any
 
 from ..calendar import Period
 from ..danish import value as dk_value
-from .tables import COUNT, PCT, Cell, ChartRef, Column, Get, Table, by_member, cell, order
+from .tables import (
+    COUNT,
+    PCT,
+    SEASONALITY,
+    Cell,
+    ChartRef,
+    Column,
+    Get,
+    Table,
+    by_member,
+    cell,
+    order,
+)
 
 TITLE = "Antal klager i forhold til den samlede sagsmængde"
 NOTE = ("Klager, der både er formalitets- og realitetsklager, tælles i begge kolonner. '-' "
@@ -47,7 +59,8 @@ def seed_table(get: Get, labels, period: str, where=(), annualise: bool = True) 
                "complaints": Cell(r.numerator, COUNT, r.note, estimate=r.estimate),
                "cases": Cell(r.denominator, COUNT, r.note, estimate=r.estimate),
                "complaint_rate": cell(res, r)})
-    t.notes = [f"Tal for {a} er {n}." for a, n in notes.items()] + [NOTE]
+    t.notes = [f"Tal for {a} er {n}." for a, n in notes.items()] + \
+        ([SEASONALITY] if notes else []) + [NOTE]
     return t
 
 

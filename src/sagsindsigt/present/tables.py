@@ -132,9 +132,16 @@ class Table:
                     yield i, c.key, v
 
     def footnotes(self) -> list[str]:
-        """The notes of shown figures (estimates' footnotes), once each."""
-        return sorted({c.note for _, _, c in self.cells()
-                       if c.value is not None and not c.hidden and c.note})
+        """The notes of shown figures (estimates' footnotes), once each, and the caveat that
+        an annualised figure is not corrected for seasonality."""
+        shown = [c for _, _, c in self.cells() if c.value is not None and not c.hidden]
+        notes = sorted({c.note for c in shown if c.note})
+        return notes + ([SEASONALITY] if any(c.estimate for c in shown) else [])
+
+
+# below every annualised figure: "2 × 1. halvår" is not the year when the summer falls in H2
+SEASONALITY = ("Opregnede tal er ikke korrigeret for sæsonudsving: fx ligger sommerferien i "
+               "2. halvår, så 2 × tal for 1. halvår kan afvige fra hele årets tal.")
 
 
 LEFT_OUT = "Udeladt, fordi der ingen tal er:"

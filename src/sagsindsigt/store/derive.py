@@ -24,7 +24,8 @@ def case_type_info(store) -> pl.DataFrame:
 
 
 def with_case_derived(cases: pl.DataFrame, types: pl.DataFrame,
-                      closed_days: frozenset[str] = frozenset()) -> pl.DataFrame:
+                      closed_days: frozenset[str] = frozenset(),
+                      roll_forward: bool = True) -> pl.DataFrame:
     """Add benefit_area and due to case rows (needs case_type, administration, received,
     deadline)."""
     types = types.rename({"code": "case_type", "deadline": "_type_deadline"})
@@ -35,19 +36,19 @@ def with_case_derived(cases: pl.DataFrame, types: pl.DataFrame,
     dues = []
     for received, text in combos.iter_rows():
         d = cache.get(text) or cache.setdefault(text, Deadline.parse(text))
-        dues.append(d.due(received, extra=closed_days))
+        dues.append(d.due(received, extra=closed_days, roll_forward=roll_forward))
     combos = combos.with_columns(due=pl.Series("due", dues, dtype=pl.Date))
     df = df.join(combos, on=["received", "_deadline"], how="left", nulls_equal=False)
     return df.drop("_type_deadline", "_deadline")
 
 
-def refresh_cases(store, closed_days=frozenset()) -> None:
+def refresh_cases(store, closed_days=frozenset(), roll_forward: bool = True) -> None:
     """Recompute derived case columns for every current case (after case types change)."""
     cases = pl.from_arrow(store._raw("cases").select(
         "_source", "_key", "case_type", "administration", "received", "deadline").to_pyarrow())
     if cases.is_empty():
         return
-    df = with_case_derived(cases, case_type_info(store), closed_days)
+    df = with_case_derived(cases, case_type_info(store), closed_days, roll_forward)
     store.update_derived(store_kind("cases"), df.select("_source", "_key", "benefit_area", "due")
                          .to_arrow())
 
@@ -81,7 +82,7 @@ def refresh_timeliness_cases(store, source: str) -> None:
     store.touch("timeliness_items")
 
 
-def timeliness_items(store, closed_days=frozenset()) -> pa.Table:
+def timeliness_items(store, closed_days=frozenset(), roll_forward: bool = True) -> pa.Table:
     """(rule, case) rows: the first anchor event, its due date and the first required event on
     or after the anchor."""
     rules = pl.from_arrow(store._raw("timeliness_rules").to_pyarrow())
@@ -112,7 +113,8 @@ def timeliness_items(store, closed_days=frozenset()) -> pa.Table:
                 .group_by("_source", "case_id").agg(pl.col("req").min().alias("done")))
         items = anchors.join(done, on=["_source", "case_id"], how="left")
         uniq = items["anchor"].unique().to_list()
-        dues = {a: limit.due(a, extra=closed_days) for a in uniq if isinstance(a, date)}
+        dues = {a: limit.due(a, extra=closed_days, roll_forward=roll_forward)
+                for a in uniq if isinstance(a, date)}
         items = items.with_columns(
             due=pl.col("anchor").replace_strict(dues, default=None, return_dtype=pl.Date),
             rule=pl.lit(rule["id"]))

@@ -134,7 +134,8 @@ def complaints(fig: Figures, f: Filters) -> dict[str, Any]:
     level = f.level or "case_type"
     main = kpi_table(fig, "klager", f"Klager pr. {_lower(fig, level)}", f,
                      ["complaints_received", "complaint_rate", "procedural_complaint_rate",
-                      "upheld_rate", "appeal_change_rate", "complaints_answered_within"],
+                      "upheld_rate", "appeal_change_rate", "appeals_pending",
+                      "complaints_answered_within"],
                      level, drill=f.level is not None)
     tables = [main]
     charts = [table_chart(main, "complaint_rate",
