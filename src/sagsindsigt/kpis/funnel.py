@@ -46,8 +46,8 @@ EXPLAIN = {
     None: "Forskellen fra gennemsnittet er ikke større, end tilfældigheder ofte giver ved så "
           "mange sager.",
 }
-NOT_STANDARDISED = ("Kan ikke sammenlignes efter sagstype, fordi tallene ikke er knyttet til "
-                    "sagstyper med sager i perioden.")
+NOT_STANDARDISED = ("Kan ikke sammenlignes efter sagstype: tallene er ikke knyttet til "
+                    "sagstyper, som også andre enheder har haft sager i, i perioden.")
 DEFAULT_BY = ["unit"]
 
 
@@ -220,19 +220,25 @@ def _standardised(result: Result, mix: Result) -> dict[int, tuple[float, float, 
     """Indirect standardisation by case type, over the cells with a case type and cases: a
     unit's observed proportion is Σ_c x_ic / n_i, its expected one Σ_c n_ic·p_c / n_i with
     p_c the reference rate of case type c over every unit compared, and its variance
-    Σ_c n_ic·p_c(1 − p_c) / n_i² (n_i = Σ_c n_ic). Counts without a case type (a complaint
-    not tied to one) cannot be standardised and are left out of the comparison."""
+    Σ_c n_ic·p_c(1 − p_c) / n_i² (n_i = Σ_c n_ic). Left out: counts without a case type (a
+    complaint not tied to one), and case types that only one unit handles (their reference
+    rate is the unit's own, so they compare nothing). A unit with nothing left, or with no
+    variance, cannot be compared this way."""
     by = list(result.query.by)
     cells = [(tuple(r.dims.get(d) for d in by), r.dims.get("case_type"),
               _count(r.numerator), _count(r.denominator)) for r in mix.rows]
     cells = [c for c in cells if c[1] is not None and c[2] is not None and c[3]]
     x_c: dict[Any, int] = {}
     n_c: dict[Any, int] = {}
-    for _, c, x, n in cells:
+    units_c: dict[Any, set] = {}
+    for unit, c, x, n in cells:
         x_c[c] = x_c.get(c, 0) + x
         n_c[c] = n_c.get(c, 0) + n
+        units_c.setdefault(c, set()).add(unit)
     sums: dict[tuple, list[float]] = {}
     for unit, c, x, n in cells:
+        if len(units_c[c]) < 2:
+            continue
         pc = x_c[c] / n_c[c]
         e = sums.setdefault(unit, [0.0, 0.0, 0.0, 0])
         e[0] += x
@@ -242,7 +248,7 @@ def _standardised(result: Result, mix: Result) -> dict[int, tuple[float, float, 
     out = {}
     for r in result.rows:
         e = sums.get(tuple(r.dims.get(d) for d in by))
-        if e is not None and e[3]:
+        if e is not None and e[3] and e[2] > 0:
             n = e[3]
             out[id(r)] = (e[0] / n, e[1] / n, e[2] / (n * n))
     return out

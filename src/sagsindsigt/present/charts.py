@@ -174,14 +174,15 @@ def funnel_chart(fn: Funnel, labels, target: float | None = None) -> dict:
     Colours follow the KPI's own direction (never red for good) and flagged units carry their
     name. Standardised by case type, each unit is drawn as observed/expected with its own
     99,8 % limits as a bar (its limits depend on its mix, so there is no single curve)."""
-    rows = [r for r in fn.as_json()["rows"] if r.get("lower95") is not None]
+    rows = [r for r in fn.as_json()["rows"] if r.get("lower95") is not None
+            and (not fn.standardised or r.get("ratio") is not None)]
     points = []
     for r in rows:
         p = {"enhed": labels.name("unit", r["unit"]), "antal": r["denominator"],
              "værdi": r["value"],
              "vurdering": FLAGS.get(r.get("judgement") or r["flag"], "Inden for grænserne"),
              "navn": labels.name("unit", r["unit"]) if r["flag"] else ""}
-        if fn.standardised and r.get("expected"):
+        if fn.standardised:
             e = r["expected"]
             p.update({"værdi": r["ratio"], "nedre": r["lower998"] / e,
                       "øvre": r["upper998"] / e})
