@@ -159,6 +159,10 @@ def test_text_for_citizens():
     f = citizen.Figure("SOF", "A", "A", None, "4 uger", date(2014, 1, 1), END, 40, 30.0,
                        20.0, 82.5, 40)
     assert f.compliance_text == "83 %"  # half up
+    # from the counts, not from the KPI's rounded value: 1.699 of 2.011 is 84,49 %
+    g = citizen.Figure("SOF", "A", "A", None, "4 uger", date(2014, 1, 1), END, 2011, 30.0,
+                       20.0, 84.5, 2011, 1699)
+    assert g.compliance_text == "84 %"
     assert citizen.summary(f) == ("8 ud af 10 får svar inden for 5 uger, halvdelen inden "
                                   "for 3 uger. Fristen blev overholdt i 83 % af sagerne. "
                                   "Bygger på 40 afgjorte sager.")

@@ -65,7 +65,8 @@ class Figure:
     p80_days: float | None = None
     median_days: float | None = None
     compliance: float | None = None  # % of decided cases with a known deadline kept
-    compliance_cases: int | None = None
+    compliance_cases: int | None = None  # decided cases with a known deadline
+    compliance_kept: int | None = None  # of them, decided on or before the due date
     unit: str | None = None
     unit_name: str | None = None
     units: tuple[Figure, ...] = ()
@@ -89,9 +90,12 @@ class Figure:
 
     @property
     def compliance_text(self) -> str | None:
-        """The share kept as a whole percent ("83 %"), rounded half up."""
+        """The share kept as a whole percent ("83 %"), rounded half up from the counts (not
+        from the KPI's value, itself rounded: 84,496 % is 84 %, not 84,5 % and then 85 %)."""
         if self.compliance is None:
             return None
+        if self.compliance_kept is not None and self.compliance_cases:
+            return f"{math.floor(100 * self.compliance_kept / self.compliance_cases + 0.5)} %"
         return f"{math.floor(self.compliance + 0.5)} %"
 
     @property
@@ -242,7 +246,9 @@ def _figure(admin: str, t: dict, start: date, end: date, facts: dict,
     med = facts.get("processing_days_median")
     return Figure(decided=n, p80_days=p80.value if p80 is not None else None,
                   median_days=med.value if med is not None else None, compliance=kept,
-                  compliance_cases=comp_n if kept is not None else None, **base)
+                  compliance_cases=comp_n if kept is not None else None,
+                  compliance_kept=int(comp.numerator or 0) if kept is not None else None,
+                  **base)
 
 
 def summary(f: Figure) -> str:
