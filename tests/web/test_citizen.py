@@ -159,6 +159,17 @@ def test_search_and_bad_parameters(anon):
         assert r.status_code == 400 and word in r.json()["error"]
 
 
+def test_searches_are_not_kept_in_the_shared_cache(anon, secured):
+    """Any number of different searches leaves the figure cache as it was (it is shared with
+    the dashboard's figures, which must not be pushed out)."""
+    fig = secured[0].state.figures
+    anon.get(PAGE, params={"q": "første"})
+    before = len(fig._cache)  # noqa: SLF001
+    for i in range(40):
+        assert anon.get(PAGE, params={"q": f"ord{i}"}).status_code == 200
+    assert len(fig._cache) == before  # noqa: SLF001
+
+
 def test_embed_has_no_menu_and_may_be_framed(anon):
     full = anon.get(PAGE)
     embed = anon.get(PAGE, params={"embed": "1"})

@@ -1,7 +1,7 @@
 """The citizens' page ``/borger/sagsbehandlingstider`` and its open data under ``/api/open/``
 (issue 18): public (no sign-in), the same for everybody, computed as the public principal
 (:data:`sagsindsigt.citizen.PUBLIC`) whoever asks, and cached: the figures until the cases or
-case types change, the rendered page per (search, embed).
+case types change, the page without a search and its embed as rendered bytes.
 
 The store's data versions are looked at most once a second here (a public page a second
 behind an import is fine), so a request for a cached page does no database work at all.
@@ -122,8 +122,12 @@ def router(fig: Figures, templates, settings) -> APIRouter:
     @r.get(PATH, response_class=HTMLResponse)
     async def citizen_page(request: Request, q: str | None = None, embed: str | None = None):
         terms, inside = search_terms(q), embedded(embed)
-        body = await run_in_threadpool(
-            public.memo, ("page", terms, inside), lambda: render(terms, inside))
+        if terms:  # a search is rendered from the cached figures, never kept: any number of
+            # different searches must not push the dashboard's figures out of the cache
+            body = await run_in_threadpool(render, terms, inside)
+        else:
+            body = await run_in_threadpool(
+                public.memo, ("page", inside), lambda: render("", inside))
         return HTMLResponse(body, headers={"Cache-Control": CACHE})
 
     def open_file(kind: str):
