@@ -23,6 +23,7 @@ lint: setup
 bench: setup
 	$(UV) run python bench/bench_core.py --years 4
 	$(UV) run python bench/bench_web.py --years 4
+	$(UV) run python bench/bench_citizen.py --years 4
 
 # a new schema revision for PostgreSQL, generated from store/schema.py (read it before committing)
 migration: setup

@@ -295,6 +295,47 @@ def overview(ctx, period) -> None:
 
 
 @cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--base-url", help="Adressen filerne ligger på (til metadataene), fx "
+              "https://data.kk.dk/sagsindsigt; som standard SAGSINDSIGT_BASE_URL + /api/open.")
+@click.pass_context
+def publish(ctx, directory, base_url) -> None:
+    """Skriv borgernes sagsbehandlingstider som åbne data (JSON, CSV og DCAT-AP-DK-metadata)
+    i en mappe til en statisk webserver."""
+    from .access import acting_as
+    from .citizen import PUBLIC, figures
+    from .present.open_data import FREQUENCIES, Publication
+    from .present.open_data import publish as write
+    from .present.tables import getter
+    from .settings import Settings
+
+    settings = Settings()
+    store = _store(ctx)
+    freq = settings.open_data_frequency.upper()
+    if freq not in FREQUENCIES:
+        raise Usage(f"SAGSINDSIGT_OPEN_DATA_FREQUENCY skal være en af {', '.join(FREQUENCIES)}, "
+                    f"ikke '{freq}'.")
+    site = settings.base_url.rstrip("/")
+    base = (base_url or f"{site}/api/open").rstrip("/")
+    if not base.startswith(("https://", "http://")):
+        raise Usage(f"--base-url skal være en http(s)-adresse, ikke '{base}'.")
+    pub = Publication(base, f"{site}/borger/sagsbehandlingstider", settings.open_data_licence,
+                      freq)
+    with acting_as(PUBLIC):  # the public figures: the whole municipality, aggregates only
+        data = figures(store, getter(store), settings.citizen_withheld,
+                       settings.citizen_unit_figures)
+    try:
+        paths = write(data, pub, directory)
+    except OSError as exc:
+        raise Failure(f"Filerne kunne ikke skrives i {directory}: {exc.strerror}.") from exc
+    shown = sum(1 for r in data.rows if r.shown)
+    click.echo(f"{len(paths)} filer skrevet i {directory}: "
+               + ", ".join(p.name for p in paths)
+               + f" ({shown} af {len(data.rows)} sagstyper med tal"
+               + (f", data til {danish.day(data.as_of)}" if data.as_of else "") + ").")
+
+
+@cli.command()
 @click.argument("kind", type=click.Choice(["oekonomiudvalg", "kvartal", "borgerraadgiver",
                                            "kvalitet"]))
 @click.option("--period", help="Perioden, fx 2014 eller 2014-Q2; som standard det seneste år "

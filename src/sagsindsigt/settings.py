@@ -62,6 +62,17 @@ class Settings(BaseSettings):
     smtp_timeout: int = 30
     base_url: str = "http://127.0.0.1:8000"
     digest_addresses: dict[str, str] = {}
+    # The citizens' processing times (/borger/sagsbehandlingstider) and their open data
+    # (docs/server.md "Citizens' page and open data"): case types held back (CODE or
+    # ADMINISTRATION:CODE), administrations that publish figures per unit too, the open data's
+    # licence (a URL) and update frequency (the EU vocabulary: DAILY, WEEKLY, MONTHLY,
+    # QUARTERLY, ANNUAL), and the sites that may show the page in a frame (CSP
+    # frame-ancestors; "*" any).
+    citizen_withheld: set[str] = set()
+    citizen_unit_figures: set[str] = set()
+    open_data_licence: str = "https://creativecommons.org/licenses/by/4.0/"
+    open_data_frequency: str = "MONTHLY"
+    embed_origins: str = "*"
 
     def secret_path(self, db: str | None = None) -> Path:
         if self.secret_file:

@@ -21,9 +21,11 @@ def test_counts(town):
 
 
 def test_processing_time_percentiles(town):
-    # days: c1 14, c2 56, c3 89, c4 90, c7 10, c8 35 -> median 45.5, P90 (linear) 89.5
+    # days: c1 14, c2 56, c3 89, c4 90, c7 10, c8 35 -> median 45.5, P80 89, P90 89.5
     assert kpi(town, "processing_days_median")["value"] == 45.5
     assert kpi(town, "processing_days_p90")["value"] == 89.5
+    # P80: position 0.8 × 5 = 4 of the sorted days, exactly 89
+    assert kpi(town, "processing_days_p80")["value"] == 89.0
     assert kpi(town, "processing_days_median", by=["unit"])["HCK"]["value"] == 89.5
 
 

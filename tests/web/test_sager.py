@@ -104,3 +104,45 @@ def test_targets_are_drawn_on_the_charts_of_their_kpi(client):
     other = specs(client.get("/side/sager", params={"period": last,
                                                    "administration": "BIF"}).text)[0]
     assert _target_line(other) is None and "layer" not in other
+
+
+def test_the_deadline_mirror_sets_each_deadline_beside_the_p80(client, demo_store):
+    """Issue 18's leader's mirror: per case type the published deadline, the time 8 of 10
+    cases took (polars on the raw cases decided in 2013) and the verdict on the deadline."""
+    import csv
+    import io
+    from datetime import date
+
+    import polars as pl
+
+    from sagsindsigt import citizen
+
+    r = client.get("/download/sager/frist_og_virkelighed.csv",
+                   params={"period": "2013", "administration": "SOF"})
+    assert r.status_code == 200
+    rows = {x["Sagstype"]: x for x in csv.DictReader(
+        io.StringIO(r.content.decode("utf-8-sig")), delimiter=";")}
+    cases = demo_store.run(demo_store._raw("cases").select(
+        "administration", "case_type", "received", "decided"))
+    want = (cases.filter((pl.col("administration") == "SOF")
+                         & pl.col("decided").is_between(date(2013, 1, 1), date(2013, 12, 31)))
+            .with_columns(days=(pl.col("decided") - pl.col("received")).dt.total_days())
+            .group_by("case_type").agg(n=pl.len(), p80=pl.col("days").quantile(0.8, "linear")))
+    deadlines = {"ENK": 28, "MER": 91, "TAB": 91, "BIL": 183, "HJM": 56, "SPS": 91, "BOT": 91}
+    verdicts = set()
+    for w in want.iter_rows(named=True):
+        (row,) = [x for k, x in rows.items() if k.endswith(f"({w['case_type']})")]
+        assert int(row["Afgjorte sager"]) == w["n"]
+        assert float(row["8 ud af 10 afgjort inden for"].replace(",", ".")) == \
+            pytest.approx(w["p80"], abs=0.051)
+        days = deadlines[w["case_type"]]
+        assert int(row["Frist i dage"]) == days
+        ratio = w["p80"] / days
+        verdict = "Urealistisk kort" if ratio > citizen.TOO_SHORT else \
+            "Urealistisk lang" if ratio < citizen.TOO_LONG else "Realistisk"
+        assert row["Fristen er"] == verdict, (w, row)
+        verdicts.add(verdict)
+    assert len(rows) == len(deadlines) and verdicts >= {"Urealistisk kort", "Realistisk"}
+    html = client.get("/side/sager", params={"period": "2013", "administration": "SOF"}).text
+    assert "Offentliggjort frist og borgernes ventetid pr. sagstype" in html
+    assert "Urealistisk kort: 8 ud af 10 sager tager mere end 1,25 gange fristen" in html

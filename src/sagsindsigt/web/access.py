@@ -47,6 +47,12 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/login"): _r("public"), ("POST", "/login"): _r("public"),
     ("POST", "/logout"): _r("public"),
     ("GET", "/login/sso"): _r("public"), ("GET", "/login/sso/svar"): _r("public"),
+    # the citizens' processing times and their open data (issue 18): aggregates of whole
+    # case types, the same for everybody (computed as the public principal, never the caller)
+    ("GET", "/borger/sagsbehandlingstider"): _r("public"),
+    ("GET", "/api/open/sagsbehandlingstider.json"): _r("public"),
+    ("GET", "/api/open/sagsbehandlingstider.csv"): _r("public"),
+    ("GET", "/api/open/sagsbehandlingstider.jsonld"): _r("public"),
     ("GET", "/"): _r("view"), ("GET", "/docs"): _r("view"),
     ("GET", "/side/{slug}"): _r("view"),
     ("GET", "/download/{slug}/{table_id}.{fmt}"): _r("view", log="download"),

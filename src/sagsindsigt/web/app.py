@@ -57,7 +57,8 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
     @asynccontextmanager
     async def lifespan(app):
         if warm:
-            threading.Thread(target=_warm, args=(fig,), daemon=True).start()
+            threading.Thread(target=_warm, args=(fig, app.state.citizen.figures),
+                             daemon=True).start()
         yield
 
     # /docs is served from vendored Swagger UI files (FastAPI's default loads a CDN)
@@ -84,7 +85,8 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
                        secret_key=web_access.session_secret(store),
                        session_cookie="sagsindsigt", max_age=settings.session_hours * 3600,
                        same_site="lax")
-    app.add_middleware(Hardened, max_body=settings.max_request_kb * 1024)  # outermost
+    app.add_middleware(Hardened, max_body=settings.max_request_kb * 1024,  # outermost
+                       embed_origins=settings.embed_origins)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     templates = Jinja2Templates(directory=HERE / "templates")
     env = templates.env
@@ -213,6 +215,7 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
         return JSONResponse(json.loads(json.dumps(body, ensure_ascii=False, default=str)))
 
     from . import (  # with routes of their own
+        citizen,
         complaints,
         imports,
         strengthened_contact,
@@ -220,6 +223,9 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
         worklist,
     )
 
+    public = citizen.router(fig, templates, settings)
+    app.state.citizen = public.public
+    app.include_router(public)
     app.include_router(complaints.router(fig, templates))
     app.include_router(imports.router(fig))
     app.include_router(strengthened_contact.router(fig, templates))
@@ -264,14 +270,17 @@ def whose(fig: Figures, f: Filters | None = None) -> str:
     return fig.labels().where(f.administration, f.unit, f.case_type)
 
 
-def _warm(fig: Figures) -> None:
-    """Fill the figure cache in the background, most visited views first. It computes only
-    while no request is being served (``Figures.serving``), so it never slows a visitor."""
+def _warm(fig: Figures, public=None) -> None:
+    """Fill the figure cache in the background, most visited views first (the citizens'
+    public figures, ``public``, before all). It computes only while no request is being
+    served (``Figures.serving``), so it never slows a visitor."""
     # the thread object, not its ident: idents are reused by later threads (a request's
     # worker thread taking the ident of a finished warm-up would wait for itself)
     fig.background = threading.current_thread()
     try:
         fig.refresh()
+        if public is not None:
+            public()
         period = fig.memo(("default_period",), lambda: _default_period(fig))
         for slug, f in _warm_plan(fig, period):
             VIEWS[slug](fig, f)

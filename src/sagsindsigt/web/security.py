@@ -11,7 +11,8 @@ every answer.
   script, no eval: the charts use Vega's expression interpreter), ``frame-ancestors 'none'``
   and ``X-Frame-Options``, ``nosniff``, a ``Referrer-Policy``, and over HTTPS
   ``Strict-Transport-Security``. The API documentation (/docs) is Swagger UI, whose start-up
-  script is inline: that one page allows it.
+  script is inline: that one page allows it. The citizens' page may be shown in a frame by the
+  sites ``Settings.embed_origins`` names (``frame-ancestors``; no ``X-Frame-Options``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"
            (b"referrer-policy", b"same-origin"),
            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()")]
 HSTS = (b"strict-transport-security", b"max-age=31536000")
+# pages another site may show in a frame (the citizens' page, ?embed=1): their CSP names the
+# sites allowed (Settings.embed_origins) and they carry no X-Frame-Options
+EMBEDDABLE = frozenset({"/borger/sagsbehandlingstider"})
+ORIGINS = re.compile(r"^(\*|'none'|'self'|[A-Za-z0-9*.:/\-]+)( ('self'|[A-Za-z0-9*.:/\-]+))*$")
 UPLOADS = re.compile(r"^/(api/import/[^/]+|kvalitet/runde/[^/]+/[^/]+/import)$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -37,8 +42,13 @@ class Hardened:
     """ASGI middleware, outermost: it answers a bad request before sessions, sign-in or a
     route see it."""
 
-    def __init__(self, app, max_body: int):
+    def __init__(self, app, max_body: int, embed_origins: str = "'none'"):
         self.app, self.max_body = app, max_body
+        if not ORIGINS.match(embed_origins.strip()):
+            raise ValueError("SAGSINDSIGT_EMBED_ORIGINS skal være '*' eller adresser adskilt af "
+                             "mellemrum, fx 'https://www.kk.dk'.")
+        self.embed_csp = CSP.replace("frame-ancestors 'none'",
+                                     f"frame-ancestors {embed_origins.strip()}").encode()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -59,12 +69,14 @@ class Hardened:
                 return await _refuse(scope, send, 413, "For stor forespørgsel",
                                      _too_big(self.max_body))
         secure = scope.get("scheme") == "https"
-        csp = (CSP_DOCS if path == "/docs" else CSP).encode()
+        embeddable = path in EMBEDDABLE
+        csp = self.embed_csp if embeddable else (CSP_DOCS if path == "/docs" else CSP).encode()
+        extra = [h for h in HEADERS if h[0] != b"x-frame-options"] if embeddable else HEADERS
 
         async def with_headers(message):
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers += [(b"content-security-policy", csp), *HEADERS]
+                headers += [(b"content-security-policy", csp), *extra]
                 if secure:
                     headers.append(HSTS)
                 message = {**message, "headers": headers}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..access import current
+from ..danish import number
 from ..data_quality import warnings
 from ..kpis.measures import AGE_BAND, AGE_BAND_LABELS
 from ..present.charts import bar_chart, table_chart
@@ -106,13 +107,69 @@ def cases(fig: Figures, f: Filters) -> dict[str, Any]:
     rules = kpi_table(fig, "rettidighed", "Rettidighed (regler på hændelsesloggen)", f,
                       ["timeliness"], "rule")
     backlog, backlog_chart = _backlog(fig, f)
+    mirror = deadline_mirror(fig, f)
     charts = [table_chart(quality, "deadline_compliance",
                           f"Overholdte frister pr. {_lower(fig, dim)} (%)",
                           _target_value(fig, "deadline_compliance", f)),
               bar_chart("Modtagne og afgjorte sager pr. måned", per_month, "måned", "antal",
                         "serie", across=False),  # months read left to right
               backlog_chart]
-    return {"tables": [flow, backlog, quality, table, rules], "charts": charts}
+    return {"tables": [flow, backlog, quality, mirror, table, rules], "charts": charts}
+
+
+MIRROR_WORDS = {"for_kort": "Urealistisk kort", "for_lang": "Urealistisk lang",
+                "passer": "Realistisk"}
+
+
+def deadline_mirror(fig: Figures, f: Filters) -> Table:
+    """The leader's mirror (issue 18): beside each case type its published deadline, the
+    time 8 of 10 cases took (P80, what citizens are told on /borger/sagsbehandlingstider)
+    and whether the deadline is unrealistic either way (:func:`sagsindsigt.citizen.realism`).
+    For the page's period and filters, inside the reader's scope."""
+    from .. import citizen
+    from ..present.tables import by_member, cell
+
+    t = Table("frist_og_virkelighed", "Offentliggjort frist og borgernes ventetid pr. sagstype",
+              [Column("label", "Sagstype"), Column("deadline", "Offentliggjort frist"),
+               Column("deadline_days", "Frist i dage", "antal"),
+               Column("processing_days_p80", "8 ud af 10 afgjort inden for", "dage",
+                      "processing_days_p80"),
+               Column("cases_decided", "Afgjorte sager", "antal", "cases_decided"),
+               Column("realism", "Fristen er")])
+    labels = fig.labels()
+    p80 = fig.get("processing_days_p80", f.period, ["case_type"], f.where())
+    decided = fig.get("cases_decided", f.period, ["case_type"], f.where())
+    p80_of, decided_of = by_member(p80, "case_type"), by_member(decided, "case_type")
+    types = fig.memo_db(("case_types",), lambda: reads.case_types(fig.store))
+    for ct in types:
+        code = ct["code"]
+        if (f.administration and ct["administration"] != f.administration) or \
+                (f.case_type and code != f.case_type):
+            continue
+        n = decided_of.get(code)
+        if n is None or not n.value:
+            continue  # no case decided in the period (or only monthly volumes)
+        p = p80_of.get(code)
+        verdict = citizen.realism(ct["deadline"], p.value if p is not None else None) \
+            if n.value >= citizen.MIN_CASES else None
+        text = MIRROR_WORDS.get(verdict, "-") if n.value >= citizen.MIN_CASES else \
+            "For få sager til en vurdering"
+        days = citizen.deadline_days(ct["deadline"])
+        t.add({"label": labels.name("case_type", code), "_key": code,
+               "deadline": ct["deadline"] or "-",
+               "deadline_days": Cell(days, "antal",
+                                     None if days else "ingen offentliggjort frist"),
+               "processing_days_p80": cell(p80, p), "cases_decided": cell(decided, n),
+               "realism": text})
+    t.sort_body(lambda r: (r["realism"] == "Realistisk", str(r["label"])))
+    t.remarks.append(
+        f"Urealistisk kort: 8 ud af 10 sager tager mere end {number(citizen.TOO_SHORT, 2)} "
+        f"gange fristen. Urealistisk lang: 8 ud af 10 sager er afgjort på under "
+        f"{number(citizen.TOO_LONG * 100)} % af fristen. Frister i måneder er regnet som 30,44 "
+        "dage, arbejdsdage som 7/5 dag. Borgerne ser 8 ud af 10-tiden for de seneste 12 "
+        "måneder på Sagsbehandlingstider (/borger/sagsbehandlingstider).")
+    t.why_empty = "Ingen sager blev afgjort i perioden."
+    return t
 
 
 def _backlog(fig: Figures, f: Filters) -> tuple[Table, dict]:
