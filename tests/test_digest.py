@@ -89,6 +89,27 @@ def run(capsys, *args):
     return code, out.out, out.err
 
 
+def expected_signals(store, admin: str, period: str) -> list[tuple[str, str]]:
+    """(unit name, signal words) for every unit of ``admin`` the funnel of a rate tile KPI
+    flags, computed here from the KPI registry (not from the tiles)."""
+    from sagsindsigt.kpis import Query, get
+    from sagsindsigt.kpis.funnel import FLAGS, funnel
+    from sagsindsigt.present.labels import Labels
+    from sagsindsigt.present.overview import TILE_KPIS
+
+    with acting_as(Principal("leder@bif.test", "leder", resolve(store, admin), "lokal")):
+        name = Labels.of(store).name
+        out = []
+        for k in TILE_KPIS:
+            kd = get(k)
+            if not kd.ratio or kd.unit != "%" or "unit" not in kd.dims:
+                continue
+            fn = funnel(store, Query.make(k, period, ["unit"], [f"administration={admin}"]))
+            out += [(name("unit", r["unit"]), FLAGS[r["judgement"] or r["flag"]].lower())
+                    for r in fn.flagged()]
+        return out
+
+
 def parts(envelope):
     msg = message_from_bytes(envelope.content, policy=policy.default)
     text = msg.get_body(("plain",)).get_content().replace("\r\n", "\n")
@@ -135,10 +156,12 @@ def test_each_leader_gets_the_week_of_their_own_scope(db, env, smtp, capsys):
             assert "Socialforvaltningen" not in body and "SOF" not in body
             assert "Frister overholdt i SOF" not in body
             assert "Færre klager i BIF" in body  # a BIF target not met (2,6 % > 2,5 %)
-            # a signal, in the KPI's own direction, after the overdispersion adjustment:
-            # within BIF the complaint rates differ no more than chance allows (φ ≈ 1,9), so
-            # the exact limits apply and JCV's rate is worse than expected
-            assert "Jobcenter Valby (JCV): dårligere end forventet" in body
+            # the signals: exactly the units the funnel flags (after its overdispersion
+            # adjustment) on the leader's tiles, in each KPI's own direction
+            for name, word in expected_signals(store, "BIF", "2014"):
+                assert f"{name}: {word}" in body
+            assert body.count("end forventet (") + body.count("markant over (") + \
+                body.count("markant under (") == len(expected_signals(store, "BIF", "2014"))
         assert f"{BASE}/side/maaltal" in text and f"{BASE}/?period=2014&administration=BIF" \
             in text
         citizens = {r["citizen"] for r in store.run(
