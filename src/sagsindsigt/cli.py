@@ -740,8 +740,8 @@ def audit_sample(ctx, concept, round_, size, stratify, seed, xlsx, actor, fmt) -
               help="Tolerabel fejlrate i procent.")
 @click.option("--expected", type=float, default=0, show_default=True,
               help="Forventet fejlrate i procent.")
-@click.option("--population", type=int, help="Antal sager i populationen (korrektion for "
-              "små populationer).")
+@click.option("--population", type=int, help="Antal sager i populationen: stikprøven beregnes "
+              "eksakt for udtræk uden tilbagelægning (hypergeometrisk fordeling).")
 def audit_size(confidence, tolerable, expected, population) -> None:
     """Stikprøvestørrelse efter attributmetoden (AICPA-tabellen)."""
     from .audits import sample_size
