@@ -116,6 +116,8 @@ def _cell(v) -> str:
         return dk(int(v))
     if isinstance(v, str) and re.fullmatch(r"-?\d{4,}", v.strip()):
         return dk(int(v))
+    if isinstance(v, float):  # a decimal, as a page writes it: 3,092 (%), never 3.092
+        return repr(v).replace(".", ",")
     return str(v)
 
 
