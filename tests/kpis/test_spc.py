@@ -333,3 +333,57 @@ def test_spc_refuses_a_breakdown_and_annualised_figures():
         check(k, ["unit"], False)
     with pytest.raises(KpiUsageError, match="opregnes"):
         check(k, [], True)
+
+
+def test_api_spc_view_agrees_with_the_cli(monthly, capsys):
+    """``/api/kpi/{id}?view=spc`` on DuckDB and PostgreSQL: the same JSON as the CLI."""
+    from fastapi.testclient import TestClient
+
+    from sagsindsigt.web import create_app
+
+    app = create_app(monthly, warm=False, auth=False, secure_cookies=False)
+    with TestClient(app) as c:
+        r = c.get("/api/kpi/deadline_compliance", params={
+            "period": "2014-H1", "view": "spc", "where": "unit=U1"})
+        refused = c.get("/api/kpi/deadline_compliance", params={"view": "spc", "by": "unit"})
+    assert r.status_code == 200
+    body = r.json()
+    main(["--db", monthly.url, "kpi", "deadline_compliance", "--period", "2014-H1", "--view",
+          "spc", "--where", "unit=U1", "--format", "json"])
+    cli = json.loads(capsys.readouterr().out)
+    assert body["rows"] == cli["rows"] and body["variation"] == cli["variation"] == \
+        "improvement"
+    assert body["assurance"] is None and body["scope"]
+    assert refused.status_code == 400 and "én serie" in refused.json()["error"]
+
+
+def test_months_not_wholly_covered_by_every_administration_are_no_points():
+    from sagsindsigt.kpis.spc import covered_months
+
+    kpi = get_kpi("complaint_rate")  # complaints and cases
+    months = window("2014-H1", 6)
+    cov = {"complaints": {"SOF": [(date(2013, 1, 1), date(2014, 3, 15))],
+                          "BIF": [(date(2014, 1, 1), date(2014, 1, 31)),
+                                  (date(2014, 2, 1), date(2014, 6, 30))],
+                          "OLD": [(date(2010, 1, 1), date(2010, 12, 31))]},
+           "cases": {"SOF": [(date(2013, 1, 1), date(2014, 6, 30))]}}
+    # SOF's complaints end in mid-March; BIF's two batches join; OLD ends before the window
+    assert covered_months(kpi, months, [], cov.get) == {"2014-01", "2014-02"}
+    assert covered_months(kpi, months, ["administration=BIF"], cov.get) == set(months)
+
+
+def test_a_partly_covered_month_keeps_its_counts_without_a_value(monthly):
+    from sagsindsigt.store import reads
+
+    # coverage ends 30.6.2014: ask for the chart up to December
+    ch = spc(getter(monthly), "deadline_compliance", "2014", ["unit=U1"],
+             coverage=lambda t: reads.coverage(monthly, t))
+    assert ch.rows[-1]["month"] == "2014-06" and ch.points == 18
+    cut = {"cases": {"SOF": [(date(2012, 11, 1), date(2014, 5, 20))]}}
+    ch = spc(getter(monthly), "deadline_compliance", "2014-H1", ["unit=U1"],
+             coverage=cut.get)
+    last = ch.rows[-1]
+    assert last["month"] == "2014-06" and last["value"] is None
+    assert last["numerator"] == 45 and last["note"] == "måneden er ikke helt dækket af data"
+    assert ch.points == 16 and ch.latest["month"] == "2014-04"
+    assert "Månederne efter apr. 2014 er ikke helt dækket af data" in ch.sentence()

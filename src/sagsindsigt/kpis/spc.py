@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from ..calendar import Period
@@ -48,6 +48,8 @@ RULES = {"outside": "uden for kontrolgrænserne",
 CHARTS = {"p_prime": "p′-kort (Laney)", "xmr": "XmR-kort"}
 
 Get = Callable[..., Result]  # get(kpi, period, by=(), where=(), annualise=False)
+Coverage = Callable[[str], dict[str, list[tuple[date, date]]]]  # reads.coverage(store, table)
+PARTLY = "måneden er ikke helt dækket af data"
 
 
 @dataclass
@@ -110,10 +112,13 @@ class Chart:
         """The summary in one or two plain Danish sentences."""
         if self.variation is None:
             return self.note or ""
-        first, last = self.rows[0]["month"], self.rows[-1]["month"]
-        text = (f"{CHARTS[self.chart]} over {self.points} måneder ({_month(first)}–"
-                f"{_month(last)}). ")
+        known = [r["month"] for r in self.rows if r["value"] is not None]
+        text = (f"{CHARTS[self.chart]} over {self.points} måneder ({_month(known[0])}–"
+                f"{_month(known[-1])}). ")
         latest = self.latest
+        if known[-1] != self.rows[-1]["month"]:
+            text += (f"Månederne efter {_month(known[-1])} er ikke helt dækket af data og "
+                     "indgår ikke. ")
         if self.variation == "common_cause":
             text += ("Den seneste måned ligger inden for den almindelige variation: ingen "
                      "tegn på en reel ændring.")
@@ -168,19 +173,22 @@ def check(kpi: KPI, by: list[str], annualise: bool) -> None:
 
 
 def spc(get: Get, kpi_id: str, period: str | Period, where=(),
-        target: Target | None = None) -> Chart:
+        target: Target | None = None, coverage: Coverage | None = None) -> Chart:
     """The control chart of one KPI for one scope (``where``), ending with the period's last
-    month."""
-    return spc_by(get, kpi_id, period, None, where, {None: target})[None]
+    month; with ``coverage`` a month not wholly covered by the data of every administration
+    in scope has no point (:func:`covered_months`)."""
+    return spc_by(get, kpi_id, period, None, where, {None: target}, coverage)[None]
 
 
 def spc_by(get: Get, kpi_id: str, period: str | Period, dim: str | None, where=(),
-           targets: dict[Any, Target | None] | None = None) -> dict[Any, Chart]:
+           targets: dict[Any, Target | None] | None = None,
+           coverage: Coverage | None = None) -> dict[Any, Chart]:
     """A control chart per member of ``dim`` (one query per month for all members), or of
     the whole scope with ``dim`` None (key None)."""
     kpi = get_kpi(kpi_id)
     label = period.label if isinstance(period, Period) else Period.parse(period).label
     months = window(period)
+    whole = covered_months(kpi, months, where, coverage) if coverage else set(months)
     by = [dim] if dim else []
     series: dict[Any, list[tuple[str, Any]]] = {}
     for m in months:
@@ -190,19 +198,53 @@ def spc_by(get: Get, kpi_id: str, period: str | Period, dim: str | None, where=(
             series.setdefault(key, []).append((m, r))
     out = {}
     for key, points in series.items():
-        rows = _rows(kpi, months, dict(points))
+        rows = _rows(kpi, months, dict(points), whole)
         t = (targets or {}).get(key)
         scope = list(where) + ([f"{dim}={key}"] if dim else [])
         out[key] = chart_of(kpi, label, scope, rows, t)
     if not dim and None not in out:
-        out[None] = chart_of(kpi, label, list(where), _rows(kpi, months, {}),
+        out[None] = chart_of(kpi, label, list(where), _rows(kpi, months, {}, whole),
                              (targets or {}).get(None))
     return out
 
 
-def _rows(kpi: KPI, months: list[str], found: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per month from the first to the last month with a value (the months before
-    the data begin and after they end are left out; a gap inside stays, without a value)."""
+def covered_months(kpi: KPI, months: list[str], where, coverage: Coverage) -> set[str]:
+    """The months every administration in scope covers wholly with its data of the KPI's
+    tables (an administration whose data do not reach into the window is not counted). A
+    month at the edge of the data (data for the first half of 2014 and cases decided in
+    July) would otherwise be a point of a different kind: fewer or other cases."""
+    scope = {a for w in where if w.startswith("administration=")
+             for a in w.split("=", 1)[1].split(",")}
+    tables = kpi.tables() if hasattr(kpi, "tables") else [kpi.table]
+    spans = [(m, Period.parse(m)) for m in months]
+    first, last = spans[0][1].start, spans[-1][1].end
+    keep = set(months)
+    for table in tables:
+        if table == "volumes":  # reported per period, not per month
+            continue
+        for admin, ranges in coverage(table).items():
+            if scope and admin not in scope:
+                continue
+            inside = sorted((s, e) for s, e in ranges if s <= last and e >= first)
+            if not inside:
+                continue
+            merged: list[list[date]] = []
+            for s, e in inside:
+                if merged and s <= merged[-1][1] + timedelta(days=1):
+                    merged[-1][1] = max(merged[-1][1], e)
+                else:
+                    merged.append([s, e])
+            keep &= {m for m, p in spans
+                     if any(s <= p.start and e >= p.end for s, e in merged)}
+    return keep
+
+
+def _rows(kpi: KPI, months: list[str], found: dict[str, Any],
+          whole: set[str] | None = None) -> list[dict[str, Any]]:
+    """One row per month from the first to the last month with a figure (the months before
+    the data begin and after they end are left out; a gap inside stays, without a value). A
+    month outside ``whole`` keeps its counts and says why it has no value (it is not a point
+    of the chart)."""
     rows = []
     for m in months:
         r = found.get(m)
@@ -215,8 +257,11 @@ def _rows(kpi: KPI, months: list[str], found: dict[str, Any]) -> list[dict[str, 
         else:
             row["n"] = None if r is None else r.n
         row["note"] = None if r is None else r.note
+        row["_figure"] = row["value"] is not None
+        if whole is not None and m not in whole and row["value"] is not None:
+            row["value"], row["note"] = None, PARTLY
         rows.append(row)
-    known = [i for i, r in enumerate(rows) if r["value"] is not None]
+    known = [i for i, r in enumerate(rows) if r.pop("_figure")]
     return rows[known[0]:known[-1] + 1] if known else []
 
 
@@ -314,5 +359,5 @@ def target_for(rows: list[dict[str, Any]], kpi_id: str, where: list[str], period
     return Target(float(st.target), st.direction)
 
 
-__all__ = ["ASSURANCE", "Chart", "MIN_POINTS", "MONTHS", "Target", "VARIATION", "chart_of",
-           "spc", "spc_by", "target_for", "window"]
+__all__ = ["ASSURANCE", "MIN_POINTS", "MONTHS", "VARIATION", "Chart", "Target", "chart_of",
+           "covered_months", "spc", "spc_by", "target_for", "window"]
