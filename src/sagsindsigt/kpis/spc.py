@@ -213,6 +213,8 @@ def covered_months(kpi: KPI, months: list[str], where, coverage: Coverage) -> se
     tables (an administration whose data do not reach into the window is not counted). A
     month at the edge of the data (data for the first half of 2014 and cases decided in
     July) would otherwise be a point of a different kind: fewer or other cases."""
+    if kpi.audit:  # reviews belong to audit rounds, not to an administration's imports
+        return set(months)
     scope = {a for w in where if w.startswith("administration=")
              for a in w.split("=", 1)[1].split(",")}
     tables = kpi.tables() if hasattr(kpi, "tables") else [kpi.table]
