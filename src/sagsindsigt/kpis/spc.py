@@ -291,9 +291,10 @@ def chart_of(kpi: KPI, period: str, where: list[str], rows: list[dict[str, Any]]
         values = [float(r["value"]) for r in use]
         lim = xmr_limits(values)
         centre, sigma = lim["centre"], [lim["sigma"]] * len(use)
-        floor = 0.0 if kpi.unit in ("%", "dage", "antal") else None  # never below zero
+        # days and counts are never below zero; a difference in % (sb_vs_written) may be
+        floor = 0.0 if kpi.unit in ("dage", "antal") else None
         lower = [lim["lower"] if floor is None else max(floor, lim["lower"])] * len(use)
-        upper = [lim["upper"] if kpi.unit != "%" else min(100.0, lim["upper"])] * len(use)
+        upper = [lim["upper"]] * len(use)
     signals = spc_signals(values, centre, sigma)
     ch.centre = round(centre, 4)
     for r, lo, hi, sig in zip(use, lower, upper, signals, strict=True):

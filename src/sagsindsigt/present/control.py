@@ -20,6 +20,7 @@ COLOURS = {"Almindelig variation": "#6b6b6b", "Forbedring": "#1f5fa8",
 SHAPES = {"Almindelig variation": "circle", "Forbedring": "triangle-up",
           "Bekymring": "diamond", "Særlig variation": "square"}
 TARGET_COLOUR = "#8b0000"
+UNJUDGED = "Ikke vurderet (for få måneder)"
 
 
 def month_label(m: str) -> str:
@@ -57,8 +58,8 @@ def control_chart(ch: Chart, title: str) -> dict[str, Any]:
     for r in ch.rows:
         data.append({"måned": month_label(r["month"]), "værdi": r["value"],
                      "centerlinje": r["centre"], "nedre": r["lower"], "øvre": r["upper"],
-                     "vurdering": STATUS[r["signal"]] if r["centre"] is not None
-                     else "Almindelig variation", "signal": signal_text(r) or "-"})
+                     "vurdering": STATUS[r["signal"]] if ch.centre is not None
+                     else UNJUDGED, "signal": signal_text(r) or "-"})
     x = {"field": "måned", "type": "ordinal", "title": None, "sort": None,
          "axis": {"labelAngle": -45, "labelOverlap": True}}
     fmt = ",.1f" if unit in ("%", "dage") else ",d"
@@ -77,15 +78,16 @@ def control_chart(ch: Chart, title: str) -> dict[str, Any]:
     layers.append({"mark": {"type": "line", "color": "#9a9a9a", "strokeWidth": 1},
                    "encoding": {"x": x, "y": {"field": "værdi", "type": "quantitative",
                                               "title": y_title, "scale": {"zero": False}}}})
-    domain = list(COLOURS)
+    domain = list(COLOURS) if ch.centre is not None else [UNJUDGED]
+    colours, shapes = {**COLOURS, UNJUDGED: "#6b6b6b"}, {**SHAPES, UNJUDGED: "circle"}
     layers.append({"mark": {"type": "point", "filled": True, "size": 60, "tooltip": True},
                    "encoding": {
                        "x": x, "y": {"field": "værdi", "type": "quantitative"},
                        "color": {"field": "vurdering", "title": None, "legend": {
                            "orient": "top", "direction": "horizontal", "labelLimit": 0},
-                           "scale": {"domain": domain, "range": [COLOURS[d] for d in domain]}},
+                           "scale": {"domain": domain, "range": [colours[d] for d in domain]}},
                        "shape": {"field": "vurdering", "scale": {
-                           "domain": domain, "range": [SHAPES[d] for d in domain]}},
+                           "domain": domain, "range": [shapes[d] for d in domain]}},
                        "tooltip": [{"field": "måned", "title": "Måned"},
                                    {"field": "værdi", "title": "Værdi", "format": fmt},
                                    {"field": "nedre", "title": "Nedre grænse", "format": fmt},
