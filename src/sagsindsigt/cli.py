@@ -277,7 +277,8 @@ def _spc(store, q, fmt: str) -> None:
         reads.targets(store), q.kpi, where, q.period.label,
         lambda t: targets.evaluate(store, t, lambda k, p, w: g(k, p, [], w)))
     ch = spc_mod.spc(g, q.kpi, q.period, where, target,
-                     lambda table: reads.coverage(store, table))
+                     lambda table: reads.coverage(store, table),
+                     lambda months: spc_mod.month_rows(store, q.kpi, months, where))
     data = ch.as_json()
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, default=str))

@@ -387,3 +387,24 @@ def test_a_partly_covered_month_keeps_its_counts_without_a_value(monthly):
     assert last["numerator"] == 45 and last["note"] == "måneden er ikke helt dækket af data"
     assert ch.points == 16 and ch.latest["month"] == "2014-04"
     assert "Månederne efter apr. 2014 er ikke helt dækket af data" in ch.sentence()
+
+
+@pytest.mark.parametrize("kpi", ["deadline_compliance", "processing_days_median",
+                                 "refusal_rate"])
+def test_one_query_by_month_gives_the_kpis_own_monthly_rows(monthly, kpi):
+    """``month_rows`` (one query grouped by month) against ``compute`` for each month: the
+    same values, counts and notes, and so the same chart."""
+    from sagsindsigt.kpis.spc import month_rows
+    from sagsindsigt.store import reads
+
+    def cov(table):
+        return reads.coverage(monthly, table)
+
+    for where in ([], ["unit=U1"], ["administration=SOF"]):
+        fast = spc(getter(monthly), kpi, "2014", where, coverage=cov,
+                   series=lambda m, w=where: month_rows(monthly, kpi, m, w)).as_json()
+        slow = spc(getter(monthly), kpi, "2014", where, coverage=cov).as_json()
+        # refusal_rate: the fixture's cases have no outcome, every month "nævneren er 0"
+        assert fast == slow and fast["points"] == (0 if kpi == "refusal_rate" else 18), \
+            (kpi, where)
+    assert month_rows(monthly, "complaint_rate", window("2014"), []) is None  # per month

@@ -44,7 +44,8 @@ def test_points_are_coloured_and_shaped_by_their_signal():
     assert [layer["encoding"]["y"]["field"] for layer in spec["layer"][:3]] == [
         "øvre", "nedre", "centerlinje"]
     assert spec["layer"][-1]["encoding"]["y"]["datum"] == 25.0
-    assert spec["title"]["subtitle"].startswith("Bekymring · Målet nås af og til")
+    assert spec["title"]["subtitle"] == ["Kontrolkort: Bekymring · Målet nås af og til",
+                                         "Mål: højst 25,0 dage (stiplet linje)"]
     assert "tallene står i tabellen" in spec["description"]
     svg = vlc.vegalite_to_svg(spec)
     assert svg.startswith("<svg")
@@ -61,6 +62,6 @@ def test_the_table_holds_the_charts_numbers():
 def test_without_limits_the_points_are_not_judged():
     spec = control_chart(chart([20.0] * 5), "Titel")
     assert {d["vurdering"] for d in spec["data"]["values"]} == {UNJUDGED}
-    assert spec["title"]["subtitle"].startswith("For få måneder med data")
+    assert spec["title"]["subtitle"][0].startswith("Kontrolkort: For få måneder med data")
     assert len(spec["layer"]) == 2  # the line and the points, no limits
     assert vlc.vegalite_to_svg(spec).startswith("<svg")

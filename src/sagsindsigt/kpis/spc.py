@@ -29,9 +29,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+import ibis
+
 from ..calendar import Period
 from ..stats import laney_limits, spc_signals, xmr_limits
-from .base import KPI, KpiUsageError, Result
+from .base import KPI, KpiUsageError, Result, Row
 from .base import get as get_kpi
 
 MONTHS = 24  # the months a chart shows, up to the period's end
@@ -172,12 +174,95 @@ def check(kpi: KPI, by: list[str], annualise: bool) -> None:
                             "opregnes; udelad --annualise.")
 
 
+Series = Callable[[list[str]], "dict[str, Row] | None"]  # month_rows over a store
+
+
 def spc(get: Get, kpi_id: str, period: str | Period, where=(),
-        target: Target | None = None, coverage: Coverage | None = None) -> Chart:
+        target: Target | None = None, coverage: Coverage | None = None,
+        series: Series | None = None) -> Chart:
     """The control chart of one KPI for one scope (``where``), ending with the period's last
     month; with ``coverage`` a month not wholly covered by the data of every administration
-    in scope has no point (:func:`covered_months`)."""
+    in scope has no point (:func:`covered_months`). ``series(months)`` may give every month's
+    row at once (:func:`month_rows`, one query); where it gives None each month is a ``get``."""
+    if series is not None:
+        kpi = get_kpi(kpi_id)
+        label = period.label if isinstance(period, Period) else Period.parse(period).label
+        months = window(period)
+        found = series(months)
+        if found is not None:
+            whole = covered_months(kpi, months, where, coverage) if coverage else None
+            return chart_of(kpi, label, list(where), _rows(kpi, months, found, whole), target)
     return spc_by(get, kpi_id, period, None, where, {None: target}, coverage)[None]
+
+
+def month_rows(store, kpi_id: str, months: list[str], where=()) -> dict[str, Row] | None:
+    """Every month's row of a KPI in one query grouped by month, for the kinds whose figure
+    for a month is a plain aggregate of the rows dated in it: a ratio of two counts of one
+    table on one date (deadline compliance, timeliness, ...) and a percentile of days
+    (median processing time, ...). The same rows as ``compute`` for each month (the test
+    holds them side by side); None for any other kind (the caller computes month by month)."""
+    from .base import Context, Query, pct
+    from .measures import NO_DATA, Count, QuantileKPI, RatioKPI
+
+    kpi = get_kpi(kpi_id)
+    span = Period.from_dates(Period.parse(months[0]).start, Period.parse(months[-1]).end)
+    ctx = Context(store, Query.make(kpi.id, span, [], list(where)), kpi)
+    if isinstance(kpi, RatioKPI):
+        a, b = kpi.numerator, kpi.denominator
+        if not (isinstance(a, Count) and isinstance(b, Count) and a.table == b.table
+                and a.date and a.date == b.date and a.value is None and b.value is None):
+            return None
+        ctx.check_dims(kpi.dims)
+
+        def build_ratio():
+            t = ctx.table(a.table)
+            t = t.filter(ctx.in_period(t[a.date]))
+
+            def hits(w):
+                if w is None:
+                    return t.count()
+                return ibis.ifelse(w(t).fill_null(False), 1, 0).sum()
+
+            return t.group_by(month=t[a.date].truncate("M")).aggregate(n=hits(a.where),
+                                                                       d=hits(b.where))
+
+        # as the KPI layer: a count of 0 where no administration in scope has data for the
+        # month is "no data", not 0
+        scope = ctx.q.where.get("administration")
+        ranges = [rg for adm, rgs in ctx.coverage(a.table).items()
+                  if not scope or adm in scope for rg in rgs]
+        out = {}
+        for r in ctx.frame(("spc_months", a, b), build_ratio).to_dicts():
+            label = _label(r["month"])
+            p = Period.parse(label)
+            seen = any(s0 <= p.end and e0 >= p.start for s0, e0 in ranges)
+            n, d = int(r["n"] or 0), int(r["d"] or 0)
+            num = n if n or seen else None
+            den = d if d or seen else None
+            note = (kpi.missing_denominator_note if den is None else kpi.empty_note if not den
+                    else NO_DATA if num is None else None)
+            out[label] = Row({}, value=pct(num, den), numerator=num, denominator=den,
+                             note=note)
+        return out
+    if isinstance(kpi, QuantileKPI):
+        ctx.check_dims(kpi.dims)
+
+        def build_quantile():
+            t = ctx.table(kpi.table)
+            t = t.filter(ctx.in_period(t[kpi.date]))
+            if kpi.where is not None:
+                t = t.filter(kpi.where(t))
+            x = kpi.expr(t)
+            return t.group_by(month=t[kpi.date].truncate("M")).aggregate(
+                v=x.quantile(kpi.q), n=x.count())
+
+        return {_label(r["month"]): Row({}, value=round(float(r["v"]), 1), n=int(r["n"]))
+                for r in ctx.frame("spc_months", build_quantile).to_dicts() if r["n"]}
+    return None
+
+
+def _label(d) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
 
 
 def spc_by(get: Get, kpi_id: str, period: str | Period, dim: str | None, where=(),
@@ -363,4 +448,4 @@ def target_for(rows: list[dict[str, Any]], kpi_id: str, where: list[str], period
 
 
 __all__ = ["ASSURANCE", "MIN_POINTS", "MONTHS", "VARIATION", "Chart", "Target", "chart_of",
-           "covered_months", "spc", "spc_by", "target_for", "window"]
+           "covered_months", "month_rows", "spc", "spc_by", "target_for", "window"]

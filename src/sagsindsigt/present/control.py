@@ -84,7 +84,7 @@ def control_chart(ch: Chart, title: str) -> dict[str, Any]:
                    "encoding": {
                        "x": x, "y": {"field": "værdi", "type": "quantitative"},
                        "color": {"field": "vurdering", "title": None, "legend": {
-                           "orient": "top", "direction": "horizontal", "labelLimit": 0},
+                           "orient": "top", "columns": 2, "labelLimit": 0},
                            "scale": {"domain": domain, "range": [colours[d] for d in domain]}},
                        "shape": {"field": "vurdering", "scale": {
                            "domain": domain, "range": [shapes[d] for d in domain]}},
@@ -98,14 +98,15 @@ def control_chart(ch: Chart, title: str) -> dict[str, Any]:
                        "mark": {"type": "rule", "strokeDash": [6, 4], "color": TARGET_COLOUR,
                                 "size": 2},
                        "encoding": {"y": {"datum": ch.target.value}}})
-    subtitle = ch.variation_text()
+    # short lines: the chart must read on a phone (390 px) as well
+    subtitle = [f"Kontrolkort: {ch.variation_text()}"]
     if ch.assurance_text():
-        subtitle += f" · {ch.assurance_text()}"
+        subtitle[0] += f" · {ch.assurance_text()}"
     if ch.target is not None:
-        subtitle += (f" · Mål: {'højst' if ch.target.direction == 'max' else 'mindst'} "
-                     f"{dk_value(ch.target.value, unit)} (stiplet)")
+        subtitle.append(f"Mål: {'højst' if ch.target.direction == 'max' else 'mindst'} "
+                        f"{dk_value(ch.target.value, unit)} (stiplet linje)")
     return {"$schema": SCHEMA, "title": {"text": title, "subtitle": subtitle},
-            "description": describe(f"{title}: {subtitle}"), "width": "container",
+            "description": describe(f"{title}. {'. '.join(subtitle)}"), "width": "container",
             "height": 220, "data": {"values": data}, "layer": layers,
             "config": {"locale": LOCALE}}
 

@@ -25,11 +25,18 @@ def coverage(fig: Figures, table: str) -> dict:
     return fig.read(reads.coverage, table)
 
 
+def series(fig: Figures, kpi: str, months: list[str], where: list[str]):
+    """Every month's row in one query where the KPI's kind allows (``spc.month_rows``)."""
+    return fig.memo_db(("spc_months", kpi, tuple(months), tuple(where)),
+                       lambda: spc.month_rows(fig.store, kpi, months, where))
+
+
 def chart(fig: Figures, kpi: str, period: str, where: list[str]) -> spc.Chart:
     """The control chart of one KPI for one scope, ending with the period's last month."""
     def make() -> spc.Chart:
         return spc.spc(fig.get, kpi, period, where, target(fig, kpi, period, where),
-                       lambda table: coverage(fig, table))
+                       lambda table: coverage(fig, table), lambda months: series(
+                           fig, kpi, months, where))
 
     return fig.memo(("spc", kpi, period, tuple(where)), make)
 
@@ -38,8 +45,9 @@ def section(fig: Figures, f: Filters, kpi: str) -> tuple[dict, Table]:
     """A page's control chart of a KPI for the page's scope: the chart spec and its table."""
     ch = chart(fig, kpi, f.period, f.where())
     label = get_kpi(kpi).label
-    title = f"{label} pr. måned (kontrolkort)"
-    return control_chart(ch, title), control_table(ch, f"kontrolkort_{kpi}", title)
+    title = f"{label} pr. måned"
+    return control_chart(ch, title), control_table(ch, f"kontrolkort_{kpi}",
+                                                   f"{title} (kontrolkort)")
 
 
 __all__ = ["chart", "section", "target"]

@@ -63,7 +63,8 @@ def over_time(fig: Figures, t: dict, st) -> spc.Chart | None:
     def make():
         try:
             return spc.spc(fig.get, t["kpi"], str(t["period"]), where, goal,
-                           lambda table: control.coverage(fig, table))
+                           lambda table: control.coverage(fig, table),
+                           lambda months: control.series(fig, t["kpi"], months, where))
         except (KpiUsageError, ValueError):
             return None
 
