@@ -191,8 +191,10 @@ def rejects(ctx, batch, fmt) -> None:
 @click.option("--by", help="Opdel efter dimensioner, fx administration,unit.")
 @click.option("--where", multiple=True, help="Filter DIMENSION=VÆRDI (kan gentages).")
 @click.option("--annualise", is_flag=True, help="Opregn delvist dækkede tal til hele perioden.")
-@click.option("--view", type=click.Choice(["funnel"]), help="funnel: tragtvisning af en andel "
-              "med kontrolgrænser (95 % og 99,8 %) pr. enhed.")
+@click.option("--view", type=click.Choice(["funnel", "spc"]), help="funnel: tragtvisning af "
+              "en andel med kontrolgrænser (95 % og 99,8 %) pr. enhed; spc: kontrolkort pr. "
+              "måned (de 24 måneder op til periodens slutning) med signaler, variation og "
+              "målopfyldelse.")
 @click.option("--overdispersion", type=click.Choice(["auto", "none", "multiplicative",
                                                      "additive"]), default="auto",
               help="Tragtvisning: justér grænserne for overspredning (Spiegelhalter 2005); "
@@ -224,6 +226,9 @@ def kpi(ctx, kpi_id, list_, period, by, where, annualise, view, overdispersion, 
 
             shown = funnel(store, q, overdispersion=overdispersion, casemix=casemix)
             result = shown.result
+        elif view == "spc":
+            _spc(store, q, fmt)
+            return
         else:
             shown = result = compute(store, q)
     except KpiUsageError as exc:
@@ -264,6 +269,54 @@ def kpi(ctx, kpi_id, list_, period, by, where, annualise, view, overdispersion, 
 
 
 _LIGHTS = {"green": "grøn", "yellow": "gul", "red": "rød"}
+
+
+def _spc(store, q, fmt: str) -> None:
+    """``kpi … --view spc``: the control chart of one scope, a row per month."""
+    from . import targets
+    from .kpis import get
+    from .kpis import spc as spc_mod
+    from .present.tables import getter
+    from .store import reads
+
+    spc_mod.check(get(q.kpi), q.by, q.annualise)
+    where = [f"{k}={','.join(v)}" for k, v in q.where.items()]
+    g = getter(store)
+    target = spc_mod.target_for(
+        reads.targets(store), q.kpi, where, q.period.label,
+        lambda t: targets.evaluate(store, t, lambda k, p, w: g(k, p, [], w)))
+    ch = spc_mod.spc(g, q.kpi, q.period, where, target,
+                     lambda table: reads.coverage(store, table),
+                     lambda months: spc_mod.month_rows(store, q.kpi, months, where))
+    data = ch.as_json()
+    if fmt == "json":
+        click.echo(json.dumps(data, ensure_ascii=False, default=str))
+        return
+    cols = ["month", "value", "numerator" if ch.kpi.ratio else "n",
+            *(["denominator"] if ch.kpi.ratio else []), "centre", "lower", "upper", "signal",
+            "side", "rules", "note"]
+    if fmt == "csv":
+        _emit([{**r, "rules": "|".join(r["rules"])} for r in data["rows"]], "csv", cols)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    unit = ch.kpi.unit
+    t = Table(title=f"{ch.kpi.label} ({unit}): {spc_mod.CHARTS[ch.chart]}, "
+                    f"{q.period.danish()}", caption=ch.sentence())
+    for c in ("måned", "værdi", "centerlinje", "nedre grænse", "øvre grænse", "signal"):
+        t.add_column(c, justify="left" if c in ("måned", "signal") else "right")
+    for r in data["rows"]:
+        sig = "" if not r["signal"] else (
+            f"{spc_mod.VARIATION[r['signal']]}: "
+            + ", ".join(spc_mod.RULES[x] for x in r["rules"]))
+        t.add_row(r["month"], danish.value(r["value"], unit),
+                  *[danish.value(r[k], unit) for k in ("centre", "lower", "upper")], sig)
+    Console(width=160).print(t)
+    line = f"Variation: {ch.variation_text()}"
+    if ch.assurance_text():
+        line += f". Mål: {ch.assurance_text()}"
+    click.echo(line)
 
 
 @cli.command()

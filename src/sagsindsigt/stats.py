@@ -1,5 +1,6 @@
 """Statistics behind the KPIs: confidence intervals, traffic lights, agreement between
-reviewers, a rank test, audit sample sizes and funnel-plot limits.
+reviewers, a rank test, audit sample sizes, funnel-plot limits and control charts (XmR,
+Laney p′, the special-cause rules).
 
 Pure functions; only the standard library, ``numpy`` and ``scipy`` are used.
 """
@@ -8,10 +9,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 from scipy.stats import binom, chi2, hypergeom, mannwhitneyu, norm
@@ -21,12 +23,15 @@ __all__ = [
     "binary_agreement",
     "cohens_kappa",
     "funnel_limits",
+    "laney_limits",
     "normal_limits",
     "overdispersion",
     "mann_whitney_p",
     "percent_agreement",
+    "spc_signals",
     "traffic_light",
     "wilson_interval",
+    "xmr_limits",
 ]
 
 
@@ -311,3 +316,116 @@ def normal_limits(target: float, s2: float, adjustment: str = "none", phi: float
             "upper95": min(1.0, max(0.0, target + Z95 * sd)),
             "lower998": min(1.0, max(0.0, target - Z998 * sd)),
             "upper998": min(1.0, max(0.0, target + Z998 * sd))}
+# -- statistical process control (kpis/spc.py) ------------------------------------------------
+
+D2 = 1.128  # d2 for moving ranges of two points: E[|X1 - X2|] = 1.128 sigma (normal)
+SPC_RUN = 7  # points in a row for a shift or a trend (NHS England, "Making Data Count")
+SPC_RULES = ("outside", "two_of_three", "shift", "trend")  # also the priority of a side
+
+
+def xmr_limits(values: Sequence[float]) -> dict[str, float]:
+    """Limits of an XmR (individuals and moving range) chart: centre = the mean, sigma =
+    mean moving range / 1.128, limits mean ± 3 sigma (= mean ± 2.66 · mR̄). Consecutive values
+    in the order given; at least two. No screening of large moving ranges."""
+    x = np.asarray(values, dtype=float)
+    if x.size < 2:
+        raise ValueError("Et XmR-kort kræver mindst to målinger.")
+    mr = float(np.mean(np.abs(np.diff(x))))
+    centre = float(np.mean(x))
+    sigma = mr / D2
+    return {"centre": centre, "mr_bar": mr, "sigma": sigma,
+            "lower": centre - 3 * sigma, "upper": centre + 3 * sigma}
+
+
+def laney_limits(x: Sequence[float], n: Sequence[float]) -> dict[str, Any]:
+    """Laney's p′ chart (Laney 2002, *Quality Engineering* 14(4):531–537) for counts ``x``
+    out of ``n`` per subgroup (every n > 0), as proportions: p̄ = Σx/Σn,
+    σ_pi = √(p̄(1 − p̄)/n_i), z_i = (p_i − p̄)/σ_pi, σ_z = mean moving range of z / 1.128, and
+    the limits p̄ ± 3 σ_pi σ_z clipped to [0, 1]. ``sigma`` per subgroup is σ_pi σ_z (what the
+    2-of-3 rule measures in). When p̄ is 0 or 1 every sigma is 0 and the limits are p̄."""
+    xs, ns = np.asarray(x, dtype=float), np.asarray(n, dtype=float)
+    if xs.size < 2 or xs.size != ns.size:
+        raise ValueError("Et p′-kort kræver mindst to delgrupper med tæller og nævner.")
+    if np.any(ns <= 0) or np.any(xs < 0) or np.any(xs > ns):
+        raise ValueError("Hver delgruppe skal have 0 ≤ tæller ≤ nævner og nævner > 0.")
+    p_bar = float(xs.sum() / ns.sum())
+    if p_bar in (0.0, 1.0):
+        zero = [0.0] * xs.size
+        return {"centre": p_bar, "sigma_z": 0.0, "sigma": zero, "lower": [p_bar] * xs.size,
+                "upper": [p_bar] * xs.size}
+    sigma_p = np.sqrt(p_bar * (1 - p_bar) / ns)
+    z = (xs / ns - p_bar) / sigma_p
+    sigma_z = float(np.mean(np.abs(np.diff(z)))) / D2
+    sigma = sigma_p * sigma_z
+    return {"centre": p_bar, "sigma_z": sigma_z, "sigma": [float(s) for s in sigma],
+            "lower": [float(v) for v in np.clip(p_bar - 3 * sigma, 0, 1)],
+            "upper": [float(v) for v in np.clip(p_bar + 3 * sigma, 0, 1)]}
+
+
+def spc_signals(values: Sequence[float], centre: float,
+                sigma: float | Sequence[float]) -> list[dict[str, Any] | None]:
+    """The special-cause rules of NHS England's "Making Data Count" on consecutive points:
+
+    * ``outside``: a point beyond centre ± 3 sigma;
+    * ``shift``: 7 or more points in a row on the same side of the centre (a point exactly on
+      the centre ends the run);
+    * ``trend``: 7 or more points in a row each higher (or each lower) than the one before (a
+      repeated value ends the run);
+    * ``two_of_three``: 2 of 3 consecutive points beyond centre ± 2 sigma on the same side
+      (the outer third; a point outside the limits counts); the points beyond are flagged.
+
+    ``sigma`` is one number or one per point (p′ limits vary with n). Returns per point
+    ``None`` or ``{"side": "high" | "low", "rules": [...]}``; a point caught on both sides
+    (a rising trend that starts below the lower limit) takes the side of its first rule in
+    the order outside, two_of_three, shift, trend."""
+    v = [float(a) for a in values]
+    k = len(v)
+    s = [float(sigma)] * k if isinstance(sigma, int | float) else [float(a) for a in sigma]
+    found: list[dict[str, str]] = [{} for _ in range(k)]  # rule -> side
+
+    def mark(i: int, rule: str, side: str) -> None:
+        found[i].setdefault(rule, side)
+
+    for i in range(k):
+        if v[i] > centre + 3 * s[i]:
+            mark(i, "outside", "high")
+        elif v[i] < centre - 3 * s[i]:
+            mark(i, "outside", "low")
+    for i in range(k - 2):
+        for side, beyond in (("high", lambda j: v[j] > centre + 2 * s[j]),
+                             ("low", lambda j: v[j] < centre - 2 * s[j])):
+            hits = [j for j in range(i, i + 3) if beyond(j)]
+            if len(hits) >= 2:
+                for j in hits:
+                    mark(j, "two_of_three", side)
+
+    def runs(same: Callable[[int], str | None], rule: str, first: int) -> None:
+        """Mark every run of at least SPC_RUN points; ``same(i)`` is the side point i
+        continues (for a trend: compared with point i - 1), ``first`` points the run
+        includes before the first compared one."""
+        i = 0
+        while i < k:
+            side = same(i)
+            if side is None:
+                i += 1
+                continue
+            j = i
+            while j + 1 < k and same(j + 1) == side:
+                j += 1
+            start = max(0, i - first)
+            if j - start + 1 >= SPC_RUN:
+                for m in range(start, j + 1):
+                    mark(m, rule, side)
+            i = j + 1
+
+    runs(lambda i: "high" if v[i] > centre else "low" if v[i] < centre else None, "shift", 0)
+    runs(lambda i: None if i == 0 else "high" if v[i] > v[i - 1] else
+         "low" if v[i] < v[i - 1] else None, "trend", 1)
+    out: list[dict[str, Any] | None] = []
+    for f in found:
+        if not f:
+            out.append(None)
+            continue
+        rules = [r for r in SPC_RULES if r in f]
+        out.append({"side": f[rules[0]], "rules": rules})
+    return out

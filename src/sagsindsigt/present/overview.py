@@ -38,11 +38,13 @@ def previous(period: str) -> str | None:
 
 def tiles(get: Get, labels, period: str, where: list[str], dim: str,
           targets: dict[tuple, Any], own_target: Callable[[str], Any] | None = None,
-          link: Callable[[Any], dict | None] | None = None) -> list[dict[str, Any]]:
+          link: Callable[[Any], dict | None] | None = None,
+          over_time: Callable[[str], dict | None] | None = None) -> list[dict[str, Any]]:
     """The tiles for a scope: ``dim`` is the level members are listed by, ``targets`` every
     evaluated target inside the caller's scope keyed (kpi, administration, period),
     ``own_target(kpi)`` the status shown for the whole tile, ``link(member)`` a member's
-    drill-down parameters."""
+    drill-down parameters, ``over_time(kpi)`` the whole tile's control-chart status
+    (:func:`sagsindsigt.present.control.status`: variation and assurance over the months)."""
     prev = previous(period)
     out = []
     for k in TILE_KPIS:
@@ -74,7 +76,8 @@ def tiles(get: Get, labels, period: str, where: list[str], dim: str,
         out.append({"kpi": kd, "items": items, "dim": dim,
                     "total": Cell(tot.value if tot else None, kd.unit,
                                   tot.note if tot else "ingen data"),
-                    "target": own_target(k) if own_target else None})
+                    "target": own_target(k) if own_target else None,
+                    "spc": over_time(k) if over_time else None})
     return out
 
 

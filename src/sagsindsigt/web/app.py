@@ -187,7 +187,8 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
                 by: Annotated[str | None, Query(description="fx administration,unit")] = None,
                 where: Annotated[list[str] | None, Query(description="DIMENSION=VÆRDI")] = None,
                 annualise: bool = False,
-                view: Annotated[str | None, Query(description="funnel: tragtvisning")] = None,
+                view: Annotated[str | None, Query(
+                    description="funnel: tragtvisning; spc: kontrolkort pr. måned")] = None,
                 overdispersion: Adjustment_ = "auto",
                 casemix: Annotated[bool, Query(description="tragtvisning: standardisér "
                                                "efter sagstype")] = False):
@@ -200,6 +201,11 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
             q = KQ.make(kpi_id, period, by, where or [], annualise)
             fig.read(reads.require_visible, q.where.get("administration"),
                      q.where.get("unit"), q.where.get("case_type"))
+            if view == "spc":
+                body = _spc_json(fig, q)
+                body["scope"] = fig.labels().scope_of_where(q.where)
+                return JSONResponse(json.loads(json.dumps(body, ensure_ascii=False,
+                                                          default=str)))
             if view == "funnel":
                 q.by = q.by or list(funnel.DEFAULT_BY)
             res = fig.get(kpi_id, q.period, q.by, [(k, v) for k, v in q.where.items()],
@@ -233,6 +239,17 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
     app.include_router(worklist.router(fig, templates))
     app.include_router(audits_router(fig, templates))
     return app
+
+
+def _spc_json(fig: Figures, q) -> dict:
+    """``view=spc``: the control chart of the query's scope, as ``kpi … --view spc``."""
+    from ..kpis import get as get_kpi
+    from ..kpis.spc import check
+    from .control import chart
+
+    check(get_kpi(q.kpi), q.by, q.annualise)
+    return chart(fig, q.kpi, q.period.label,
+                 [f"{k}={','.join(v)}" for k, v in q.where.items()]).as_json()
 
 
 def _signed_in_as() -> str | None:

@@ -15,10 +15,12 @@ from .. import targets as core
 from ..access import current
 from ..danish import change as dk_change
 from ..danish import value as dk_value
-from ..kpis import all_kpis
+from ..kpis import KpiUsageError, all_kpis, spc
+from ..kpis import get as get_kpi
 from ..present.charts import target_chart
 from ..present.tables import Cell, Column, Table
 from ..store import reads
+from . import control
 from .pages import Figures, Filters
 
 SLUG = "maaltal"
@@ -42,8 +44,42 @@ def statuses(fig: Figures, f: Filters | None = None) -> list[dict[str, Any]]:
 
         st = core.evaluate(fig.store, t, get)
         out.append({"target": t, "status": st, "trend": core.trend(t, get),
-                    "caution": core.caution(t["kpi"])})
+                    "caution": core.caution(t["kpi"]), "over_time": over_time(fig, t, st)})
     return out
+
+
+def over_time(fig: Figures, t: dict, st) -> spc.Chart | None:
+    """The target's KPI month by month for the target's scope, up to the end of its period,
+    with Making Data Count's assurance against this target (None for an unknown KPI or a
+    period that cannot be read)."""
+    try:
+        if get_kpi(t["kpi"]).audit:  # audit rounds are quarterly or yearly: no months
+            return None
+    except KpiUsageError:
+        return None
+    where = [f"{d}={t[d]}" for d in ("administration", "unit", "case_type") if t.get(d)]
+    goal = None if st.target is None else spc.Target(float(st.target), st.direction)
+
+    def make():
+        try:
+            return spc.spc(fig.get, t["kpi"], str(t["period"]), where, goal,
+                           lambda table: control.coverage(fig, table),
+                           lambda months: control.series(fig, t["kpi"], months, where))
+        except (KpiUsageError, ValueError):
+            return None
+
+    return fig.memo(("spc_target", t["id"], t["kpi"], str(t["period"]), tuple(where),
+                     None if goal is None else (goal.value, goal.direction)), make)
+
+
+def over_time_text(ch: spc.Chart | None) -> str:
+    """"Målet nås af og til · Almindelig variation", or why there is no control chart."""
+    if ch is None:
+        return "ingen kontrolkort (ikke månedlige tal)"
+    if ch.variation is None:
+        return ch.variation_text()
+    parts = [ch.assurance_text(), ch.variation_text()]
+    return " · ".join(p for p in parts if p)
 
 
 def view(fig: Figures, f: Filters) -> dict[str, Any]:
@@ -53,7 +89,8 @@ def view(fig: Figures, f: Filters) -> dict[str, Any]:
         Column("label", "Måltal"), Column("kpi", "Nøgletal"), Column("scope", "Afgrænsning"),
         Column("period", "Periode"), Column("goal", "Mål"), Column("actual", "Faktisk"),
         Column("status", "Status"), Column("distance", "Afstand til mål"),
-        Column("trend", "Udvikling i de foregående perioder")])
+        Column("trend", "Udvikling i de foregående perioder"),
+        Column("over_time", "Over tid (kontrolkort)")])
     charts = []
     for it in items:
         st, t = it["status"], it["target"]
@@ -70,7 +107,8 @@ def view(fig: Figures, f: Filters) -> dict[str, Any]:
                    "status": st.label,
                    "distance": (Cell(None, unit, "kan ikke beregnes") if st.distance is None
                                 else dk_change(st.distance, unit)),  # procentpoint, signed
-                   "trend": trend_text(it["trend"], unit)})
+                   "trend": trend_text(it["trend"], unit),
+                   "over_time": over_time_text(it["over_time"])})
         charts.append(target_chart(st, it["trend"], f"{st.kpi_label} – {labels.target(t)}"))
     cautions = [{"id": labels.target(it["target"]), "kpi": it["status"].kpi_label,
                  "text": it["caution"]} for it in items if it["caution"]]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from ..access import current
 from ..danish import number
 from ..data_quality import warnings
+from ..kpis import get as get_kpi
 from ..kpis.measures import AGE_BAND, AGE_BAND_LABELS
 from ..present.charts import bar_chart, table_chart
+from ..present.control import status as control_status
 from ..present.labels import KIND_LABELS
 from ..present.overview import signals
 from ..present.overview import tiles as overview_tiles
@@ -16,7 +19,12 @@ from ..present.seed import seed_table
 from ..present.tables import Cell, Column, Table
 from ..store import reads
 from ..targets import evaluate
+from . import control
 from .pages import LEVELS, Figures, Filters, kpi_table, months
+
+# the control charts (kpis/spc.py) each page shows for its scope, month by month
+SPC_CASES = ["deadline_compliance", "processing_days_median"]
+SPC_COMPLAINTS = ["complaint_rate", "complaint_response_days_median"]
 
 
 def overview(fig: Figures, f: Filters) -> dict[str, Any]:
@@ -25,12 +33,28 @@ def overview(fig: Figures, f: Filters) -> dict[str, Any]:
     labels = fig.labels()
     targets = _targets(fig)
     tiles = overview_tiles(fig.get, labels, f.period, f.where(), f.level or "case_type",
-                           targets, lambda k: _target(fig, k, f), f.drill)
+                           targets, lambda k: _target(fig, k, f), f.drill,
+                           lambda k: _over_time(fig, f, k))
     seed = None if f.where() else fig.memo(
         ("seed", f.period), lambda: seed_table(fig.get, labels, f.period))
     return {"tiles": tiles, "signals": signals(tiles), "tables": [seed] if seed else [],
             "target_list": list(targets.values()),
             "worklist": _worklist_counts(fig, f) if current().can("cases") else None}
+
+
+def _over_time(fig: Figures, f: Filters, kpi: str) -> dict[str, Any] | None:
+    """A tile's Making Data Count status: variation and assurance on the control chart of
+    the page's scope (none for a KPI without monthly figures, such as audit rounds), and
+    where its chart is drawn."""
+    if get_kpi(kpi).audit:  # audit rounds are quarterly or yearly: no months to chart
+        return None
+    st = control_status(control.chart(fig, kpi, f.period, f.where()))
+    if not st["points"]:
+        return None
+    page = "sager" if kpi in SPC_CASES else "klager" if kpi in SPC_COMPLAINTS else None
+    st["href"] = (f"/side/{page}?{urlencode(f.params())}#kontrolkort_{kpi}" if page
+                  else None)
+    return st
 
 
 def _worklist_counts(fig: Figures, f: Filters) -> dict[str, Any]:
@@ -114,7 +138,12 @@ def cases(fig: Figures, f: Filters) -> dict[str, Any]:
               bar_chart("Modtagne og afgjorte sager pr. måned", per_month, "måned", "antal",
                         "serie", across=False),  # months read left to right
               backlog_chart]
-    return {"tables": [flow, backlog, quality, mirror, table, rules], "charts": charts}
+    tables = [flow, backlog, quality, mirror, table, rules]
+    for k in SPC_CASES:
+        spec, t = control.section(fig, f, k)
+        charts.append(spec)
+        tables.append(t)
+    return {"tables": tables, "charts": charts}
 
 
 MIRROR_WORDS = {"for_kort": "Urealistisk kort", "for_lang": "Urealistisk lang",
@@ -214,6 +243,10 @@ def complaints(fig: Figures, f: Filters) -> dict[str, Any]:
     sb = kpi_table(fig, "styrket_borgerkontakt", "Styrket borgerkontakt", f,
                    ["sb_share", "sb_resolved_share", "sb_vs_written"], level)
     tables.append(sb)
+    for k in SPC_COMPLAINTS:
+        spec, t = control.section(fig, f, k)
+        charts.append(spec)
+        tables.append(t)
     return {"tables": tables, "charts": charts}
 
 
