@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from sagsindsigt.ingest import import_file
-from sagsindsigt.kpis.process import END, START, ProcessQuery, dfg, variants
+from sagsindsigt.kpis.process import END, START, ProcessQuery, dfg, service_times, variants
 from sagsindsigt.store import reads
 
 LOGS = Path(__file__).resolve().parents[3] / "shared" / "data" / "eventlogs"
@@ -165,6 +165,9 @@ def test_lifecycle_bad_rows_and_namespaces(store, tmp_path):
     assert [(x["from"], x["to"], x["count"], x["median_hours"])
             for x in dfg(store, ProcessQuery.make())] == [  # as often each: by name
         ("afgør", END, 1, None), ("modtag", "afgør", 1, 48.0), (START, "modtag", 1, None)]
+    # the instance of modtag with a start and a complete has a service time: 1,5 hours
+    assert service_times(store, ProcessQuery.make()) == [
+        {"activity": "modtag", "instances": 1, "median_hours": 1.5, "p90_hours": 1.5}]
 
 
 def test_unreadable_xes_is_one_sentence(store, tmp_path):

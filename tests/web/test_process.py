@@ -102,3 +102,21 @@ def test_text_in_the_map_is_escaped_and_a_log_on_its_own_is_drawn(tmp_path):
         r = c.get("/proces", params={"vaegt": "tid", "andel": "50"})
         assert r.status_code == 200 and "Viser 2 af 3 overgange" in r.text
     store.close()
+
+
+def test_service_times_where_the_log_has_lifecycles(tmp_path):
+    from sagsindsigt.ingest import import_file
+    from sagsindsigt.store import Store
+    from sagsindsigt.web.app import create_app
+
+    from ..ingest.test_eventlogs import LIFECYCLE
+
+    store = Store(str(tmp_path / "lc.duckdb"))
+    store.init()
+    (tmp_path / "lc.xes").write_text(LIFECYCLE, encoding="utf-8")
+    import_file(store, "events", tmp_path / "lc.xes", source="lc", today=date(2026, 1, 1))
+    with TestClient(create_app(store, warm=False, auth=False, secure_cookies=False)) as c:
+        r = c.get("/proces")
+        table = r.text.split('id="behandlingstid"', 1)[1].split("</table>", 1)[0]
+        assert re.findall(r"<td class=\"num\">([^<]*)</td>", table) == ["1", "1,5 t", "1,5 t"]
+    store.close()

@@ -17,6 +17,8 @@ it runs the same on DuckDB and PostgreSQL:
 * :func:`bottlenecks`: in the cases decided after their due date, per transition and per
   activity (the time up to it), the total and median days, ranked by total.
 * :func:`rework`: activities repeated within a case.
+* :func:`service_times`: where a log records ``start`` and ``complete``, the time between
+  them per activity.
 
 A case is identified by (source, case id). Events are ordered by time, then activity name
 (ties in time get a fixed order on every engine). Where a log records lifecycle transitions,
@@ -83,10 +85,12 @@ class ProcessQuery:
         return ((p.start, p.end) if p else None, tuple(self.where.items()))
 
 
-def _events(store, q: ProcessQuery) -> ibis.Table:
-    """The analysed events of the query, each with its case's start (``case_start``)."""
+def _events(store, q: ProcessQuery, complete: bool = True) -> ibis.Table:
+    """The analysed events of the query (``complete``: only complete events and those without
+    a transition; else every transition), each with its case's start (``case_start``)."""
     e = reads.process_events(store)
-    e = e.filter(e.lifecycle.isnull() | (e.lifecycle.lower() == "complete"))
+    if complete:
+        e = e.filter(e.lifecycle.isnull() | (e.lifecycle.lower() == "complete"))
     for dim, values in q.where.items():
         e = e.filter(e[dim].isin(list(values)))
     if q.period is not None:
@@ -277,6 +281,34 @@ def rework(store, q: ProcessQuery) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (-r["cases"], r["activity"]))
 
 
+def service_times(store, q: ProcessQuery) -> list[dict[str, Any]]:
+    """Where a log records lifecycle transitions: per activity, the instances with both a
+    ``start`` and a ``complete`` (the n-th start of an activity in a case paired with its n-th
+    complete, in time order) and the median and P90 hours between them (the service time);
+    most instances first."""
+    def build():
+        e = _events(store, q, complete=False)
+        e = e.filter(e.lifecycle.notnull()).mutate(lc=e.lifecycle.lower())
+        e = e.filter(e.lc.isin(["start", "complete"]))
+        w = ibis.window(group_by=[e["_source"], e.case_id, e.activity, e.lc], order_by=[e.at])
+        e = e.mutate(n=ibis.row_number().over(w))
+        st = e.filter(e.lc == "start").select(s_source="_source", s_case="case_id",
+                                               s_act="activity", s_n="n", s_at="at")
+        co = e.filter(e.lc == "complete")
+        j = co.join(st, (co["_source"] == st.s_source) & (co.case_id == st.s_case)
+                    & (co.activity == st.s_act) & (co.n == st.s_n))
+        j = j.mutate(hours=_hours(j.at, j.s_at))
+        return j.group_by("activity").aggregate(
+            instances=j.count(), median_hours=j.hours.median(),
+            p90_hours=j.hours.quantile(0.9))
+
+    df = _cached(store, "service_times", q, build)
+    rows = [{"activity": r["activity"], "instances": int(r["instances"]),
+             "median_hours": _round(r["median_hours"]), "p90_hours": _round(r["p90_hours"])}
+            for r in df.to_dicts()]
+    return sorted(rows, key=lambda r: (-r["instances"], r["activity"]))
+
+
 def summary(store, q: ProcessQuery) -> dict[str, Any]:
     """Cases and events of the query, and the median days from receipt to first event (of
     the cases in the store) and of throughput against the deadline."""
@@ -299,4 +331,4 @@ def summary(store, q: ProcessQuery) -> dict[str, Any]:
 
 
 __all__ = ["DIMS", "END", "START", "ProcessQuery", "bottlenecks", "case_times", "dfg",
-           "rework", "summary", "variants"]
+           "rework", "service_times", "summary", "variants"]

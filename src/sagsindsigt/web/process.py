@@ -81,6 +81,7 @@ def router(fig, templates: Jinja2Templates) -> APIRouter:
             "weight": vaegt, "shares": SHARES, "share": int(andel),
             "variants": var[:SHOWN_VARIANTS], "variant_total": len(var), "cases": total,
             "bottlenecks": compute(core.bottlenecks, q), "rework": compute(core.rework, q),
+            "service": compute(core.service_times, q),
             "summary": compute(core.summary, q), "hours": hours_text,
             "can_drill": _can_drill(request),
             "edge_link": lambda e: f"{URL}/sager?" + urlencode({**base, "fra": e["from"],
