@@ -138,7 +138,7 @@ def test_upgrade_on_duckdb_runs_init(db, capsys, tmp_path):
     s.close()
     code, out, _ = run(capsys, "--db", db, "upgrade")
     assert code == 0 and "bringes ajour af 'sagsindsigt init'" in out
-    assert "skemaversion 1 → 6" in out
+    assert "skemaversion 1 → 7" in out
     s = Store(db)
     assert {"users", "api_tokens", "access_log"} <= s._engine.table_names()
     s.close()
@@ -157,3 +157,72 @@ def test_usage_errors_are_danish(db, capsys, args, expected):
     code, _, err = run(capsys, "--db", db, *args)
     assert code == 2 and expected in err, err
     assert "Traceback" not in err
+
+
+PROCESS_CASES = ("case_id;administration;unit;case_type;received;decided\n"
+                 "1;SOF;SCK;A;03-02-2014;28-02-2014\n2;SOF;HCK;A;05-02-2014;\n"
+                 "3;SOF;SCK;A;10-02-2015;20-02-2015\n")
+PROCESS_EVENTS = ("case_id,activity,at\n1,modtaget,2014-02-03 09:00:00\n"
+                  "1,afgørelse,2014-02-28 12:00:00\n2,modtaget,2014-02-05 10:00:00\n"
+                  "3,modtaget,2015-02-10 08:00:00\n3,afgørelse,2015-02-11 08:00:00\n")
+
+
+@pytest.fixture
+def process_db(db, tmp_path):
+    (tmp_path / "pc.csv").write_text(PROCESS_CASES, encoding="utf-8")
+    (tmp_path / "pe.csv").write_text(PROCESS_EVENTS, encoding="utf-8")
+    assert main(["--db", db, "import", "cases", "pc.csv", "--source", "s"]) == 0
+    assert main(["--db", db, "import", "events", "pe.csv", "--source", "s"]) == 0
+    return db
+
+
+def test_process_dfg_and_variants_json(process_db, capsys):
+    code, out, _ = run(capsys, "--db", process_db, "process", "dfg", "--format", "json")
+    assert code == 0
+    rows = json.loads(out)["rows"]
+    # ▶ → modtaget: 9, 10 and 8 hours after receipt; modtaget → afgørelse: 603 and 24 hours;
+    # afgørelse → ■: the decision's day after the last event's day (0 and 9 days)
+    assert rows == [
+        {"from": "▶", "to": "modtaget", "count": 3, "median_hours": 9.0, "p90_hours": 9.8},
+        {"from": "afgørelse", "to": "■", "count": 2, "median_hours": 108.0,
+         "p90_hours": 194.4},
+        {"from": "modtaget", "to": "afgørelse", "count": 2, "median_hours": 313.5,
+         "p90_hours": 545.1},
+        {"from": "modtaget", "to": "■", "count": 1, "median_hours": None, "p90_hours": None}]
+    code, out, _ = run(capsys, "--db", process_db, "process", "variants", "--period", "2014",
+                       "--format", "json")
+    assert json.loads(out) == {"rows": [  # as many cases each: by the sequence
+        {"variant": ["modtaget"], "cases": 1, "share": 50.0, "median_days": 0.0},
+        {"variant": ["modtaget", "afgørelse"], "cases": 1, "share": 50.0, "median_days": 25.12}]}
+    code, out, _ = run(capsys, "--db", process_db, "process", "variants", "--where",
+                       "unit=HCK", "--format", "csv")
+    assert out.splitlines() == ["variant,cases,share,median_days", "modtaget,1,100.0,0.0"]
+    code, out, _ = run(capsys, "--db", process_db, "process", "dfg")
+    assert code == 0 and "modtaget" in out and "603" not in out
+
+
+def test_process_bottlenecks_and_stalled(process_db, capsys):
+    # case 1 (type A without a published deadline) has no due date: no late cases
+    code, out, _ = run(capsys, "--db", process_db, "process", "bottlenecks", "--format", "json")
+    assert code == 0 and json.loads(out) == {"rows": []}
+    # case 2 is open; its last event is on 5 February 2014 and the data end on 10 February
+    # 2015 (the span of the cases' received dates)
+    code, out, _ = run(capsys, "--db", process_db, "process", "stalled", "--days", "30",
+                       "--format", "json")
+    rows = json.loads(out)["rows"]
+    assert [(r["case_id"], r["last_activity"], r["idle_days"]) for r in rows] == [
+        ("2", "modtaget", 370)]
+    code, out, _ = run(capsys, "--db", process_db, "process", "stalled", "--period",
+                       "2014-02", "--format", "json")
+    assert json.loads(out)["rows"] == []  # on 28 February 2014 it was idle 23 days
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["process", "dfg", "--where", "farve=rød"], "Ukendt dimension 'farve'"),
+    (["process", "variants", "--period", "2014-13"], "2014-13"),
+    (["process", "stalled", "--days", "0"], "--days"),
+    (["process", "flow"], "Ukendt kommando"),
+])
+def test_process_usage_errors(process_db, capsys, args, fragment):
+    code, _, err = run(capsys, "--db", process_db, *args)
+    assert code == 2 and fragment in err and "Traceback" not in err, err

@@ -62,3 +62,16 @@ def test_the_project_itself_passes_lint():
     r = subprocess.run([ruff(), "check", "--no-cache", "src", "tests", "bench"], cwd=ROOT,
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout
+
+
+def test_pm4py_is_never_a_dependency_nor_imported():
+    """PM4Py is AGPL: only bench/bench_process.py runs it, in a virtual environment of its own
+    and as a subprocess; the package and its tests never import it or depend on it."""
+    import re
+
+    pattern = re.compile(r"^\s*(import|from)\s+pm4py", flags=re.M)
+    for room in ("src", "tests"):
+        for path in (ROOT / room).rglob("*.py"):
+            assert not pattern.search(path.read_text(encoding="utf-8")), path
+    assert "pm4py" not in (ROOT / "pyproject.toml").read_text(encoding="utf-8").lower()
+    assert "pm4py" not in (ROOT / "uv.lock").read_text(encoding="utf-8").lower()

@@ -914,6 +914,130 @@ def practice(ctx, period, where, days, fmt) -> None:
           else cols)
 
 
+# -- process analysis of the events log (kpis/process.py) --------------------------------------
+@cli.group()
+def process() -> None:
+    """Procesanalyse af hændelsesloggen: hvor går tiden i sagerne?"""
+
+
+def _process_options(f):
+    f = click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]),
+                     default="table")(f)
+    f = click.option("--where", multiple=True, help="Filter DIMENSION=VÆRDI: administration, "
+                     "unit, case_type eller benefit_area (kan gentages).")(f)
+    return click.option("--period", help="Sager modtaget (eller begyndt) i perioden, fx 2014 "
+                        "eller 2014-Q2; som standard hele loggen.")(f)
+
+
+def _process_query(period, where):
+    from .kpis import KpiUsageError
+    from .kpis.process import ProcessQuery
+
+    try:
+        return ProcessQuery.make(period, list(where))
+    except KpiUsageError as exc:
+        raise Usage(str(exc)) from exc
+
+
+def _process_emit(rows: list[dict], fmt: str, cols: list[str], table_rows=None) -> None:
+    if fmt == "json":
+        click.echo(json.dumps({"rows": rows}, ensure_ascii=False, default=str))
+    elif fmt == "csv":
+        _emit([{k: (" → ".join(v) if isinstance(v, list) else v) for k, v in r.items()}
+               for r in rows], "csv", cols)
+    else:
+        _emit(table_rows if table_rows is not None else rows, "table", cols)
+
+
+@process.command("dfg")
+@_process_options
+@click.pass_context
+def process_dfg(ctx, period, where, fmt) -> None:
+    """Direkte-følger-grafen: hvor ofte én aktivitet følger en anden, og tiden imellem
+    (median og 90-percentil i timer; ▶ er sagens start, ■ dens afslutning)."""
+    from .kpis.process import dfg
+
+    rows = dfg(_store(ctx), _process_query(period, where))
+    shown = [{**r, "count": danish.number(r["count"]),
+              "median_hours": danish.number(r["median_hours"], 1),
+              "p90_hours": danish.number(r["p90_hours"], 1)} for r in rows]
+    _process_emit(rows, fmt, ["from", "to", "count", "median_hours", "p90_hours"], shown)
+
+
+@process.command("variants")
+@_process_options
+@click.option("--top", type=click.IntRange(1, 10000), help="Kun de N hyppigste varianter.")
+@click.pass_context
+def process_variants(ctx, period, where, fmt, top) -> None:
+    """Varianter: sagsforløbenes rækkefølger af aktiviteter, de hyppigste først, med antal
+    sager, andel og median gennemløbstid i dage."""
+    from .kpis.process import variants
+
+    rows = variants(_store(ctx), _process_query(period, where), top)
+    shown = [{"variant": " → ".join(r["variant"]), "cases": danish.number(r["cases"]),
+              "share": danish.value(r["share"], "%"),
+              "median_days": danish.number(r["median_days"], 1)} for r in rows]
+    _process_emit(rows, fmt, ["variant", "cases", "share", "median_days"], shown)
+
+
+@process.command("bottlenecks")
+@_process_options
+@click.pass_context
+def process_bottlenecks(ctx, period, where, fmt) -> None:
+    """Flaskehalse: i sager afgjort efter fristen, de overgange og aktiviteter der lægger
+    flest dage til (i alt og median), rangordnet."""
+    from .kpis.process import bottlenecks
+
+    rows = bottlenecks(_store(ctx), _process_query(period, where))
+    shown = [{**r, "from": r["from"] or "", "cases": danish.number(r["cases"]),
+              "occurrences": danish.number(r["occurrences"]),
+              "total_days": danish.number(r["total_days"], 1),
+              "median_days": danish.number(r["median_days"], 1)} for r in rows]
+    _process_emit(rows, fmt, ["kind", "rank", "from", "to", "cases", "occurrences",
+                              "total_days", "median_days"], shown)
+
+
+@process.command("rework")
+@_process_options
+@click.pass_context
+def process_rework(ctx, period, where, fmt) -> None:
+    """Omarbejde: aktiviteter der gentages i samme sag."""
+    from .kpis.process import rework
+
+    rows = rework(_store(ctx), _process_query(period, where))
+    _process_emit(rows, fmt, ["activity", "cases", "repeats", "share"])
+
+
+@process.command("stalled")
+@_process_options
+@click.option("--days", type=click.IntRange(1, 3660), default=30, show_default=True,
+              help="Åbne sager uden hændelser i så mange dage.")
+@click.pass_context
+def process_stalled(ctx, period, where, fmt, days) -> None:
+    """Sager der står stille: åbne sager uden hændelser i N dage (pr. den dag dataene når
+    til, eller periodens sidste dag), længst stille først."""
+    from . import worklist as wl
+
+    q = _process_query(period, where)  # the same validation of the filters
+    scope: dict[str, str] = {}
+    for item in where:
+        dim, _, value = item.partition("=")
+        if dim not in ("administration", "unit", "case_type") or not value:
+            raise Usage(f"Afgrænsningen '{item}' skal være administration=X, unit=Y eller "
+                        "case_type=Z.")
+        scope[dim] = value
+    store = _store(ctx)
+    try:
+        w = wl.worklist(store, wl.STALLED, idle=days, **scope,
+                        today=q.period.end if q.period else None)
+    except wl.WorklistError as exc:
+        raise Usage(str(exc)) from exc
+    cols = ["case_id", "administration", "unit", "case_type", "received", "due", "as_of",
+            "last_event", "last_activity", "idle_days"]
+    rows = [{c: r[c] for c in cols} for r in w.rows]
+    _process_emit(rows, fmt, cols)
+
+
 # -- the weekly digest (digest/): one mail per leader ------------------------------------------
 @cli.group()
 def digest() -> None:

@@ -6,6 +6,9 @@ case, for the caller's scope (issue 17).
   (the weekly digest's "new overdue cases").
 * ``forfalder``: cases open today due today or within the next :data:`SOON_DAYS` days, the
   soonest first.
+* ``staar-stille`` ("sager der står stille", issue 15): cases open today with no event in the
+  events log for :data:`STALLED_DAYS` days or more (counted from the latest event on or before
+  today, or from the receipt of a case without events), the longest idle first.
 
 "Today" is the day the data reach: for each administration the earlier of today's date and the
 last day its case data cover (the coverage of its import batches, as the backlog KPIs use,
@@ -28,6 +31,7 @@ from typing import Any
 from .store import reads
 
 SOON_DAYS = 7
+STALLED_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -37,10 +41,12 @@ class Kind:
     days_label: str  # the column of days
 
 
-OVERDUE, SOON = "over-frist", "forfalder"
+OVERDUE, SOON, STALLED = "over-frist", "forfalder", "staar-stille"
 KINDS: dict[str, Kind] = {
     OVERDUE: Kind(OVERDUE, "Sager over frist", "Dage over frist"),
     SOON: Kind(SOON, f"Sager der forfalder inden for {SOON_DAYS} dage", "Dage til frist"),
+    STALLED: Kind(STALLED, f"Sager der står stille (ingen hændelse i {STALLED_DAYS} dage)",
+                  "Dage uden hændelse"),
 }
 
 
@@ -85,15 +91,24 @@ def as_of(store, today: date | None = None) -> dict[str, date]:
 
 def worklist(store, kind: str, administration: str | None = None, unit: str | None = None,
              case_type: str | None = None, today: date | None = None,
-             new_within: int | None = None) -> Worklist:
+             new_within: int | None = None, idle: int = STALLED_DAYS) -> Worklist:
     """One list for the caller's scope and filters (the store applies the scope)."""
     if kind not in KINDS:
-        raise WorklistError(f"Ukendt arbejdsliste '{kind}': brug {' eller '.join(KINDS)}.")
+        raise WorklistError(f"Ukendt arbejdsliste '{kind}': brug {', '.join(KINDS)}.")
     if new_within is not None and (kind != OVERDUE or not 1 <= new_within <= 366):
         raise WorklistError("Nye sager over frist kan vælges for 1 til 366 dage, og kun på "
                             "listen over sager over frist.")
+    if not 1 <= idle <= 3660:
+        raise WorklistError("Antal dage uden hændelse skal være mellem 1 og 3660.")
     today = today or date.today()
     days = as_of(store, today)
+    filters = {k: v for k, v in (("administration", administration), ("unit", unit),
+                                 ("case_type", case_type)) if v}
+    if kind == STALLED:
+        rows = reads.stalled_cases(store, days, idle, administration, unit, case_type)
+        for r in rows:
+            r["days"] = r["idle_days"]
+        return Worklist(KINDS[kind], rows, days, today, None, filters)
     if kind == OVERDUE:
         lo, hi = (-new_within if new_within else None), -1
     else:
@@ -101,10 +116,10 @@ def worklist(store, kind: str, administration: str | None = None, unit: str | No
     rows = reads.open_cases(store, days, lo, hi, administration, unit, case_type)
     for r in rows:
         r["days"] = -r["due_in"] if kind == OVERDUE else r["due_in"]
-    filters = {k: v for k, v in (("administration", administration), ("unit", unit),
-                                 ("case_type", case_type)) if v}
     return Worklist(KINDS[kind], rows, days, today, new_within, filters)
 
 
-__all__ = ["KINDS", "OVERDUE", "SOON", "SOON_DAYS", "Kind", "Worklist", "WorklistError",
-           "as_of", "worklist"]
+__all__ = [
+    "KINDS", "OVERDUE", "SOON", "SOON_DAYS", "STALLED", "STALLED_DAYS", "as_of", "Kind",
+    "Worklist", "worklist", "WorklistError",
+]

@@ -114,7 +114,7 @@ def request_for(method: str, path: str, store) -> dict:
     pages would send."""
     values = {"slug": "sager", "kpi_id": "cases_received", "concept": CONCEPT, "rnd": ROUND,
               "case_id": first_case(store), "complaint_id": BIF_COMPLAINT[0],
-              "table_id": "klager", "fmt": "csv", "kind": "cases"}
+              "table_id": "klager", "fmt": "csv", "kind": "cases", "analysis": "dfg"}
     if path.startswith("/download/"):
         values["slug"] = "klager"
     url = path
@@ -132,6 +132,10 @@ def request_for(method: str, path: str, store) -> dict:
         params.update(concept=CONCEPT, round=ROUND)
     if path == "/borgerkontakt/laering":
         params.update(q="afslag")
+    if path.startswith(("/proces", "/api/proces/")):
+        params["period"] = "2013-01"
+    if path == "/proces/sager":
+        params["variant"] = "1"
     req: dict = {"method": method, "url": url, "params": params}
     if method in ("POST", "PATCH", "PUT"):
         if path.startswith(("/api/", "/kvalitet/api/")):

@@ -30,6 +30,9 @@ class Kind:
     label: str  # Danish
     fields: tuple[Field, ...]
     key: tuple[str, ...]  # identity of a record within its source
+    # fields that join the identity only where filled (a start and a complete event of one
+    # activity at one time are two events; a key without them stays what it was)
+    key_optional: tuple[str, ...] = ()
     date_order: tuple[tuple[str, str], ...] = ()  # (earlier, later): later may not precede earlier
     coverage: tuple[str, ...] = ()  # date fields whose span is the batch's period when undeclared
     yaml: bool = False  # may be given as YAML
@@ -94,8 +97,12 @@ KINDS: dict[str, Kind] = {
             (F("case_id", TEXT, True, label="sags-id"),
              F("activity", TEXT, True, label="aktivitet"),
              F("at", TIMESTAMP, True, label="tidspunkt"), F("unit", TEXT, label="enhed"),
-             F("actor", TEXT, label="medarbejder")),
-            key=("case_id", "activity", "at"), coverage=("at",),
+             F("actor", TEXT, label="medarbejder"),
+             F("lifecycle", TEXT, label="livscyklus"),
+             F("attributes", TEXT, label="øvrige attributter"),
+             F("case_attributes", TEXT, label="sagens attributter")),
+            key=("case_id", "activity", "at"), key_optional=("lifecycle",),
+            coverage=("at",),
         ),
         Kind(
             "complaints", "klager",

@@ -78,8 +78,19 @@ def secret_for(store: Store, settings: Settings | None = None) -> Pseudonymiser:
     return pseudo
 
 
-def _records(kind: Kind, path: Path, settings: Settings) -> dict[str, pl.DataFrame]:
-    """The file as tables of strings per kind (concepts carry their checks)."""
+def _records(kind: Kind, path: Path, settings: Settings, mapping: Mapping
+             ) -> dict[str, pl.DataFrame]:
+    """The file as tables of strings per kind (concepts carry their checks; an event log its
+    attributes, ``xes.as_events``)."""
+    if kind.name == "events":
+        from . import xes
+
+        classifiers: dict[str, list[str]] = {}
+        if xes.is_xes(path):
+            df, classifiers = xes.read_xes(path, settings)
+        else:
+            df = read_table(path, settings)
+        return {"events": xes.as_events(df, mapping, classifiers, shown_name(path))}
     if kind.name == "concepts" and path.is_dir():
         items = [c for p in sorted(path.glob("*.y*ml")) for c in read_yaml(p, settings)]
     elif path.suffix.lower() in (".yaml", ".yml") and kind.yaml:
@@ -164,6 +175,9 @@ def _covers(kind: Kind, valid: pl.DataFrame, declared: str | None):
 
 def _stage(kind: Kind, valid: pl.DataFrame, source: str) -> pl.DataFrame:
     key = pl.concat_str([pl.col(k).cast(pl.Utf8).fill_null("") for k in kind.key], separator="|")
+    for k in kind.key_optional:
+        key = key + pl.when(pl.col(k).is_null()).then(pl.lit("")).otherwise(
+            pl.lit("|") + pl.col(k).cast(pl.Utf8))
     return valid.with_columns(_source=pl.lit(source), _key=key)
 
 
@@ -206,7 +220,7 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
     today = today or date.today()
     step("læser", 0, 1)
     try:
-        tables = _records(kind, path, settings)
+        tables = _records(kind, path, settings, m)
     except ReadError as exc:
         raise ImportError_(str(exc)) from exc
     known = _known(store)

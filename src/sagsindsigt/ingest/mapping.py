@@ -11,6 +11,8 @@ codes:                   # per contract field: source value: code
 constants:               # a fixed value for every row
   administration: SOF
 allow_unknown: [unit]    # keep rows whose unit the loaded organisation lacks, with a warning
+classifier: Activity     # events: the activity from a classifier the XES log declares, or
+                         # from attribute keys ([concept:name, lifecycle:transition])
 ```
 """
 
@@ -25,7 +27,7 @@ from ..contract import Kind
 from .known import MAY_BE_UNKNOWN
 from .read import ReadError, decode, yaml_problem
 
-SECTIONS = ("source", "columns", "codes", "constants", "allow_unknown")
+SECTIONS = ("source", "columns", "codes", "constants", "allow_unknown", "classifier")
 
 
 class MappingError(ValueError):
@@ -39,6 +41,7 @@ class Mapping:
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     constants: dict[str, str] = field(default_factory=dict)
     allow_unknown: frozenset[str] = frozenset()  # fields whose unknown codes are kept
+    classifier: str | list[str] | None = None  # events: how the activity is made (xes.py)
 
     @classmethod
     def load(cls, path: Path | None) -> Mapping:
@@ -68,6 +71,7 @@ class Mapping:
                    for f, m in (data.get("codes") or {}).items()},
             constants={k: str(v) for k, v in (data.get("constants") or {}).items()},
             allow_unknown=_allow_unknown(path, data.get("allow_unknown")),
+            classifier=_classifier(path, data.get("classifier")),
         )
 
     def check(self, kind: Kind) -> None:
@@ -75,6 +79,9 @@ class Mapping:
         bad = [v for v in self.columns.values() if v not in names]
         bad += [f for f in [*self.codes, *self.constants, *self.allow_unknown]
                 if f not in names]
+        if self.classifier is not None and kind.name != "events":
+            raise MappingError("Mapping-filen har en classifier, men den gælder kun "
+                               "hændelser (events).")
         if bad:
             raise MappingError(
                 f"Mapping-filen nævner felter, som {kind.label} ikke har: {', '.join(bad)} "
@@ -93,6 +100,17 @@ class Mapping:
                   and lower[c.strip().lower()] not in self.columns.values()):
                 out[c] = lower[c.strip().lower()]
         return out
+
+
+def _classifier(path: Path, value) -> str | list[str] | None:
+    """The ``classifier`` section: a classifier's name or one key, or a list of keys."""
+    if value is None or isinstance(value, str) and value.strip():
+        return value.strip() if isinstance(value, str) else None
+    if isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+        return [v.strip() for v in value]
+    raise MappingError(f"Mapping-filen {path}: classifier skal være navnet på en klassifikator "
+                       "i loggen eller en liste af attributnøgler, fx [concept:name, "
+                       "lifecycle:transition].")
 
 
 def _allow_unknown(path: Path, value) -> frozenset[str]:

@@ -7,7 +7,7 @@ a million rows cost a few thousand calls.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from ..contract import CODE_LISTS, Field
 
@@ -32,7 +32,18 @@ def parse_date(v: str) -> date:
 
 
 def parse_timestamp(v: str) -> datetime:
-    s = v.strip().replace("T", " ").rstrip("Z")
+    """A point in time. One with an offset (``+02:00``, ``Z``; event logs and XES) is kept
+    exact, as the same instant in UTC with its fractions of a second; one without is the
+    local time as written (whole seconds)."""
+    s = v.strip()
+    if re.search(r"(Z|[+-]\d\d:?\d\d)$", s) and re.match(r"\d{4}-\d\d-\d\d[T ]\d", s):
+        try:
+            t = datetime.fromisoformat(s)
+        except ValueError:
+            t = None
+        if t is not None and t.tzinfo is not None:
+            return t.astimezone(UTC).replace(tzinfo=None)
+    s = s.replace("T", " ").rstrip("Z")
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M",
                 "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M"):
         try:

@@ -132,7 +132,7 @@ def validate(df: pl.DataFrame, kind: Kind, mapping: Mapping, pseudo: Pseudonymis
                 problems.append(_problems(
                     df[ROW], col.cast(pl.Utf8), future, f.name,
                     f"datoen ligger efter importdagen {today:%d-%m-%Y}"))
-    key_cols = [k for k in kind.key]
+    key_cols = [*kind.key, *kind.key_optional]
     dup = out.select(pl.struct(key_cols).is_duplicated().alias("d"))["d"]
     if dup.any():
         counts = out.group_by(key_cols).agg(pl.len().alias("_n"))
@@ -197,10 +197,17 @@ def unstorable(df: pl.DataFrame, max_chars: int, labels: dict[str, str] | None =
 
 
 def _fast_timestamps(raw: pl.Series) -> pl.Series:
-    """``2014-03-31 14:30:05`` (or with ``T``) parsed in one pass; anything else null (the
-    same result as ``parse.parse_timestamp`` for what it parses)."""
-    return raw.str.replace("T", " ", literal=True).str.to_datetime(
-        "%Y-%m-%d %H:%M:%S", strict=False, exact=True, time_unit="us")
+    """``2014-03-31 14:30:05`` (or with ``T``), and ISO timestamps with fractional seconds and
+    an offset (``2011-10-11T13:45:40.276+02:00``, ``Z``: event logs, XES) as the same instant
+    in UTC, parsed in one pass; anything else null (the same result as
+    ``parse.parse_timestamp`` for what it parses)."""
+    plain = raw.str.replace("T", " ", literal=True)
+    local = plain.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, exact=True,
+                                  time_unit="us")
+    zoned = plain.str.replace(r"Z$", "+00:00").str.to_datetime(
+        "%Y-%m-%d %H:%M:%S%.f%:z", strict=False, exact=True, time_unit="us",
+        time_zone="UTC").dt.replace_time_zone(None)
+    return local.fill_null(zoned)
 
 
 def _text(raw: pl.Series, is_key: bool, pseudo: Pseudonymiser,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 
 from ..danish import day as dk_day
-from ..worklist import OVERDUE, Worklist
+from ..worklist import OVERDUE, STALLED, Worklist
 from .labels import Labels
 from .tables import Column, Table
 
@@ -41,7 +41,8 @@ def day_note(wl: Worklist, labels: Labels) -> str:
     administration when they differ)."""
     if not wl.as_of:
         return "Der er ingen sagsdata i dit område."
-    what = "dage over frist" if wl.kind.slug == OVERDUE else "dage til frist"
+    what = {OVERDUE: "dage over frist", STALLED: "dage uden hændelse"}.get(wl.kind.slug,
+                                                                       "dage til frist")
     if not wl.before_today:
         return f"Opgjort i dag, {dk_day(wl.today)}."
     days = sorted(set(wl.as_of.values()))
@@ -70,7 +71,8 @@ def whose(wl: Worklist, labels: Labels) -> str:
 
 def file_name(wl: Worklist, labels: Labels, fmt: str) -> str:
     """``sager-over-frist-2014-12-31-JCA.csv``: the list, the day it is made on, the scope."""
-    stem = {OVERDUE: "sager-over-frist"}.get(wl.kind.slug, f"sager-{wl.kind.slug}-7-dage")
+    stem = {OVERDUE: "sager-over-frist", STALLED: "sager-der-staar-stille"}.get(
+        wl.kind.slug, f"sager-{wl.kind.slug}-7-dage")
     if wl.new_within:
         stem = f"sager-nye-over-frist-{wl.new_within}-dage"
     d = wl.day or wl.today

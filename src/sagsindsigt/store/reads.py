@@ -372,6 +372,77 @@ def open_cases(store, days: dict[str, date], due_from: int | None = None,
     return _rows(store, u.order_by(["due_in", "received", "case_id"]))
 
 
+# -- the events log, for process analysis ------------------------------------------------------
+# What process analysis reads of a case: the events log joined to its case where the store has
+# it (by source and case id); a log whose cases are not in the store is its own cases.
+PROCESS_CASE_COLUMNS = ("administration", "unit", "case_type", "benefit_area", "received",
+                        "decided", "due")
+
+
+def process_events(store) -> ibis.Table:
+    """Every event with its case's administration, unit, case type, benefit area, received,
+    decided and due date (null where the case is not in the store; the unit is then the
+    event's own), inside the caller's scope: an event of a case in the store by the case's
+    administration and unit, an event of a log on its own by the event's unit. Columns:
+    ``_source``, ``case_id``, ``activity``, ``at``, ``actor``, ``lifecycle`` and
+    :data:`PROCESS_CASE_COLUMNS`."""
+    e = store._raw("events")
+    c = store._raw("cases").select(
+        c_source="_source", c_case="case_id", c_admin="administration", c_unit="unit",
+        case_type="case_type", benefit_area="benefit_area", received="received",
+        decided="decided", due="due")
+    j = e.left_join(c, (e._source == c.c_source) & (e.case_id == c.c_case))
+    lifecycle = (j.lifecycle if "lifecycle" in e.columns
+                 else ibis.null("string"))
+    j = j.select(
+        "_source", "case_id", "activity", "at", "actor", lifecycle=lifecycle,
+        administration=j.c_admin, unit=ibis.coalesce(j.c_unit, j.unit),
+        case_type=j.case_type, benefit_area=j.benefit_area, received=j.received,
+        decided=j.decided, due=j.due)
+    return store.scoped(j)
+
+
+def stalled_cases(store, days: dict[str, date], idle: int, administration: str | None = None,
+                  unit: str | None = None, case_type: str | None = None
+                  ) -> list[dict[str, Any]]:
+    """Cases open on their administration's day in ``days`` (received on or before it, not
+    decided by it) whose latest event on or before that day (or, without one, their receipt)
+    lies ``idle`` days or more before the day: "sager der står stille". Each row has
+    :data:`OPEN_CASE_COLUMNS`, ``as_of``, ``last_event`` (date, null without events),
+    ``last_activity`` and ``idle_days``; longest idle first. Inside the caller's scope."""
+    t = store.table("cases")
+    for col, value in (("administration", administration), ("unit", unit),
+                       ("case_type", case_type)):
+        if value is not None:
+            t = t.filter(t[col] == value)
+    e = store._raw("events")
+    parts = []
+    by_day: dict[date, list[str]] = {}
+    for admin, d in days.items():
+        by_day.setdefault(d, []).append(admin)
+    for d, admins in sorted(by_day.items()):
+        day = ibis.literal(d)
+        x = t.filter(t.administration.isin(sorted(admins)) & (t.received <= day)
+                     & (t.decided.isnull() | (t.decided > day)))
+        ev = e.filter(e.at.date() <= day)
+        w = ibis.window(group_by=[ev._source, ev.case_id],
+                        order_by=[ibis.desc(ev.at), ibis.desc(ev.activity)])
+        last = ev.mutate(rn=ibis.row_number().over(w))
+        last = last.filter(last.rn == 0).select(
+            l_source="_source", l_case="case_id", last_event=last.at.date(),
+            last_activity="activity")
+        j = x.left_join(last, (x._source == last.l_source) & (x.case_id == last.l_case))
+        since = ibis.coalesce(j.last_event, j.received)
+        j = j.select(*OPEN_CASE_COLUMNS, as_of=day, last_event=j.last_event,
+                     last_activity=j.last_activity,
+                     idle_days=day.delta(since, unit="day").cast("int64"))
+        parts.append(j.filter(j.idle_days >= int(idle)))
+    if not parts:
+        return []
+    u = parts[0] if len(parts) == 1 else ibis.union(*parts)
+    return _rows(store, u.order_by([ibis.desc("idle_days"), "received", "case_id"]))
+
+
 # -- quality audits ---------------------------------------------------------------------------
 def _concept_of(store) -> ibis.Table:
     """Each concept's administration and benefit area, to give audit rows a scope."""
@@ -519,10 +590,11 @@ def recent_registrations(store, limit: int = 25) -> list[dict[str, Any]]:
 
 
 __all__ = [
-    "OPEN_CASE_COLUMNS", "Node", "administrations", "audit_answers", "audit_events",
-    "audit_round", "audit_round_facts", "audit_sample", "batches", "case_types", "complaint",
-    "complaint_versions", "concepts", "coverage", "coverage_by_source", "decided_cases",
-    "latest_year", "open_cases", "organisation", "outside_scope", "pending_rejects",
-    "received_span", "recent_registrations", "registrations", "rejects", "require_visible",
-    "review_rounds", "reviews", "round_reviews", "targets", "timeliness_rules",
+    "OPEN_CASE_COLUMNS", "PROCESS_CASE_COLUMNS", "administrations", "audit_answers",
+    "audit_events", "audit_round", "audit_round_facts", "audit_sample", "batches", "case_types",
+    "complaint", "complaint_versions", "concepts", "coverage", "coverage_by_source",
+    "decided_cases", "latest_year", "Node", "open_cases", "organisation", "outside_scope",
+    "pending_rejects", "process_events", "received_span", "recent_registrations", "registrations",
+    "rejects", "require_visible", "review_rounds", "reviews", "round_reviews", "stalled_cases",
+    "targets", "timeliness_rules",
 ]

@@ -22,8 +22,9 @@ from ..contract.kinds import BOOL, DATE, INT, NUMBER, TIMESTAMP
 # The version of the schema: DuckDB stores keep it in meta; on PostgreSQL it is the migration
 # head's. 2: access tables; 3: sessions; 4: one declaration (complaint_registrations declared,
 # the audit log renamed access_log, targets.name); 5: batches.id a primary key numbered by the
-# sequence batch_ids, data_versions; 6: complaints.appeal_decided.
-VERSION = "6"
+# sequence batch_ids, data_versions; 6: complaints.appeal_decided; 7: events.lifecycle,
+# attributes, case_attributes (XES).
+VERSION = "7"
 
 VARCHAR, BIGINT, DATE_, BOOLEAN, TIMESTAMP_, DOUBLE = (
     "VARCHAR", "BIGINT", "DATE", "BOOLEAN", "TIMESTAMP", "DOUBLE")

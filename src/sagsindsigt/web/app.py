@@ -224,6 +224,7 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
         citizen,
         complaints,
         imports,
+        process,
         strengthened_contact,
         targets,
         worklist,
@@ -236,6 +237,7 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
     app.include_router(imports.router(fig))
     app.include_router(strengthened_contact.router(fig, templates))
     app.include_router(targets.router(fig, templates))
+    app.include_router(process.router(fig, templates))
     app.include_router(worklist.router(fig, templates))
     app.include_router(audits_router(fig, templates))
     return app

@@ -30,7 +30,7 @@ PAGES = [("overblik", "Overblik"), ("sager", "Sager"), ("/arbejdsliste", "Arbejd
          ("/klager/registrering", "Registrér klage"),
          ("maaltal", "Måltal"),
          ("sammenligning", "Sammenligning"),
-         ("registreringspraksis", "Registreringspraksis"),
+         ("registreringspraksis", "Registreringspraksis"), ("/proces", "Proces"),
          ("kvalitet", "Kvalitet"), ("/kvalitet/aarshjul", "Årshjul"),
          ("/kvalitet/resultater", "Kvalitetsrapport"), ("data", "Data"),
          ("/rapporter", "Rapporter"), ("/admin/adgangslog", "Adgangslog")]
@@ -40,7 +40,7 @@ MENU: list[tuple[str, list[str]]] = [
     ("Overblik", ["overblik"]), ("Sager", ["sager", "/arbejdsliste"]),
     ("Klager", ["klager", "borgerkontakt", "/klager/registrering"]),
     ("Kvalitet", ["kvalitet", "/kvalitet/aarshjul", "/kvalitet/resultater"]),
-    ("Analyse", ["maaltal", "sammenligning", "registreringspraksis"]),
+    ("Analyse", ["maaltal", "sammenligning", "registreringspraksis", "/proces"]),
     ("Rapporter", ["/rapporter"]), ("Data", ["data", "/admin/adgangslog"]),
 ]
 assert sorted(s for _, group in MENU for s in group) == sorted(s for s, _ in PAGES)
