@@ -205,13 +205,13 @@ def test_process_bottlenecks_and_stalled(process_db, capsys):
     # case 1 (type A without a published deadline) has no due date: no late cases
     code, out, _ = run(capsys, "--db", process_db, "process", "bottlenecks", "--format", "json")
     assert code == 0 and json.loads(out) == {"rows": []}
-    # case 2 is open; its last event is on 5 February 2014 and the data end on 10 February
-    # 2015 (the span of the cases' received dates)
+    # case 2 is open; its last event is on 5 February 2014 and the data end on 28 February
+    # 2015 (the cases' received dates span whole calendar months, up to February 2015)
     code, out, _ = run(capsys, "--db", process_db, "process", "stalled", "--days", "30",
                        "--format", "json")
     rows = json.loads(out)["rows"]
     assert [(r["case_id"], r["last_activity"], r["idle_days"]) for r in rows] == [
-        ("2", "modtaget", 370)]
+        ("2", "modtaget", 388)]
     code, out, _ = run(capsys, "--db", process_db, "process", "stalled", "--period",
                        "2014-02", "--format", "json")
     assert json.loads(out)["rows"] == []  # on 28 February 2014 it was idle 23 days

@@ -535,8 +535,12 @@ def plan(role: str, scope: str, own: Own) -> list[Visit]:
         add("/", **own_filter(scope), period=PERIOD)  # the drill-down to the own scope
         for slug in ("sager", "klager"):
             add("/side/{slug}", f"/side/{slug}", **own_filter(scope), period=PERIOD)
+        add("/proces")  # the process analysis of the events (issue 15)
+        add("/proces", period=PERIOD, **own_filter(scope))
     if "api" in s:
         add("/api/kpi")
+        for analysis in ("dfg", "variants", "bottlenecks", "rework"):
+            add("/api/proces/{analysis}", f"/api/proces/{analysis}")
         for k in all_kpis():
             for by in ("administration", "unit"):
                 add("/api/kpi/{kpi_id}", f"/api/kpi/{k.id}", period=PERIOD, by=by)
@@ -584,6 +588,10 @@ def plan(role: str, scope: str, own: Own) -> list[Visit]:
             for fmt in ("csv", "xlsx"):
                 add("/arbejdsliste.{fmt}", f"/arbejdsliste.{fmt}", liste=liste)
         add("/arbejdsliste", liste="over-frist", nye="7")
+        add("/arbejdsliste", liste="staar-stille")
+        add("/api/proces/stalled")
+        add("/proces/sager", variant="1")
+        add("/proces/sager", fra="▶", til="modtaget")
     return [v for v in out if may_open(role, v)]
 
 
