@@ -29,6 +29,7 @@ __all__ = [
     "PeriodError",
     "annualisation_factor",
     "danish_holidays",
+    "merge_spans",
     "is_working_day",
     "workday_table",
 ]
@@ -278,7 +279,7 @@ def _join_da(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " og " + items[-1]
 
 
-def _merge(intervals: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:
+def merge_spans(intervals: Iterable[tuple[date, date]]) -> list[tuple[date, date]]:
     """Sort and merge overlapping or adjacent intervals."""
     merged: list[tuple[date, date]] = []
     for s, e in sorted(intervals):
@@ -308,7 +309,7 @@ def annualisation_factor(
         s, e = max(s, period.start), min(e, period.end)
         if s <= e:
             spans.append((s, e))
-    merged = _merge(spans)
+    merged = merge_spans(spans)
     if not merged:
         raise ValueError(f"Der er ingen data i perioden {period.danish()}.")
     covered_days = sum((e - s).days + 1 for s, e in merged)

@@ -7,8 +7,9 @@ decide whether to correct the source.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date, timedelta
+from datetime import date
 
+from .calendar import merge_spans
 from .contract.codes import ADMINISTRATIONS
 from .danish import number
 from .store import reads
@@ -116,7 +117,7 @@ def _partial_periods(store) -> list[Warning_]:
                 (max(start, date(y, 1, 1)), min(end, date(y, 12, 31))))
     out = []
     for (kind, source, year), parts in sorted(spans.items(), key=lambda kv: (kv[0][2], kv[0])):
-        covered = _merge(parts)
+        covered = merge_spans(parts)
         if covered == [(date(year, 1, 1), date(year, 12, 31))]:
             continue
         text = " og ".join(f"{_dk(a)}–{_dk(b)}" for a, b in covered)
@@ -156,16 +157,6 @@ def _unknown_codes(store) -> list[Warning_]:
                 kind, r["administration"],
                 f"{number(r['n'])} {'sag' if r['n'] == 1 else 'sager'} i "
                 f"{_admin(r['administration'])} har {noun} '{r[field]}', {why}"))
-    return out
-
-
-def _merge(parts: list[tuple[date, date]]) -> list[tuple[date, date]]:
-    out: list[tuple[date, date]] = []
-    for a, b in sorted(parts):
-        if out and a <= out[-1][1] + timedelta(days=1):
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
     return out
 
 

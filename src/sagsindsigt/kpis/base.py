@@ -49,6 +49,23 @@ TABLE_DIMS: dict[str, tuple[str, ...]] = {
 BOOL_DIMS = {"strengthened_contact"}
 
 
+def parse_where(where) -> dict[str, list[str]]:
+    """Filters as dimension → values, from ``DIM=V1,V2`` texts, ``(dim, value)`` pairs or a
+    dict; values are stripped, several values of a dimension are OR-ed."""
+    w: dict[str, list[str]] = {}
+    items = where.items() if isinstance(where, dict) else (where or [])
+    for item in items:
+        if isinstance(item, tuple):
+            dim, value = item
+        else:
+            if "=" not in item:
+                raise KpiUsageError(f"Filteret '{item}' skal skrives som DIMENSION=VÆRDI.")
+            dim, value = item.split("=", 1)
+        vals = value if isinstance(value, list | tuple) else str(value).split(",")
+        w.setdefault(dim.strip(), []).extend(v.strip() for v in vals)
+    return w
+
+
 @dataclass
 class Query:
     kpi: str
@@ -75,17 +92,8 @@ class Query:
         if twice:
             raise KpiUsageError(f"Dimensionen '{twice[0]}' står mere end én gang i opdelingen "
                                 "(--by).")
-        w: dict[str, list[str]] = {}
-        for item in where or []:
-            if isinstance(item, tuple):
-                dim, value = item
-            else:
-                if "=" not in item:
-                    raise KpiUsageError(f"Filteret '{item}' skal skrives som DIMENSION=VÆRDI.")
-                dim, value = item.split("=", 1)
-            vals = value if isinstance(value, list) else [v.strip() for v in str(value).split(",")]
-            w.setdefault(dim.strip(), []).extend(vals)
-        return cls(kpi=kpi, period=p, by=list(by or []), where=w, annualise=annualise)
+        return cls(kpi=kpi, period=p, by=list(by or []), where=parse_where(where),
+                   annualise=annualise)
 
 
 @dataclass

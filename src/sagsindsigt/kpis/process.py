@@ -37,7 +37,7 @@ import ibis
 
 from ..calendar import Period, PeriodError
 from ..store import reads
-from .base import KpiUsageError
+from .base import KpiUsageError, parse_where
 
 START, END = "▶", "■"
 DIMS = ("administration", "unit", "case_type", "benefit_area")
@@ -60,25 +60,15 @@ class ProcessQuery:
                 raise KpiUsageError(str(exc)) from exc
         elif not isinstance(period, Period):
             p = None
-        w: dict[str, list[str]] = {}
-        items = where.items() if isinstance(where, dict) else (where or [])
-        for item in items:
-            if isinstance(item, tuple):
-                dim, value = item
-            else:
-                if "=" not in item:
-                    raise KpiUsageError(f"Filteret '{item}' skal skrives som DIMENSION=VÆRDI.")
-                dim, value = item.split("=", 1)
-            dim = dim.strip()
+        w: dict[str, tuple[str, ...]] = {}
+        for dim, vals in parse_where(where).items():
             if dim not in DIMS:
                 raise KpiUsageError(f"Ukendt dimension '{dim}' for procesanalysen: brug en af "
                                     f"{', '.join(DIMS)}.")
-            vals = value if isinstance(value, list | tuple) else str(value).split(",")
-            vals = [v.strip() for v in vals if v.strip()]
-            if not vals:
+            w[dim] = tuple(v for v in vals if v)
+            if not w[dim]:
                 raise KpiUsageError(f"Filteret '{dim}' mangler en værdi.")
-            w.setdefault(dim, []).extend(vals)
-        return cls(p, {k: tuple(v) for k, v in sorted(w.items())})
+        return cls(p, dict(sorted(w.items())))
 
     def key(self) -> tuple:
         p = self.period

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import ibis
 
-from ..calendar import Period
+from ..calendar import Period, merge_spans
 from ..stats import laney_limits, spc_signals, xmr_limits
 from .base import KPI, KpiUsageError, Result, Row
 from .base import get as get_kpi
@@ -312,15 +312,9 @@ def covered_months(kpi: KPI, months: list[str], where, coverage: Coverage) -> se
         for admin, ranges in coverage(table).items():
             if scope and admin not in scope:
                 continue
-            inside = sorted((s, e) for s, e in ranges if s <= last and e >= first)
-            if not inside:
+            merged = merge_spans((s, e) for s, e in ranges if s <= last and e >= first)
+            if not merged:
                 continue
-            merged: list[list[date]] = []
-            for s, e in inside:
-                if merged and s <= merged[-1][1] + timedelta(days=1):
-                    merged[-1][1] = max(merged[-1][1], e)
-                else:
-                    merged.append([s, e])
             keep &= {m for m, p in spans
                      if any(s <= p.start and e >= p.end for s, e in merged)}
     return keep
