@@ -1016,26 +1016,16 @@ def process_rework(ctx, period, where, fmt) -> None:
 def process_stalled(ctx, period, where, fmt, days) -> None:
     """Sager der står stille: åbne sager uden hændelser i N dage (pr. den dag dataene når
     til, eller periodens sidste dag), længst stille først."""
-    from . import worklist as wl
+    from .kpis import KpiUsageError
+    from .kpis.process import STALLED_COLUMNS, stalled
+    from .worklist import WorklistError
 
-    q = _process_query(period, where)  # the same validation of the filters
-    scope: dict[str, str] = {}
-    for item in where:
-        dim, _, value = item.partition("=")
-        if dim not in ("administration", "unit", "case_type") or not value:
-            raise Usage(f"Afgrænsningen '{item}' skal være administration=X, unit=Y eller "
-                        "case_type=Z.")
-        scope[dim] = value
-    store = _store(ctx)
+    q = _process_query(period, where)
     try:
-        w = wl.worklist(store, wl.STALLED, idle=days, **scope,
-                        today=q.period.end if q.period else None)
-    except wl.WorklistError as exc:
+        rows = stalled(_store(ctx), q, days)
+    except (KpiUsageError, WorklistError) as exc:
         raise Usage(str(exc)) from exc
-    cols = ["case_id", "administration", "unit", "case_type", "received", "due", "as_of",
-            "last_event", "last_activity", "idle_days"]
-    rows = [{c: r[c] for c in cols} for r in w.rows]
-    _process_emit(rows, fmt, cols)
+    _process_emit(rows, fmt, list(STALLED_COLUMNS))
 
 
 # -- the weekly digest (digest/): one mail per leader ------------------------------------------

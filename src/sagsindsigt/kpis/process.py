@@ -35,6 +35,7 @@ from typing import Any
 
 import ibis
 
+from .. import worklist
 from ..calendar import Period, PeriodError
 from ..store import reads
 from .base import KpiUsageError, parse_where
@@ -323,5 +324,24 @@ def summary(store, q: ProcessQuery) -> dict[str, Any]:
             "decided_with_deadline": int(r["judged"] or 0), "late": int(r["late"] or 0)}
 
 
-__all__ = ["DIMS", "END", "START", "ProcessQuery", "bottlenecks", "case_times", "dfg",
-           "rework", "service_times", "summary", "variants"]
+
+STALLED_COLUMNS = ("case_id", "administration", "unit", "case_type", "received", "due",
+                   "as_of", "last_event", "last_activity", "idle_days")
+
+
+def stalled(store, q: ProcessQuery, idle: int = worklist.STALLED_DAYS) -> list[dict[str, Any]]:
+    """"Sager der står stille": the worklist's open cases with no event for ``idle`` days, on
+    the day each administration's data reach (or the period's last day), longest idle first,
+    with :data:`STALLED_COLUMNS`. The filters name one administration, unit or case type (the
+    worklist's); anything else is a usage error, as a bad ``idle`` is a ``WorklistError``."""
+    scope = {k: v[0] for k, v in q.where.items()}
+    if set(scope) - {"administration", "unit", "case_type"} or any(
+            len(v) > 1 for v in q.where.values()):
+        raise KpiUsageError("Afgrænsningen skal være administration=X, unit=Y eller "
+                            "case_type=Z.")
+    w = worklist.worklist(store, worklist.STALLED, idle=idle, **scope,
+                          today=q.period.end if q.period else None)
+    return [{c: r[c] for c in STALLED_COLUMNS} for r in w.rows]
+
+__all__ = ["DIMS", "END", "STALLED_COLUMNS", "START", "ProcessQuery", "bottlenecks",
+           "case_times", "dfg", "rework", "service_times", "stalled", "summary", "variants"]

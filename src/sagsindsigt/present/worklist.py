@@ -41,8 +41,7 @@ def day_note(wl: Worklist, labels: Labels) -> str:
     administration when they differ)."""
     if not wl.as_of:
         return "Der er ingen sagsdata i dit område."
-    what = {OVERDUE: "dage over frist", STALLED: "dage uden hændelse"}.get(wl.kind.slug,
-                                                                       "dage til frist")
+    what = wl.kind.days_label.lower()  # "dage over frist", "dage uden hændelse", ...
     if not wl.before_today:
         return f"Opgjort i dag, {dk_day(wl.today)}."
     days = sorted(set(wl.as_of.values()))

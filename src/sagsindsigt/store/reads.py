@@ -392,10 +392,8 @@ def process_events(store) -> ibis.Table:
         case_type="case_type", benefit_area="benefit_area", received="received",
         decided="decided", due="due")
     j = e.left_join(c, (e._source == c.c_source) & (e.case_id == c.c_case))
-    lifecycle = (j.lifecycle if "lifecycle" in e.columns
-                 else ibis.null("string"))
     j = j.select(
-        "_source", "case_id", "activity", "at", "actor", lifecycle=lifecycle,
+        "_source", "case_id", "activity", "at", "actor", "lifecycle",
         administration=j.c_admin, unit=ibis.coalesce(j.c_unit, j.unit),
         case_type=j.case_type, benefit_area=j.benefit_area, received=j.received,
         decided=j.decided, due=j.due)

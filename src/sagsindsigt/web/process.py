@@ -47,9 +47,11 @@ def router(fig, templates: Jinja2Templates) -> APIRouter:
         except KpiUsageError as exc:
             raise HTTPException(400, str(exc)) from exc
 
-    def compute(fn, *args, **kw):
-        with fig.lock:
-            return fn(fig.store, *args, **kw)
+    def compute(fn, q: core.ProcessQuery, *args):
+        """An analysis of the events (aggregates only), kept like the pages' figures until
+        the events or cases change."""
+        return fig.memo_db(("process", fn.__name__, q.key(), args),
+                           lambda: fn(fig.store, q, *args))
 
     @r.get(URL, response_class=HTMLResponse, include_in_schema=False)
     def page(request: Request, period: Text = None, administration: Text = None,
@@ -103,10 +105,10 @@ def router(fig, templates: Jinja2Templates) -> APIRouter:
             if int(variant) > len(var):
                 raise HTTPException(404, "Varianten findes ikke for filtrene.")
             steps = var[int(variant) - 1]["variant"]
-            rows = compute(core.case_times, q, variant=steps, limit=SHOWN_CASES)
+            rows = fig.read(core.case_times, q, variant=steps, limit=SHOWN_CASES)
             what = f"Sager med variant {variant}: " + " → ".join(steps)
         elif fra and til and len(fra) <= 500 and len(til) <= 500:
-            rows = compute(core.case_times, q, edge=(fra, til), limit=SHOWN_CASES)
+            rows = fig.read(core.case_times, q, edge=(fra, til), limit=SHOWN_CASES)
             what = f"Sager med overgangen {fra} → {til}"
         else:
             raise HTTPException(400, "Angiv en overgang (fra og til) eller en variant.")
@@ -126,21 +128,14 @@ def router(fig, templates: Jinja2Templates) -> APIRouter:
                     days: int = wl.STALLED_DAYS):
         try:
             q = core.ProcessQuery.make(period or None, where or [])
-            scope = {k: v[0] for k, v in q.where.items()}
-            if set(scope) - {"administration", "unit", "case_type"} or any(
-                    len(v) > 1 for v in q.where.values()):
-                raise KpiUsageError("Afgrænsningen skal være administration=X, unit=Y eller "
-                                    "case_type=Z.")
             fig.refresh()
-            fig.read(reads.require_visible, scope.get("administration"), scope.get("unit"),
-                     scope.get("case_type"))
-            w = compute(lambda s: wl.worklist(s, wl.STALLED, idle=days, **scope,
-                                              today=q.period.end if q.period else None))
+            w = q.where
+            fig.read(reads.require_visible, *(w[d][0] if d in w else None
+                                              for d in ("administration", "unit", "case_type")))
+            rows = fig.read(core.stalled, q, days)
         except (KpiUsageError, wl.WorklistError) as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
-        cols = ["case_id", "administration", "unit", "case_type", "received", "due", "as_of",
-                "last_event", "last_activity", "idle_days"]
-        return _json({"rows": [{c: x[c] for c in cols} for x in w.rows]})
+        return _json({"rows": rows})
 
     @api.get("/api/proces/{analysis}", tags=["proces"], summary="Procesanalyse som i CLI'en")
     def api_process(analysis: str, period: Text = None,
