@@ -27,6 +27,16 @@ PAGES = ["/", "/side/sager", "/side/klager", "/side/kvalitet", "/side/data",
          "/?administration=BIF", "/side/sager?administration=SOF",
          "/side/sager?administration=SOF&unit=HCK", "/side/klager?administration=BIF",
          "/api/kpi/complaint_rate?by=administration", "/download/sager/sager.csv"]
+# the first visit (after a start) of every page of the menu, timed once each (issue 16's aim:
+# p95 ≤ 300 ms); the pages above are also timed under load
+FIRST_AIM_MS = 300.0
+
+
+def menu_pages() -> list[str]:
+    from sagsindsigt.web.pages import PAGES as MENU_PAGES
+    from sagsindsigt.web.pages import href
+
+    return [href(slug) for slug, _ in MENU_PAGES]
 
 
 def main() -> int:
@@ -48,6 +58,7 @@ def main() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    started = time.perf_counter()
     server = subprocess.Popen([*run, "serve", "--port", str(port), "--no-auth"], env=env,
                               stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
@@ -60,12 +71,21 @@ def main() -> int:
                 time.sleep(0.1)
         print(f"Sagsindsigt page benchmark — {a.years} demo years, {a.clients} clients, "
               f"{os.cpu_count()} cores, {platform.platform()}")
+        print(f"server answered {time.perf_counter() - started:.1f} s after its start")
         cold = {}
         with httpx.Client(base_url=base, timeout=60) as c:
-            for p in PAGES:  # first visit of each view (the server warms in the background)
+            # the first visit of each view after the start (its figures kept in the store
+            # when the data changed, read into the server's cache before it answers)
+            for p in dict.fromkeys([*menu_pages(), *PAGES]):
                 t = time.perf_counter()
                 c.get(p).raise_for_status()
                 cold[p] = (time.perf_counter() - t) * 1000
+        first = sorted(cold.values())
+        print(f"{'first visit':45} {'ms':>9}")
+        for p, ms in cold.items():
+            print(f"{p:45} {ms:9.0f}")
+        print(f"first visits: {len(first)} pages, p95 {first[int(0.95 * (len(first) - 1))]:.0f}"
+              f" ms, worst {first[-1]:.0f} ms (aim: p95 ≤ {FIRST_AIM_MS:.0f} ms)")
         times: dict[str, list[float]] = {p: [] for p in PAGES}
         errors: list[str] = []
         lock = threading.Lock()

@@ -103,8 +103,10 @@ def upgrade(ctx: click.Context) -> None:
 @click.option("--mapping", type=click.Path(path_type=Path), help="Mapping-fil (YAML).")
 @click.option("--covers", help="Perioden filen dækker, fx 2014-H1.")
 @click.option("--strict", is_flag=True, help="Alt eller intet: ved én fejl indlæses intet.")
+@click.option("--no-prepare", "no_prepare", is_flag=True, help="Beregn ikke tallene bagefter "
+              "(når flere filer indlæses i træk: kør 'sagsindsigt prepare' efter den sidste).")
 @click.pass_context
-def import_(ctx, kind, file, source, mapping, covers, strict) -> None:
+def import_(ctx, kind, file, source, mapping, covers, strict, no_prepare) -> None:
     """Indlæs en fil af typen KIND (cases, complaints, volumes, ...)."""
     from .contract.kinds import unknown_import_kind
     from .ingest import import_file
@@ -126,6 +128,8 @@ def import_(ctx, kind, file, source, mapping, covers, strict) -> None:
         f"{danish.number(result.rows_rejected)} afvist{cov}.")
     for w in result.warnings:
         click.echo(f"  Advarsel: {w}", err=True)
+    if result.rows_loaded and not no_prepare:
+        _prepare(store)
     if result.rows_rejected:
         for r in result.rejects[:10]:
             click.echo(f"  {r['file']}, række {r['row']}, felt {r['field']}: {r['reason']}.",
@@ -135,6 +139,34 @@ def import_(ctx, kind, file, source, mapping, covers, strict) -> None:
         if result.message:
             click.echo(result.message, err=True)
         ctx.exit(EXIT_REJECTED)
+
+
+@cli.command()
+@click.pass_context
+def prepare(ctx) -> None:
+    """Beregn og gem tallene til siderne og de mest brugte kommandoer (sker ellers efter
+    hver indlæsning)."""
+    _prepare(_store(ctx))
+
+
+def _prepare(store) -> None:
+    """Compute the figures people ask for first and keep them in the store (kpis.keep): a
+    one-shot 'kpi' and the first visit to a page after a start then compute nothing."""
+    import time
+
+    from .kpis import keep
+    from .web import prepare as prepare_pages
+
+    start = time.perf_counter()
+    bar = _progress()
+    n = keep.prepare(store, progress=(lambda done, total: bar("beregner tal", done, total))
+                     if bar else None)
+    prepare_pages(store)
+    if bar:
+        bar("gemmer", 1, 1)
+    secs = round(time.perf_counter() - start)
+    click.echo(f"Tallene er beregnet og gemt til siderne og kommandoerne ({danish.number(n)} "
+               f"nøgletal på {danish.number(secs)} s).")
 
 
 def _progress():
@@ -454,6 +486,7 @@ def demo(ctx, years, seed, fresh) -> None:
     store.set_meta("demo", f"{years} år fra 2012, seed {seed}")
     click.echo(summary)
     add_demo_users(store)
+    _prepare(store)
     click.echo("Demobrugere oprettet (en pr. rolle); 'sagsindsigt serve' viser adgangskoderne.")
 
 

@@ -20,7 +20,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-import ibis
+from .. import lazy
+
+ibis = lazy.module("ibis")
+
 
 # permissions: view = aggregates (pages, KPIs, downloads of them, reports); cases = case-level
 # rows (search, complaint records, audit cases); complaints = register and correct complaints;

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import ibis
-import polars as pl
-
+from .. import lazy
 from ..calendar import Period, PeriodError
 from ..stats import binary_agreement, traffic_light, wilson_interval
 from ..store import reads as store_reads
 from .base import KPI, PCT, Context, Row, keyed, register
 from .measures import NO_DATA
+
+ibis = lazy.module("ibis")
+pl = lazy.module("polars")
 
 CASE_DIMS = ("administration", "benefit_area", "concept", "round", "unit", "reviewer_role")
 

@@ -23,11 +23,13 @@ from dataclasses import KW_ONLY, dataclass, field
 from datetime import date
 from typing import Any
 
-import ibis
-import polars as pl
-
+from .. import lazy
 from ..calendar import Period, annualisation_factor
 from ..store import reads
+from ..store.deps import tracking
+
+ibis = lazy.module("ibis")
+pl = lazy.module("polars")
 
 PCT, DAYS, COUNT = "%", "dage", "antal"
 
@@ -322,10 +324,18 @@ def keyed(rows: list[dict], by: list[str]) -> dict[tuple, dict]:
 
 
 def compute(store, query: Query) -> Result:
+    """The figure for ``query``: kept in the store if it was computed from the data as they
+    are (:mod:`.keep`), else computed now and kept."""
+    from . import keep
+
     kpi = get(query.kpi)
-    store.check_version()
-    ctx = Context(store, query, kpi)
-    return Result(kpi=kpi, query=query, rows=kpi.evaluate(ctx))
+    versions = store.check_version()
+    rows = keep.load(store, query)
+    if rows is None:
+        with tracking() as seen:
+            rows = kpi.evaluate(Context(store, query, kpi))
+        keep.save(store, query, rows, seen, versions)
+    return Result(kpi=kpi, query=query, rows=rows)
 
 
 def pct(num: float | None, den: float | None) -> float | None:
@@ -334,4 +344,4 @@ def pct(num: float | None, den: float | None) -> float | None:
     return round(100.0 * num / den, 2)
 
 
-Expr = Callable[[ibis.Table], ibis.Value]
+Expr = Callable[["ibis.Table"], "ibis.Value"]

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import polars as pl
-
+from .. import lazy
 from ..calendar import Deadline
-from ..settings import Settings
 from ..stats import mann_whitney_p
 from .base import KPI, PCT, Context, Row, keyed, register
 from .measures import (
@@ -21,6 +19,8 @@ from .measures import (
     SnapshotKPI,
     days_between,
 )
+
+pl = lazy.module("polars")
 
 UPHELD = ["medhold", "delvis_medhold"]
 CHANGED = ["aendret", "ophaevet", "hjemvist"]
@@ -107,6 +107,8 @@ class AnsweredWithinKPI(KPI):
         by = ctx.q.by
         df = ctx.store.run(t.select(*by, "received", "closed"))
         limit = Deadline(self.working_days, "arbejdsdage")
+        from ..settings import Settings
+
         closed = frozenset(Settings().closed_days)  # the same closed days as case deadlines
         dues = {d: limit.due(d, extra=closed) for d in df["received"].unique().to_list()}
         df = df.with_columns(ok=pl.col("closed") <= pl.col("received").replace_strict(

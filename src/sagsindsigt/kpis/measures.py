@@ -7,9 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-import ibis
-import polars as pl
-
+from .. import lazy
 from ..calendar import annualisation_factor
 from ..danish import day
 from .base import (
@@ -24,6 +22,9 @@ from .base import (
     keyed,
     pct,
 )
+
+ibis = lazy.module("ibis")
+pl = lazy.module("polars")
 
 NO_DATA = "ingen data for perioden"
 

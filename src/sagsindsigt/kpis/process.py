@@ -33,12 +33,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import ibis
-
-from .. import worklist
+from .. import lazy, worklist
 from ..calendar import Period, PeriodError
 from ..store import reads
 from .base import KpiUsageError, parse_where
+
+ibis = lazy.module("ibis")
 
 START, END = "▶", "■"
 DIMS = ("administration", "unit", "case_type", "benefit_area")

@@ -29,12 +29,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import ibis
-
+from .. import lazy
 from ..calendar import Period, merge_spans
 from ..stats import laney_limits, spc_signals, xmr_limits
 from .base import KPI, KpiUsageError, Result, Row
 from .base import get as get_kpi
+
+ibis = lazy.module("ibis")
 
 MONTHS = 24  # the months a chart shows, up to the period's end
 MIN_POINTS = 12  # months with data needed for limits

@@ -16,29 +16,36 @@ Every table is declared once, in :mod:`.schema`; reads go through :meth:`Store.t
 
 from __future__ import annotations
 
+import json
+import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-import ibis
-import polars as pl
-import pyarrow as pa
-
+from .. import lazy
 from ..access import restrict, scope_key
 from ..contract import KINDS, Kind
 from . import schema
 from .deps import changed_names, drop_stale, frozen, note, tracking
-from .engines import ARROW_TYPES, Engine, StoreError, connect, run_expr, run_keyed
+from .engines import Engine, StoreError, arrow_type, connect, run_expr, run_keyed
 from .schema import ACCESS_TABLES, AUDIT_TABLES, DERIVED, META_COLUMNS
+
+ibis = lazy.module("ibis")
+pl = lazy.module("polars")
+pa = lazy.module("pyarrow")
 
 SCHEMA_VERSION = schema.VERSION
 PG_LOCKS = {"complaints": 5_240_001}  # advisory lock ids of serialised writers (PostgreSQL)
 CACHE_SIZE = 8192  # values kept by Store.cached (coverage, members, query results)
 # the tables touched in the transaction in progress (their versions are bumped as it commits)
+_log = logging.getLogger("sagsindsigt.store")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 _PENDING: ContextVar[set[str] | None] = ContextVar("pending_touches", default=None)
 
 
@@ -60,12 +67,12 @@ class Store:
     def __init__(self, url: str):
         self.url = url
         self._engine: Engine = connect(url)
-        self._ibis = self._engine.ibis
         self._tables: dict[str, ibis.Table] = {}
         # key → (the tables the value read, the value), the least recently used dropped first
         self._cache: OrderedDict[tuple, tuple[frozenset[str], Any]] = OrderedDict()
         self._cache_version: dict[str, int] | None = None
         self._cache_lock = threading.Lock()
+        self._figures_table: bool | None = None
         # one connection per Store: the threads of a process take turns on it (the web app's
         # requests, concurrent writers); hold it for a whole unit of work
         self.lock = threading.RLock()
@@ -97,10 +104,69 @@ class Store:
             self._bump(names)
 
     def _bump(self, names: set[str]) -> None:
+        names = names - {"figures"}
         if names:
             marks = ", ".join("?" for _ in names)
             self._engine.execute("UPDATE data_versions SET version = version + 1 "
                                  f"WHERE name IN ({marks})", sorted(names))
+            if self._keeps_figures():  # the kept results that read a changed table go
+                self._engine.execute(
+                    "DELETE FROM figures WHERE " + " OR ".join("reads LIKE ?" for _ in names),
+                    [f'%"{n}":%' for n in sorted(names)])
+
+    # -- kept figures (kpis.keep) ---------------------------------------------------------
+    def _keeps_figures(self) -> bool:
+        """Whether the schema has ``figures`` (a store made before version 8 answers every
+        query by computing until it is upgraded)."""
+        if self._figures_table is None:
+            self._figures_table = "figures" in self._engine.table_names()
+        return self._figures_table
+
+    def kept_figure(self, key: str) -> tuple[dict[str, int], str] | None:
+        """The kept result of ``key`` (a digest of the query, the caller's scope and what
+        else decides it) as (the versions of the tables it read, its JSON), if one is kept
+        and every one of those versions still holds (:meth:`check_version` gives them);
+        read on the side connection, so it never waits behind a computation."""
+        if not self._keeps_figures():
+            return None
+        if not _DIGEST.fullmatch(key):
+            raise ValueError("a kept figure's key is a hex digest")
+        # written into the statement (a digest, checked above): a parameter makes the DuckDB
+        # driver import pandas, a second of a one-shot command's time
+        rows = self._engine.side_query(f"SELECT reads, value FROM figures WHERE key = '{key}'")
+        if not rows:
+            return None
+        reads, value = json.loads(rows[0][0]), rows[0][1]
+        current = self._cache_version or self.data_version()
+        if any(current.get(t) != v for t, v in reads.items()):
+            return None
+        return reads, value
+
+    def keep_figure(self, key: str, reads: dict[str, int], value: str) -> None:
+        """Keep a result computed from the data at the versions ``reads`` (replacing one
+        kept under the same key). Best effort: a store that cannot be written to (a
+        read-only role) still answers, by computing."""
+        if not self._keeps_figures():
+            return
+        try:
+            with self.lock, self._engine.transaction():
+                self._engine.execute("DELETE FROM figures WHERE key = ?", [key])
+                self._engine.execute(
+                    "INSERT INTO figures (key, reads, value, computed_at) "
+                    "VALUES (?, ?, ?, CAST(? AS TIMESTAMP))",
+                    [key, json.dumps(reads, sort_keys=True), value,
+                     datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")])
+        except Exception as exc:  # noqa: BLE001 — keeping is a courtesy, never a failure
+            _log.debug("Figure not kept: %s", exc)
+
+    def forget_figures(self) -> int:
+        """Delete every kept result (``sagsindsigt figures --forget``); returns how many."""
+        if not self._keeps_figures():
+            return 0
+        with self.lock, self._engine.transaction():
+            n = self._engine.query("SELECT count(*) FROM figures")[0][0]
+            self._engine.execute("DELETE FROM figures")
+        return int(n)
 
     def check_version(self) -> dict[str, int]:
         """Forget what :meth:`cached` holds of the tables that changed since (one small
@@ -206,6 +272,7 @@ class Store:
 
     def _forget(self) -> None:
         """Drop everything this object derived (the schema changed, or the store was emptied)."""
+        self._figures_table = None
         with self._cache_lock:
             self._cache.clear()
             self._cache_version = None
@@ -288,7 +355,7 @@ class Store:
             note((name,))
         t = self._tables.get(name)
         if t is None:
-            t = self._tables[name] = self._ibis.table(name)
+            t = self._tables[name] = self._engine.ibis.table(name)
         return t
 
     def batch_facts(self) -> ibis.Table:
@@ -305,7 +372,7 @@ class Store:
     def run_keyed(self, key: tuple, build: Callable[[], ibis.Table]) -> pl.DataFrame:
         """The rows of ``build()``, built and compiled only the first time ``key`` is seen
         (the caller promises that the key determines the expression)."""
-        return run_keyed(self._ibis, key, build)
+        return run_keyed(self._engine.ibis, key, build)
 
     def organisation_tree(self) -> list:
         """The whole organisation tree, whoever asks: scopes are resolved against it
@@ -538,7 +605,7 @@ def _q(name: str) -> str:
 
 
 def _arrow_schema(cols: list[tuple[str, str]]) -> pa.Schema:
-    return pa.schema([(c, ARROW_TYPES[t]) for c, t in cols])
+    return pa.schema([(c, arrow_type(t)) for c, t in cols])
 
 
 def open_store(url: str, create: bool = False) -> Store:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from datetime import date
 
-import polars as pl
-import pyarrow as pa
-
+from .. import lazy
 from ..calendar import Deadline
+
+pl = lazy.module("polars")
+pa = lazy.module("pyarrow")
 
 
 def case_type_info(store) -> pl.DataFrame:

@@ -13,17 +13,24 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import ibis
-import polars as pl
-import pyarrow as pa
-import pyarrow.csv as pacsv
+import duckdb
 
+from .. import lazy
 from ..access import scope_key
 from .deps import EVERYTHING, frozen, note, tracking
 
-# SQL column type → Arrow type, for moving rows in and out in bulk
-ARROW_TYPES = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "DATE": pa.date32(),
-               "BOOLEAN": pa.bool_(), "TIMESTAMP": pa.timestamp("us"), "DOUBLE": pa.float64()}
+ibis = lazy.module("ibis")
+pl = lazy.module("polars")
+pa = lazy.module("pyarrow")
+pacsv = lazy.module("pyarrow.csv")
+
+
+def arrow_type(declared: str):
+    """A SQL column type of the schema as an Arrow type, for moving rows in and out in bulk
+    (None for a type it does not name)."""
+    make = {"VARCHAR": pa.string, "BIGINT": pa.int64, "DATE": pa.date32, "BOOLEAN": pa.bool_,
+            "TIMESTAMP": lambda: pa.timestamp("us"), "DOUBLE": pa.float64}.get(declared)
+    return make() if make else None
 
 
 class StoreError(RuntimeError):
@@ -32,10 +39,27 @@ class StoreError(RuntimeError):
 
 class Engine:
     name = "?"
-    def __init__(self, con):
-        self.ibis = con
+    raw: object  # the driver's connection (duckdb, psycopg)
+
+    def __init__(self):
+        self._ibis = None
+        self._ibis_lock = threading.Lock()
         self._side = None  # a second connection for small reads (side_query)
         self._side_lock = threading.Lock()
+
+    @property
+    def ibis(self):
+        """The Ibis backend over the same connection, made at first use: a figure the store
+        keeps (``figures``) or a write needs only the driver, so a one-shot command that
+        computes nothing new never imports Ibis (issue 16)."""
+        if self._ibis is None:
+            with self._ibis_lock:
+                if self._ibis is None:
+                    self._ibis = self._attach_ibis()
+        return self._ibis
+
+    def _attach_ibis(self):
+        raise NotImplementedError
 
     def side_query(self, sql: str) -> list[tuple]:
         """A small read on a second connection of its own, so it never waits behind a long
@@ -63,7 +87,9 @@ class Engine:
         raise NotImplementedError
 
     def table_names(self) -> set[str]:
-        return set(self.ibis.list_tables())
+        return {r[0] for r in self.query(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = current_schema()")}
 
     def column_names(self, table: str) -> list[str]:
         return [r[0] for r in self.query(
@@ -93,7 +119,10 @@ class Engine:
             if self._side is not None:
                 self._side.close()
                 self._side = None
-        self.ibis.disconnect()
+        if self._ibis is not None:
+            self._ibis.disconnect()
+        else:
+            self.raw.close()
 
 
 class DuckDBEngine(Engine):
@@ -103,11 +132,18 @@ class DuckDBEngine(Engine):
         self.path = path
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        super().__init__()
         try:
-            super().__init__(ibis.duckdb.connect(path))
+            target = path if path == ":memory:" else str(Path(path).absolute())
+            self.raw = duckdb.connect(target)
         except Exception as exc:  # the file is locked by another process, or not a database
             raise StoreError(f"Databasen {path} kan ikke åbnes: {exc}") from exc
-        self.raw = self.ibis.con
+        # what Ibis sets when it connects, set now: raw statements run before it attaches
+        self.raw.execute("SET TimeZone = 'UTC'")
+        self.raw.execute("SET python_enable_replacements = false")
+
+    def _attach_ibis(self):
+        return ibis.duckdb.from_connection(self.raw)
 
     def execute(self, sql, params=()):
         self.raw.execute(sql, list(params))
@@ -122,7 +158,7 @@ class DuckDBEngine(Engine):
     def staged(self, name, cols, data):
         # DuckDB reads the Arrow table in place: no copy into a temporary table
         data = data.select([c for c, _ in cols])
-        data = data.cast(pa.schema([(c, ARROW_TYPES.get(t, data.schema.field(c).type))
+        data = data.cast(pa.schema([(c, arrow_type(t) or data.schema.field(c).type)
                                     for c, t in cols]))
         self.raw.register(name, data)
         try:
@@ -168,21 +204,30 @@ class PostgresEngine(Engine):
         return "DOUBLE PRECISION" if declared == "DOUBLE" else declared
 
     def __init__(self, url: str):
+        import psycopg
+
+        super().__init__()
         params = pg_params(url)
+        self._params = params
         try:
-            con = ibis.postgres.connect(**params)
+            # autocommit, as Ibis opens it; transaction() adds blocks
+            self.raw = psycopg.connect(**self._psycopg_params(), autocommit=True)
         except Exception as exc:
             raise StoreError(f"Kan ikke forbinde til PostgreSQL på {params['host']}: "
                              f"{exc}") from exc
-        super().__init__(con)
-        self.raw = con.con  # Ibis opens psycopg in autocommit mode; transaction() adds blocks
-        self._params = params
+        self.execute("SET TIMEZONE = UTC")  # as Ibis sets it when it attaches
+
+    def _psycopg_params(self) -> dict:
+        return {("dbname" if k == "database" else k): v for k, v in self._params.items()
+                if v is not None}
+
+    def _attach_ibis(self):
+        return ibis.postgres.from_connection(self.raw)
 
     def _open_side(self):
         import psycopg
 
-        p = {("dbname" if k == "database" else k): v for k, v in self._params.items()}
-        return psycopg.connect(**p, autocommit=True)
+        return psycopg.connect(**self._psycopg_params(), autocommit=True)
 
     def execute(self, sql, params=()):
         with self.raw.cursor() as cur:

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import ibis
-
+from .. import lazy
 from ..access import current
 from ..contract import KINDS
 from ..contract.codes import ADMINISTRATIONS
+
+ibis = lazy.module("ibis")
 
 # record kinds whose rows name an administration and a unit (the organisation's codes seen)
 SEEN_IN = ("cases", "volumes", "complaints")

@@ -23,8 +23,8 @@ from ..contract.kinds import BOOL, DATE, INT, NUMBER, TIMESTAMP
 # head's. 2: access tables; 3: sessions; 4: one declaration (complaint_registrations declared,
 # the audit log renamed access_log, targets.name); 5: batches.id a primary key numbered by the
 # sequence batch_ids, data_versions; 6: complaints.appeal_decided; 7: events.lifecycle,
-# attributes, case_attributes (XES).
-VERSION = "7"
+# attributes, case_attributes (XES); 8: figures (the KPI results the store keeps).
+VERSION = "8"
 
 VARCHAR, BIGINT, DATE_, BOOLEAN, TIMESTAMP_, DOUBLE = (
     "VARCHAR", "BIGINT", "DATE", "BOOLEAN", "TIMESTAMP", "DOUBLE")
@@ -53,6 +53,11 @@ _CONTROL: dict[str, Columns] = {
     # every rejected row with its reasons (the quarantine)
     "rejects": [("batch", BIGINT), ("file", VARCHAR), ("row", BIGINT), ("field", VARCHAR),
                 ("value", VARCHAR), ("reason", VARCHAR), ("record", VARCHAR)],
+    # derived: KPI results kept for every process (kpis.keep): the query's key, the data
+    # versions of the tables the result read (JSON), the result (JSON). A write deletes the
+    # results that read a table it changed; a result is used only while its versions hold.
+    "figures": [("key", VARCHAR), ("reads", VARCHAR), ("value", VARCHAR),
+                ("computed_at", TIMESTAMP_)],
     # derived: one row per (timeliness rule, case), rebuilt from events, rules and cases
     "timeliness_items": [
         ("rule", VARCHAR), ("case_id", VARCHAR), ("_source", VARCHAR),
@@ -104,7 +109,8 @@ ACCESS_TABLES: dict[str, Columns] = {
                  ("created_at", TIMESTAMP_), ("ended_at", TIMESTAMP_)],
 }
 # Primary keys (the other tables are append-only logs or snapshots keyed by (source, key)).
-PRIMARY_KEYS: dict[str, tuple[str, ...]] = {"batches": ("id",), "data_versions": ("name",)}
+PRIMARY_KEYS: dict[str, tuple[str, ...]] = {"batches": ("id",), "data_versions": ("name",),
+                                            "figures": ("key",)}
 # Sequences: name → (table, column) it numbers. A batch id is drawn from its sequence, so
 # concurrent writers (an import beside registrations) never share one.
 SEQUENCES: dict[str, tuple[str, str]] = {"batch_ids": ("batches", "id")}

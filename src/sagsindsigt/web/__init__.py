@@ -1,6 +1,6 @@
 """The web dashboard (thin layer): ``create_app(db)`` builds the FastAPI app."""
 
-from .app import create_app
+from .app import create_app, prepare
 
 
 def app_from_env():
@@ -13,4 +13,4 @@ def app_from_env():
     return create_app(Settings().db, auth=os.environ.get("SAGSINDSIGT_AUTH", "1") != "0")
 
 
-__all__ = ["app_from_env", "create_app"]
+__all__ = ["app_from_env", "create_app", "prepare"]

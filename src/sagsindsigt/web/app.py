@@ -15,6 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from ..access import Principal, acting_as, current
 from ..danish import day as dk_day
@@ -40,8 +41,10 @@ Adjustment_ = Annotated[Literal["auto", "none", "multiplicative", "additive"],
 
 def create_app(db: str | Store, warm: bool = True, auth: bool = True,
                secure_cookies: bool | None = None) -> FastAPI:
-    """The app over one store. ``warm`` fills the figure cache for the default views in the
-    background, so the first visitors do not wait for the first computations. ``auth`` False
+    """The app over one store. ``warm``: before it accepts the first request, the app reads
+    the figures of the first pages into its cache (kept in the store when the data changed,
+    :func:`prepare`; computed and kept now if not), so the first visitors never wait for a
+    computation. ``auth`` False
     is the ``--no-auth`` mode: one local user with every right (loopback only, see the CLI).
     """
     from ..settings import Settings
@@ -56,9 +59,8 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
 
     @asynccontextmanager
     async def lifespan(app):
-        if warm:
-            threading.Thread(target=_warm, args=(fig, app.state.citizen.figures),
-                             daemon=True).start()
+        if warm:  # before the first request is accepted: read from the kept figures
+            await run_in_threadpool(_warm, fig, app.state.citizen.figures)
         yield
 
     # /docs is served from vendored Swagger UI files (FastAPI's default loads a CDN)
@@ -234,7 +236,8 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
     app.state.citizen = public.public
     app.include_router(public)
     app.include_router(complaints.router(fig, templates))
-    app.include_router(imports.router(fig))
+    app.include_router(imports.router(fig, changed=lambda: threading.Thread(
+        target=_warm, args=(fig, public.public.figures), daemon=True).start()))
     app.include_router(strengthened_contact.router(fig, templates))
     app.include_router(targets.router(fig, templates))
     app.include_router(process.router(fig, templates))
@@ -289,9 +292,23 @@ def whose(fig: Figures, f: Filters | None = None) -> str:
     return fig.labels().where(f.administration, f.unit, f.case_type)
 
 
+def prepare(store: Store) -> None:
+    """Compute the figures of the pages people open first and keep them in the store
+    (:mod:`sagsindsigt.kpis.keep`): the citizens' page, every page of the default period,
+    each administration's and centre's first pages and the first pages of every scope users
+    and tokens have. Run when the data change (``sagsindsigt import``, ``demo``,
+    ``prepare``), so that no visitor waits for a computation after a start."""
+    from ..settings import Settings
+    from .citizen import Public
+
+    fig = Figures(store)
+    _warm(fig, Public(fig, Settings()).figures)
+
+
 def _warm(fig: Figures, public=None) -> None:
-    """Fill the figure cache in the background, most visited views first (the citizens'
-    public figures, ``public``, before all). It computes only while no request is being
+    """Fill the figure cache, most visited views first (the citizens' public figures,
+    ``public``, before all): at start, before the first request, and in the background after
+    an upload changed the data. In the background it computes only while no request is being
     served (``Figures.serving``), so it never slows a visitor."""
     # the thread object, not its ident: idents are reused by later threads (a request's
     # worker thread taking the ident of a finished warm-up would wait for itself)
@@ -387,4 +404,4 @@ def _cell_text(c) -> str:
     return dk_value(c.value, c.unit) if c.value is not None else "-"
 
 
-__all__ = ["LEVELS", "create_app"]
+__all__ = ["LEVELS", "create_app", "prepare"]

@@ -18,7 +18,9 @@ from . import uploads
 from .pages import Figures
 
 
-def router(fig: Figures) -> APIRouter:
+def router(fig: Figures, changed=None) -> APIRouter:
+    """``changed``: called after an import that changed the data (the app then computes the
+    first pages' figures afresh in the background)."""
     r = APIRouter(tags=["indlæsning"])
 
     @r.post("/api/import/{kind}", summary="Indlæs en fil (som 'sagsindsigt import')",
@@ -45,6 +47,8 @@ def router(fig: Figures) -> APIRouter:
                 res = await run_in_threadpool(run)
             except (ValueError, RuntimeError) as exc:  # the importer's Danish errors
                 return JSONResponse({"error": mask_cpr(str(exc))}, status_code=400)
+        if res.rows_loaded and changed is not None:
+            changed()
         body = res.as_dict()
         body["rejects"] = body["rejects"][:100]
         return JSONResponse(body, status_code=422 if res.rows_rejected else 200)

@@ -208,9 +208,11 @@ class Figures:
             self._keep(key, res, read, since)
         return res
 
-    def memo(self, key: tuple, make):
-        """Any other derived value (the seed table, warnings), cached like KPI results."""
-        key = (view_key(), "memo", *key)  # a view differs by role and scope
+    def memo(self, key: tuple, make, data: bool = False):
+        """Any other derived value (the seed table, warnings), cached like KPI results: per
+        role and scope (a view), or per scope alone (``data``: rows read from the store,
+        the same for every role that sees them)."""
+        key = ((scope_key(),) if data else view_key(), "memo", *key)
         hit = self._cached(key)
         if hit is not _MISSING:
             return hit
@@ -229,7 +231,7 @@ class Figures:
             with self.lock:
                 return make()
 
-        return self.memo(key, locked)
+        return self.memo(key, locked, data=True)
 
     def read(self, fn, *args, **kw):
         """A reader of :mod:`sagsindsigt.store.reads` on the store's one connection."""

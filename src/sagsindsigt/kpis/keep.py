@@ -1,0 +1,117 @@
+"""KPI results kept in the store, so a new process answers without computing (issue 16).
+
+A figure is computed when the data change (an import, the demo, ``serve`` before it listens:
+``web.prepare``) or at its first query, and kept in the store's ``figures`` table with the
+data versions of the tables it read. :func:`sagsindsigt.kpis.compute` asks here first: a
+one-shot ``sagsindsigt kpi`` then needs neither Ibis nor Polars, and the first visit to a page
+after a start reads its figures instead of computing them.
+
+What decides a figure is in its key: the query (KPI, period, breakdown, filters,
+annualising), the caller's data scope as resolved (its code and the administrations and units
+it covers), the settings a computation reads (:data:`SETTINGS`) and the code itself (a digest
+of the package's sources: an upgrade computes afresh). A kept result is used only while
+every table it read still has the version it was computed from; a write deletes the results
+that read a table it changed (``Store._bump``). Results are stored as JSON, never pickled:
+a value read from the database is data, not code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from ..access import current
+from ..store.deps import note
+
+# settings read while a figure is computed (not only at import): part of every key
+SETTINGS = ("SAGSINDSIGT_CLOSED_DAYS",)
+_ROW_FIELDS = ("dims", "value", "numerator", "denominator", "n", "estimate", "note", "extra")
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A digest of the package's Python sources (a few milliseconds, once per process)."""
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parents[1]
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _settings() -> dict[str, str]:
+    env = {k.upper(): v for k, v in os.environ.items()}
+    return {k: env[k] for k in SETTINGS if k in env}
+
+
+def key(query) -> str:
+    """The digest that names a query's result for the acting principal."""
+    s = current().data_scope
+    parts = {
+        "kpi": query.kpi, "start": query.period.start.isoformat(),
+        "end": query.period.end.isoformat(), "label": query.period.label,
+        "by": list(query.by), "where": sorted((k, sorted(v)) for k, v in query.where.items()),
+        "annualise": bool(query.annualise),
+        "scope": [s.code, *(sorted(x) if x is not None else None
+                            for x in (s.administrations, s.units, s.member_units))],
+        "settings": _settings(), "code": code_digest(),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def load(store, query) -> list | None:
+    """The kept rows of ``query`` (as :class:`~sagsindsigt.kpis.base.Row`), or None."""
+    from .base import Row
+
+    hit = store.kept_figure(key(query))
+    if hit is None:
+        return None
+    reads, value = hit
+    note(reads)  # an enclosing cache depends on what the kept result read
+    return [Row(**dict(zip(_ROW_FIELDS, r, strict=True))) for r in json.loads(value)]
+
+
+def save(store, query, rows: list, seen: set[str], versions: dict[str, int]) -> None:
+    """Keep ``rows`` computed from the data at ``versions``, having read the tables
+    ``seen``. Not kept: a result whose reads are unknown, or whose values JSON would change
+    (a date, a tuple): it is recomputed instead."""
+    if not seen or "*" in seen or any(t not in versions for t in seen):
+        return
+    data = [[getattr(r, f) for f in _ROW_FIELDS] for r in rows]
+    try:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return
+    if json.loads(text) != data:  # a tuple comes back a list: compares unequal
+        return
+    store.keep_figure(key(query), {t: versions[t] for t in sorted(seen)}, text)
+
+
+def prepare(store, progress=None) -> int:
+    """Compute and keep what a one-shot command asks most: every KPI for every calendar year
+    with data, for the whole municipality and by administration (the acting principal's
+    scope). ``progress(done, total)`` is called as it goes; returns how many were computed."""
+    from ..store import reads
+    from . import all_kpis, compute
+    from .base import KpiUsageError, Query
+
+    span = reads.received_span(store)
+    if span is None:
+        return 0
+    jobs = [(k.id, str(year), by) for year in range(span[1].year, span[0].year - 1, -1)
+            for k in all_kpis() for by in ([], ["administration"])
+            if not by or "administration" in k.dims]
+    for i, (kpi, period, by) in enumerate(jobs, start=1):
+        try:
+            compute(store, Query.make(kpi, period, by))
+        except KpiUsageError:  # a KPI that needs more than a period (none today)
+            pass
+        if progress:
+            progress(i, len(jobs))
+    return len(jobs)
+
+
+__all__ = ["SETTINGS", "code_digest", "key", "load", "prepare", "save"]
