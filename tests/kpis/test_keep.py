@@ -111,6 +111,21 @@ def test_values_json_cannot_hold_are_computed_not_kept(duck, tmp_path):
         assert keep.load(duck, q)[0].value == 1
 
 
+def test_any_text_is_kept_as_it_was(store, tmp_path):
+    """Notes and names are stored as quoted SQL literals: quotes and the like come back."""
+    from sagsindsigt.kpis.base import Row
+
+    load(store, tmp_path)
+    q = Query.make("cases_received", "2014")
+    text = "Ikke 'afgjort'; DROP TABLE cases; -- \\ \"æøå\" \u2028"
+    with acting_as(SYSTEM):
+        versions = store.check_version()
+        keep.save(store, q, [Row({"unit": text}, 1.5, note=text)], {"cases"}, versions)
+        got = keep.load(store, q)[0]
+    assert got.note == text and got.dims == {"unit": text} and got.value == 1.5
+    assert store.has_rows("cases")
+
+
 def test_an_old_store_answers_by_computing_until_upgraded(duck, tmp_path):
     load(duck, tmp_path)
     duck._engine.execute("DROP TABLE figures")

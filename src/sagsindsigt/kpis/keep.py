@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..access import current
-from ..store.deps import note
+from ..store.deps import note, tracking
 
 # settings read while a figure is computed (not only at import): part of every key
 SETTINGS = ("SAGSINDSIGT_CLOSED_DAYS",)
@@ -49,17 +49,57 @@ def _settings() -> dict[str, str]:
 
 def key(query) -> str:
     """The digest that names a query's result for the acting principal."""
-    s = current().data_scope
-    parts = {
+    return _digest({
         "kpi": query.kpi, "start": query.period.start.isoformat(),
         "end": query.period.end.isoformat(), "label": query.period.label,
         "by": list(query.by), "where": sorted((k, sorted(v)) for k, v in query.where.items()),
-        "annualise": bool(query.annualise),
-        "scope": [s.code, *(sorted(x) if x is not None else None
-                            for x in (s.administrations, s.units, s.member_units))],
-        "settings": _settings(), "code": code_digest(),
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+        "annualise": bool(query.annualise)})
+
+
+def _digest(parts: dict) -> str:
+    s = current().data_scope
+    parts = {**parts, "settings": _settings(), "code": code_digest(),
+             "scope": [s.code, *(sorted(x) if x is not None else None
+                                 for x in (s.administrations, s.units, s.member_units))]}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def cached(store, name: tuple, make):
+    """Any value made from the store's data (a process analysis, a control chart's monthly
+    rows, the worklist's counts), kept like a KPI result under ``name`` (put everything the
+    value depends on besides the data, the scope and the code in it: a date, filters). A
+    value JSON cannot hold exactly (a date, a tuple) is made each time, not kept."""
+    key = _digest({"value": list(name)})
+    versions = store.check_version()
+    hit = store.kept_figure(key)
+    if hit is not None:
+        note(hit[0])
+        return json.loads(hit[1], object_hook=_decode)
+    with tracking() as seen:
+        value = make()
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, default=_encode)
+    except (TypeError, ValueError):
+        return value
+    same = json.loads(text, object_hook=_decode) == value
+    if same and seen and "*" not in seen and all(t in versions for t in seen):
+        store.keep_figure(key, {t: versions[t] for t in sorted(seen)}, text)
+    return value
+
+
+def _encode(v):
+    """A KPI row (a control chart's monthly rows are rows) as JSON: its fields in order."""
+    from .base import Row
+
+    if isinstance(v, Row):
+        return {"__row__": [getattr(v, f) for f in _ROW_FIELDS]}
+    raise TypeError(type(v).__name__)
+
+
+def _decode(d: dict):
+    from .base import Row
+
+    return Row(**dict(zip(_ROW_FIELDS, d["__row__"], strict=True))) if "__row__" in d else d
 
 
 def load(store, query) -> list | None:
@@ -114,4 +154,4 @@ def prepare(store, progress=None) -> int:
     return len(jobs)
 
 
-__all__ = ["SETTINGS", "code_digest", "key", "load", "prepare", "save"]
+__all__ = ["SETTINGS", "cached", "code_digest", "key", "load", "prepare", "save"]

@@ -148,14 +148,18 @@ class Store:
         read-only role) still answers, by computing."""
         if not self._keeps_figures():
             return
+        if not _DIGEST.fullmatch(key):
+            raise ValueError("a kept figure's key is a hex digest")
+        # literals, not parameters (a parameter makes the DuckDB driver import pandas): the
+        # key a digest, the rest JSON text made here, quoted as SQL quotes ('' for ')
+        values = ", ".join(_quoted(v) for v in (
+            key, json.dumps(reads, sort_keys=True), value,
+            datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")))
         try:
             with self.lock, self._engine.transaction():
-                self._engine.execute("DELETE FROM figures WHERE key = ?", [key])
-                self._engine.execute(
-                    "INSERT INTO figures (key, reads, value, computed_at) "
-                    "VALUES (?, ?, ?, CAST(? AS TIMESTAMP))",
-                    [key, json.dumps(reads, sort_keys=True), value,
-                     datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")])
+                self._engine.execute(f"DELETE FROM figures WHERE key = '{key}'")
+                self._engine.execute("INSERT INTO figures (key, reads, value, computed_at) "
+                                     f"VALUES ({values})")
         except Exception as exc:  # noqa: BLE001 — keeping is a courtesy, never a failure
             _log.debug("Figure not kept: %s", exc)
 
@@ -598,6 +602,13 @@ class Store:
 
     def close(self) -> None:
         self._engine.close()
+
+
+def _quoted(text: str) -> str:
+    """A text as an SQL string literal (standard quoting, as DuckDB and PostgreSQL read it)."""
+    if "\x00" in text:
+        raise ValueError("a NUL character cannot be stored")
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _q(name: str) -> str:

@@ -320,6 +320,9 @@ def _warm(fig: Figures, public=None) -> None:
         period = fig.memo(("default_period",), lambda: _default_period(fig))
         for slug, f in _warm_plan(fig, period):
             VIEWS[slug](fig, f)
+        from . import process
+
+        process.prepare(fig)
         # then the default pages of every scope users and tokens have: figures are cached
         # per scope, so a scoped user's first visit would otherwise compute them all
         for scope in _user_scopes(fig):

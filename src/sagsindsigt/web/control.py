@@ -28,7 +28,7 @@ def coverage(fig: Figures, table: str) -> dict:
 def series(fig: Figures, kpi: str, months: list[str], where: list[str]):
     """Every month's row in one query where the KPI's kind allows (``spc.month_rows``)."""
     return fig.memo_db(("spc_months", kpi, tuple(months), tuple(where)),
-                       lambda: spc.month_rows(fig.store, kpi, months, where))
+                       lambda: spc.month_rows(fig.store, kpi, months, where), kept=True)
 
 
 def chart(fig: Figures, kpi: str, period: str, where: list[str]) -> spc.Chart:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..access import scope_key, view_key
 from ..calendar import MONTHS_DA, Period
-from ..kpis import Query, Result, compute
+from ..kpis import Query, Result, compute, keep
 from ..present import tables as present_tables
 from ..present.labels import Labels, scope_label
 from ..present.tables import Table
@@ -222,14 +222,17 @@ class Figures:
         self._keep(key, value, read, since)
         return value
 
-    def memo_db(self, key: tuple, make):
+    def memo_db(self, key: tuple, make, kept: bool = False):
         """Like ``memo``, for a value computed on the store directly (not through ``get``):
-        under the store's lock, since the one connection cannot run two queries at once."""
+        under the store's lock, since the one connection cannot run two queries at once;
+        cached per scope (data, the same for every role). ``kept``: also kept in the store
+        for every process (:func:`sagsindsigt.kpis.keep.cached`; ``key`` then names all the
+        value depends on besides the data and the scope)."""
 
         def locked():
             self._yield_to_requests()
             with self.lock:
-                return make()
+                return keep.cached(self.store, key, make) if kept else make()
 
         return self.memo(key, locked, data=True)
 

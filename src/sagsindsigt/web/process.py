@@ -34,6 +34,21 @@ SHOWN_CASES = 500
 Text = Annotated[str | None, Query()]
 
 
+def analysis(fig, fn, q: core.ProcessQuery, *args):
+    """An analysis of the events (aggregates only), kept in the store like the pages'
+    figures until the events or cases change."""
+    return fig.memo_db(("process", fn.__name__, q.key(), args),
+                       lambda: fn(fig.store, q, *args), kept=True)
+
+
+def prepare(fig) -> None:
+    """The analyses of the page as it first opens (the whole log, the caller's scope)."""
+    q = core.ProcessQuery.make(None, [])
+    for fn in (core.dfg, core.variants, core.bottlenecks, core.rework, core.service_times,
+               core.summary):
+        analysis(fig, fn, q)
+
+
 def router(fig, templates: Jinja2Templates) -> APIRouter:
     r = APIRouter()
     api = r
@@ -48,10 +63,7 @@ def router(fig, templates: Jinja2Templates) -> APIRouter:
             raise HTTPException(400, str(exc)) from exc
 
     def compute(fn, q: core.ProcessQuery, *args):
-        """An analysis of the events (aggregates only), kept like the pages' figures until
-        the events or cases change."""
-        return fig.memo_db(("process", fn.__name__, q.key(), args),
-                           lambda: fn(fig.store, q, *args))
+        return analysis(fig, fn, q, *args)
 
     @r.get(URL, response_class=HTMLResponse, include_in_schema=False)
     def page(request: Request, period: Text = None, administration: Text = None,

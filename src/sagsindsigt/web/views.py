@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -64,15 +65,22 @@ def _worklist_counts(fig: Figures, f: Filters) -> dict[str, Any]:
     from .worklist import link
 
     where = {d: getattr(f, d) for d in LEVELS if getattr(f, d)}
-    out: dict[str, Any] = {}
-    with fig.lock:
+
+    def counts() -> dict[str, Any]:
+        out: dict[str, Any] = {}
         for kind in wl.KINDS:
             w = wl.worklist(fig.store, kind, **where)
             out[kind] = {"count": len(w.rows), "link": link(kind, where),
                          "title": w.kind.title}
             days = set(w.as_of.values())
-            out["day"] = w.day if len(days) == 1 else None  # else: each where its data end
-    return out
+            # else: each where its data end
+            out["day"] = w.day.isoformat() if w.day and len(days) == 1 else None
+        return out
+
+    # kept per day: the lists are as of today where the data reach it
+    c = fig.memo_db(("worklist_counts", tuple(where.items()), date.today().isoformat()),
+                    counts, kept=True)
+    return {**c, "day": date.fromisoformat(c["day"]) if c["day"] else None}
 
 
 def _targets(fig: Figures) -> dict[tuple, Any]:
