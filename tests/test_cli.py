@@ -226,3 +226,46 @@ def test_process_bottlenecks_and_stalled(process_db, capsys):
 def test_process_usage_errors(process_db, capsys, args, fragment):
     code, _, err = run(capsys, "--db", process_db, *args)
     assert code == 2 and fragment in err and "Traceback" not in err, err
+
+
+ONE_SHOT = """
+import json, sys
+from sagsindsigt.cli import main
+code = main(["--db", sys.argv[1], "kpi", "cases_received", "--period", "2014", "--by",
+             "administration", "--format", "json"])
+heavy = sorted(m for m in ("ibis", "polars", "pyarrow", "scipy", "pandas") if m in sys.modules)
+print(json.dumps({"code": code, "heavy": heavy}), file=sys.stderr)
+"""
+
+
+def one_shot(db: str) -> tuple[dict, dict]:
+    """A new process asking one figure: its JSON and which heavy libraries it imported."""
+    p = subprocess.run([sys.executable, "-c", ONE_SHOT, db], capture_output=True, text=True,
+                       check=True)
+    return json.loads(p.stdout), json.loads(p.stderr.strip().splitlines()[-1])
+
+
+def test_import_prepares_and_a_one_shot_figure_needs_no_heavy_library(db, capsys):
+    """Issue 16, point 1: the import computes and keeps the figures; a new process answers
+    one from the store with the driver alone, the same figure as computed."""
+    code, out, _ = run(capsys, "--db", db, "import", "cases", "cases.csv", "--covers", "2014")
+    assert code == 3 and "Tallene er beregnet og gemt" in out
+    kept, proc = one_shot(db)
+    assert proc == {"code": 0, "heavy": []}
+    sof = [r for r in kept["rows"] if r["administration"] == "SOF"]
+    assert sof[0]["value"] == 2
+    code, out, _ = run(capsys, "--db", db, "import", "cases", "cases.csv", "--no-prepare")
+    assert "allerede indlæst" in out
+
+
+def test_no_prepare_leaves_the_figure_to_its_first_query(db, capsys, tmp_path):
+    (tmp_path / "more.csv").write_text(CASES.replace("3;SOF", "4;SOF").replace("1;SOF", "5;SOF"),
+                                       encoding="utf-8")
+    code, out, _ = run(capsys, "--db", db, "import", "cases", "more.csv", "--no-prepare")
+    assert "Tallene" not in out
+    first, proc = one_shot(db)  # computed (Ibis needed), and kept
+    assert proc["code"] == 0 and "ibis" in proc["heavy"]
+    again, proc = one_shot(db)
+    assert proc["heavy"] == [] and again == first
+    code, out, _ = run(capsys, "--db", db, "prepare")
+    assert code == 0 and "Tallene er beregnet og gemt" in out

@@ -32,9 +32,11 @@ class Usage(click.ClickException):
 def _store(ctx: click.Context, create: bool = False):
     from .store import Store
 
-    obj = ctx.find_root().obj
+    root = ctx.find_root()
+    obj = root.obj
     if obj.get("store") is None:
         obj["store"] = Store(obj["db"])
+        root.call_on_close(obj["store"].close)  # the file free for the next process
         if create:
             obj["store"].init()
         else:
