@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     trusted_proxies: str = "127.0.0.1"
     # the largest request body outside file uploads (forms, JSON), in kB
     max_request_kb: int = 1024
+    # PostgreSQL: connections per worker that compute figures at once (a pool; DuckDB: one)
+    pool_size: int = 4
     session_hours: int = 8
     # OpenID Connect (SSO), e.g. Entra ID: see docs/access.md
     oidc_issuer: str | None = None

@@ -53,8 +53,8 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
 
     store = db if isinstance(db, Store) else Store(db)
     store.require()
-    fig = Figures(store)
     settings = Settings()
+    fig = Figures(store, pool=settings.pool_size)
     trust = web_access.Trust(fig, auth)
 
     @asynccontextmanager
@@ -62,6 +62,7 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
         if warm:  # before the first request is accepted: read from the kept figures
             await run_in_threadpool(_warm, fig, app.state.citizen.figures)
         yield
+        fig.close()
 
     # /docs is served from vendored Swagger UI files (FastAPI's default loads a CDN)
     app = FastAPI(lifespan=lifespan, title="Sagsindsigt",

@@ -109,9 +109,13 @@ class Figures:
     Queries on the store's one connection take turns (``lock``); the cache has a lock of its
     own, so a request whose figures are cached never waits behind a computation."""
 
-    def __init__(self, store, capacity: int = 4096):
+    def __init__(self, store, capacity: int = 4096, pool: int = 1):
         self.store = store
         self.lock = store.lock  # one connection per store: queries take turns
+        # PostgreSQL: up to ``pool`` connections compute figures at once (DuckDB: one)
+        self._pool = pool if store.backend == "postgres" else 1
+        self._extra: list = []
+        self._pool_lock = threading.Lock()
         self._cache_lock = threading.RLock()
         # key → (the tables the value read, the value)
         self._cache: OrderedDict[tuple, tuple[frozenset[str], Any]] = OrderedDict()
@@ -190,6 +194,40 @@ class Figures:
             if len(self._cache) > self._capacity:
                 self._cache.popitem(last=False)
 
+    @contextmanager
+    def _lease(self):
+        """A store to compute on, its lock held: the app's own, or on PostgreSQL, when a
+        request holds that, one of up to ``pool - 1`` more connections of this worker (a
+        pool), so that requests that compute do not queue behind each other."""
+        store = self._free_store()
+        try:
+            yield store
+        finally:
+            store.lock.release()
+
+    def _free_store(self):
+        if self._pool > 1 and not self.lock._is_owned():  # noqa: SLF001
+            with self._pool_lock:
+                if self.lock.acquire(blocking=False):
+                    return self.store
+                for s in self._extra:
+                    if s.lock.acquire(blocking=False):
+                        return s
+                if len(self._extra) < self._pool - 1:
+                    extra = type(self.store)(self.store.url)
+                    extra.lock.acquire()
+                    self._extra.append(extra)
+                    return extra
+        self.lock.acquire()
+        return self.store
+
+    def close(self) -> None:
+        """Close the pool's extra connections (the app's store is its owner's to close)."""
+        with self._pool_lock:
+            extra, self._extra = self._extra, []
+        for s in extra:
+            s.close()
+
     def get(self, kpi: str, period: str | Period, by=(), where=(), annualise=False) -> Result:
         q = Query.make(kpi, period, list(by), list(where), annualise)
         key = (scope_key(), kpi, q.period.label, tuple(q.by),  # figures differ by scope only
@@ -198,13 +236,13 @@ class Figures:
         if hit is not _MISSING:
             return hit
         self._yield_to_requests()
-        with self.lock:
+        with self._lease() as store:
             hit = self._cached(key)  # computed meanwhile by another thread
             if hit is not _MISSING:
                 return hit
             since = self._version
             with deps.tracking() as read:
-                res = compute(self.store, q)
+                res = compute(store, q)
             self._keep(key, res, read, since)
         return res
 
