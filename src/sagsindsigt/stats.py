@@ -16,7 +16,6 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-from scipy.stats import binom, chi2, hypergeom, mannwhitneyu, norm
 
 __all__ = [
     "attribute_sample_size",
@@ -34,6 +33,18 @@ __all__ = [
     "xmr_limits",
 ]
 
+# scipy's norm.ppf(0.975) and norm.ppf(0.999), written out so that importing this module does
+# not import scipy.stats (tests/test_stats.py checks they are scipy's to the last bit)
+Z95, Z998 = 1.959963984540054, 3.090232306167813
+
+
+def _scipy():
+    """``scipy.stats``, imported on first use: it takes half a second, and most callers (a
+    report, a page) never need it."""
+    import scipy.stats
+
+    return scipy.stats
+
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a proportion, as ``(lower, upper)`` in 0..1.
@@ -46,7 +57,7 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
         raise ValueError(f"Antal positive ({successes}) skal ligge mellem 0 og n ({n}).")
     if not 0 < confidence < 1:
         raise ValueError(f"Konfidensniveau skal ligge mellem 0 og 1, ikke {confidence}.")
-    z = float(norm.ppf(1 - (1 - confidence) / 2))
+    z = Z95 if confidence == 0.95 else float(_scipy().norm.ppf(1 - (1 - confidence) / 2))
     p = successes / n
     z2 = z * z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
@@ -141,7 +152,7 @@ def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float | None:
     """
     if len(a) == 0 or len(b) == 0:
         return None
-    p = float(mannwhitneyu(list(a), list(b), alternative="two-sided").pvalue)
+    p = float(_scipy().mannwhitneyu(list(a), list(b), alternative="two-sided").pvalue)
     return None if math.isnan(p) else p
 
 
@@ -191,7 +202,7 @@ def attribute_sample_size(
     while lo <= 10_000_000:
         ns = np.arange(lo, lo + size, dtype=np.int64)
         ks = -((-ns * num) // den)  # exact ceil(n * expected)
-        hits = np.nonzero(binom.cdf(ks, ns, tolerable) <= risk)[0]
+        hits = np.nonzero(_scipy().binom.cdf(ks, ns, tolerable) <= risk)[0]
         if hits.size:
             n = int(ns[hits[0]])
             break
@@ -214,14 +225,14 @@ def _hypergeometric_size(upper: int, population: int, tolerable_pct: float, num:
     errors = math.ceil(_rate(tolerable_pct) * population)  # M, the tolerable errors in N
     ns = np.arange(1, min(upper, population) + 1, dtype=np.int64)
     ks = -((-ns * num) // den)
-    hits = np.nonzero(hypergeom.cdf(ks, population, errors, ns) <= risk)[0]
+    hits = np.nonzero(_scipy().hypergeom.cdf(ks, population, errors, ns) <= risk)[0]
     return int(ns[hits[0]]) if hits.size else population
 
 
 def _interpolated_limit(q: float, p0: float, n: int) -> float:
-    r = float(binom.ppf(q, n, p0))
-    upper = float(binom.cdf(r, n, p0))
-    below = float(binom.cdf(r - 1, n, p0))
+    r = float(_scipy().binom.ppf(q, n, p0))
+    upper = float(_scipy().binom.cdf(r, n, p0))
+    below = float(_scipy().binom.cdf(r - 1, n, p0))
     alpha = (upper - q) / (upper - below) if upper > below else 0.0
     return min(1.0, max(0.0, (r - alpha) / n))
 
@@ -248,8 +259,6 @@ def funnel_limits(p0: float, n: int) -> dict[str, float]:
         "upper998": _interpolated_limit(0.999, p0, n),
     }
 
-
-Z95, Z998 = float(norm.ppf(0.975)), float(norm.ppf(0.999))
 
 
 @dataclass(frozen=True)
@@ -292,7 +301,7 @@ def overdispersion(y: Sequence[float], target: Sequence[float] | float,
     lo, hi = np.percentile(z, [10, 90])  # numpy's default: linear interpolation
     zw = np.clip(z, lo, hi)
     phi = float(np.mean(zw * zw))
-    p = float(chi2.sf(i * phi, i - 1))
+    p = float(_scipy().chi2.sf(i * phi, i - 1))
     w = 1 / s2_
     denominator = float(w.sum() - (w * w).sum() / w.sum())
     tau2 = max(0.0, (i * phi - (i - 1)) / denominator) if denominator > 0 else 0.0
