@@ -114,7 +114,8 @@ def request_for(method: str, path: str, store) -> dict:
     pages would send."""
     values = {"slug": "sager", "kpi_id": "cases_received", "concept": CONCEPT, "rnd": ROUND,
               "case_id": first_case(store), "complaint_id": BIF_COMPLAINT[0],
-              "table_id": "klager", "fmt": "csv", "kind": "cases", "analysis": "dfg"}
+              "table_id": "klager", "fmt": "csv", "kind": "cases", "analysis": "dfg",
+              "job_id": "ukendt-job"}
     if path.startswith("/download/"):
         values["slug"] = "klager"
     url = path
@@ -128,6 +129,8 @@ def request_for(method: str, path: str, store) -> dict:
         params["period"] = "2013"
     if path == "/rapporter/hent":
         params.update(kind=REPORT_KIND, period="2013", format="html")
+    if path == "/rapporter/start":
+        params.update(kind=REPORT_KIND, period="2013", format="xlsx")
     if path == "/kvalitet/api/svar" and method == "GET":
         params.update(concept=CONCEPT, round=ROUND)
     if path == "/borgerkontakt/laering":

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from ..calendar import Period
 from ..present.charts import report_chart
 from ..present.tables import LEFT_OUT, Table, has_figure
-from .kinds import KINDS, TITLES, build
+from .kinds import KINDS, TITLES, build, check
 from .model import COUNT, Report, Source
 from .suppression import suppress
 
@@ -101,4 +101,4 @@ def render(report: Report, fmt: str, progress: Progress | None = None) -> bytes:
 
 
 __all__ = ["COUNT", "FORMATS", "KINDS", "STAGES", "TITLES", "Progress", "Report", "Source",
-           "build_report", "render"]
+           "build_report", "check", "render"]
