@@ -2,10 +2,11 @@
 // far it is. The form's choices go to /rapporter/start (the same checks as the direct
 // download); the page then asks /rapporter/job/<id> a few times a second and shows the stage
 // ("Beregner tal …", "Tegner diagrammer …", "Sætter siderne …") with a progress bar, while
-// the button reads "Laver rapporten …" with a spinner and the form is aria-busy. When the job
-// is done the file is fetched and saved under the server's name; a refusal shows the
-// server's Danish sentence. Without this script the form downloads the same file directly
-// (no progress shown). HTML reports open as a page, as before.
+// the button reads "Laver rapporten …" with a spinner and the form is aria-busy. The status
+// line (read aloud) changes with the stage only; the bar and its figure show the share done.
+// When the job is done the file is fetched and saved under the server's name; a refusal
+// shows the server's Danish sentence. Without this script the form downloads the same file
+// directly (no progress shown). HTML reports open as a page, as before.
 (function () {
   "use strict";
   var form = document.querySelector("form.report");
@@ -20,8 +21,8 @@
   var POLL = 250;  // ms between two questions about the job
   var JSON_ONLY = {credentials: "same-origin", headers: {"Accept": "application/json"}};
 
-  function say(text, error) {
-    status.textContent = text;
+  function say(text, error) {  // the status line is a live region: only a new sentence
+    if (status.textContent !== text) status.textContent = text;  // is read aloud
     status.classList.toggle("error", !!error);
   }
 
@@ -99,7 +100,7 @@
       say(job.error || job.text, true);
       return Promise.resolve();
     }
-    say(job.text + " " + job.percent + " %");
+    say(job.text);  // the stage; the bar beside it has the share done
     return new Promise(function (resolve) { window.setTimeout(resolve, POLL); })
       .then(function () { return fetch("/rapporter/job/" + encodeURIComponent(job.id), JSON_ONLY); })
       .then(function (r) {
