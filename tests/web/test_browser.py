@@ -259,3 +259,31 @@ def test_the_rapporter_page_shows_the_servers_danish_error(browser, live_server)
     finally:
         ctx.close()
     assert errors == []
+
+
+def test_the_rapporter_page_falls_back_to_the_direct_download(browser, live_server, tmp_path):
+    """A job the server does not know when asked (another worker process answered, or it
+    expired): the page makes the report once more by the direct download, and saves it. (Its
+    own page: Chromium logs the 404 to the console.)"""
+    ctx = browser.new_context(locale="da-DK", accept_downloads=True)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    direct = []
+    page.on("request", lambda r: direct.append(r.url) if "/rapporter/hent?" in r.url else None)
+    try:
+        page.route("**/rapporter/job/*", lambda route: route.fulfill(
+            status=404, content_type="application/json",
+            body='{"error": "Findes ikke: Rapporten findes ikke."}'))
+        page.goto(f"{live_server}/rapporter?period=2014")
+        page.get_by_label("Excel (tal til videre beregning)").check()
+        with page.expect_download(timeout=60_000) as info:
+            page.get_by_role("button", name="Dan rapport").click()
+        assert info.value.suggested_filename == "oekonomiudvalg-2014-kommune.xlsx"
+        status = page.locator("#report-status")
+        status.filter(has_text="Rapporten er lavet og hentet").wait_for(timeout=10_000)
+        assert len(direct) == 1 and "format=xlsx" in direct[0]
+        assert page.locator("#report-progress").is_hidden()
+    finally:
+        ctx.close()
+    assert errors == []

@@ -74,26 +74,26 @@
     window.location.assign(fallback);  // anything else (a sign-in page): the browser shows it
   }
 
-  function fetchFile(job) {
-    return fetch(job.file, {credentials: "same-origin"}).then(function (r) {
+  function fetchFile(url, fallbackName) {  // the file saved under the server's name
+    return fetch(url, {credentials: "same-origin"}).then(function (r) {
       var disposition = r.headers.get("Content-Disposition") || "";
       if (r.ok && disposition.indexOf("attachment") === 0) {
         return r.blob().then(function (blob) {
-          var name = filename(disposition) || job.filename || "rapport";
+          var name = filename(disposition) || fallbackName || "rapport";
           save(blob, name);
           show(null);
           say("Rapporten er lavet og hentet: " + name + ".");
         });
       }
-      return refused(r, job.file);
+      return refused(r, url);
     });
   }
 
-  function follow(job) {  // until the job is done or failed; resolves when the page is ready
+  function follow(job, direct) {  // until the job is done or failed; resolves when ready
     show(job.percent);
     if (job.state === "done") {
       say("Rapporten er klar. Henter " + job.filename + " …");
-      return fetchFile(job);
+      return fetchFile(job.file, job.filename);
     }
     if (job.state === "error") {
       show(null);
@@ -104,7 +104,14 @@
     return new Promise(function (resolve) { window.setTimeout(resolve, POLL); })
       .then(function () { return fetch("/rapporter/job/" + encodeURIComponent(job.id), JSON_ONLY); })
       .then(function (r) {
-        if (r.ok && isJson(r)) return r.json().then(follow);
+        if (r.ok && isJson(r)) {
+          return r.json().then(function (next) { return follow(next, direct); });
+        }
+        if (r.status === 404) {  // another server process answered (or the job expired):
+          show(null);            // the report is made once more, directly, without progress
+          say("Laver rapporten …");
+          return fetchFile(direct, "");
+        }
         return refused(r, window.location.href);
       });
   }
@@ -120,7 +127,9 @@
     show(0);
     say("Laver rapporten …");
     fetch(form.getAttribute("data-start") + "?" + query, JSON_ONLY).then(function (r) {
-      if (r.status === 202 && isJson(r)) return r.json().then(follow);
+      if (r.status === 202 && isJson(r)) {
+        return r.json().then(function (job) { return follow(job, direct); });
+      }
       return refused(r, direct);
     }).catch(function () {
       show(null);
