@@ -721,6 +721,8 @@ def test_every_get_route_is_scanned_or_carries_no_data(planted, own):
     assert set(SURFACES) == set(SCOPED_ROLES)
     scanned = {v.route for role, scope in PLANS for v in plan(role, scope, own)}
     scanned |= {DOWNLOAD_ROUTE for role in SURFACES if "downloads" in SURFACES[role]}
+    if JOB_START in scanned:  # each report job is followed to its status and file (job_visits)
+        scanned |= {"/rapporter/job/{job_id}", "/rapporter/job/{job_id}/fil"}
     missing = []
     for route in api_routes(app):
         if "GET" not in route.methods or route.path in NO_DATA or route.path in scanned:
