@@ -120,11 +120,17 @@ def prepare() -> None:
         _ready.set()
 
 
+_started: list[threading.Thread] = []
+_start_lock = threading.Lock()
+
+
 def prepare_in_background() -> threading.Thread | None:
-    """``prepare`` in a daemon thread (None when already done)."""
-    if _ready.is_set():
-        return None
-    th = threading.Thread(target=prepare, name="rapport-forberedelse", daemon=True)
+    """``prepare`` in a daemon thread, started once per process (None when already)."""
+    with _start_lock:
+        if _started or _ready.is_set():
+            return None
+        th = threading.Thread(target=prepare, name="rapport-forberedelse", daemon=True)
+        _started.append(th)
     th.start()
     return th
 
