@@ -38,7 +38,7 @@ __all__ = [
 Z95, Z998 = 1.959963984540054, 3.090232306167813
 
 
-def _scipy():
+def scipy_stats():
     """``scipy.stats``, imported on first use: it takes half a second, and most callers (a
     report, a page) never need it."""
     import scipy.stats
@@ -57,7 +57,7 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
         raise ValueError(f"Antal positive ({successes}) skal ligge mellem 0 og n ({n}).")
     if not 0 < confidence < 1:
         raise ValueError(f"Konfidensniveau skal ligge mellem 0 og 1, ikke {confidence}.")
-    z = Z95 if confidence == 0.95 else float(_scipy().norm.ppf(1 - (1 - confidence) / 2))
+    z = Z95 if confidence == 0.95 else float(scipy_stats().norm.ppf(1 - (1 - confidence) / 2))
     p = successes / n
     z2 = z * z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
@@ -152,7 +152,7 @@ def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float | None:
     """
     if len(a) == 0 or len(b) == 0:
         return None
-    p = float(_scipy().mannwhitneyu(list(a), list(b), alternative="two-sided").pvalue)
+    p = float(scipy_stats().mannwhitneyu(list(a), list(b), alternative="two-sided").pvalue)
     return None if math.isnan(p) else p
 
 
@@ -202,7 +202,7 @@ def attribute_sample_size(
     while lo <= 10_000_000:
         ns = np.arange(lo, lo + size, dtype=np.int64)
         ks = -((-ns * num) // den)  # exact ceil(n * expected)
-        hits = np.nonzero(_scipy().binom.cdf(ks, ns, tolerable) <= risk)[0]
+        hits = np.nonzero(scipy_stats().binom.cdf(ks, ns, tolerable) <= risk)[0]
         if hits.size:
             n = int(ns[hits[0]])
             break
@@ -225,14 +225,14 @@ def _hypergeometric_size(upper: int, population: int, tolerable_pct: float, num:
     errors = math.ceil(_rate(tolerable_pct) * population)  # M, the tolerable errors in N
     ns = np.arange(1, min(upper, population) + 1, dtype=np.int64)
     ks = -((-ns * num) // den)
-    hits = np.nonzero(_scipy().hypergeom.cdf(ks, population, errors, ns) <= risk)[0]
+    hits = np.nonzero(scipy_stats().hypergeom.cdf(ks, population, errors, ns) <= risk)[0]
     return int(ns[hits[0]]) if hits.size else population
 
 
 def _interpolated_limit(q: float, p0: float, n: int) -> float:
-    r = float(_scipy().binom.ppf(q, n, p0))
-    upper = float(_scipy().binom.cdf(r, n, p0))
-    below = float(_scipy().binom.cdf(r - 1, n, p0))
+    r = float(scipy_stats().binom.ppf(q, n, p0))
+    upper = float(scipy_stats().binom.cdf(r, n, p0))
+    below = float(scipy_stats().binom.cdf(r - 1, n, p0))
     alpha = (upper - q) / (upper - below) if upper > below else 0.0
     return min(1.0, max(0.0, (r - alpha) / n))
 
@@ -301,7 +301,7 @@ def overdispersion(y: Sequence[float], target: Sequence[float] | float,
     lo, hi = np.percentile(z, [10, 90])  # numpy's default: linear interpolation
     zw = np.clip(z, lo, hi)
     phi = float(np.mean(zw * zw))
-    p = float(_scipy().chi2.sf(i * phi, i - 1))
+    p = float(scipy_stats().chi2.sf(i * phi, i - 1))
     w = 1 / s2_
     denominator = float(w.sum() - (w * w).sum() / w.sum())
     tau2 = max(0.0, (i * phi - (i - 1)) / denominator) if denominator > 0 else 0.0

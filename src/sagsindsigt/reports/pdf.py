@@ -124,12 +124,19 @@ _started: list[threading.Thread] = []
 _start_lock = threading.Lock()
 
 
-def prepare_in_background() -> threading.Thread | None:
-    """``prepare`` in a daemon thread, started once per process (None when already)."""
+def prepare_in_background(then: Callable[[], object] | None = None
+                          ) -> threading.Thread | None:
+    """``prepare`` (and ``then()`` after it) in a daemon thread, started once per process
+    (None when already)."""
+    def run() -> None:
+        prepare()
+        if then is not None:
+            then()
+
     with _start_lock:
         if _started or _ready.is_set():
             return None
-        th = threading.Thread(target=prepare, name="rapport-forberedelse", daemon=True)
+        th = threading.Thread(target=run, name="rapport-forberedelse", daemon=True)
         _started.append(th)
     th.start()
     return th
