@@ -282,3 +282,20 @@ def test_funnel_limits_edges():
         funnel_limits(0.5, 0)
     with pytest.raises(ValueError):
         funnel_limits(1.5, 10)
+
+
+def test_normal_quantiles_are_scipys_and_scipy_is_imported_on_use():
+    """Z95 and Z998 are written out (importing scipy.stats takes half a second, which every
+    report and command would pay); they must be scipy's values to the last bit."""
+    import subprocess
+    import sys
+
+    from scipy.stats import norm
+
+    from sagsindsigt import stats
+
+    assert stats.Z95 == float(norm.ppf(0.975)) and stats.Z998 == float(norm.ppf(0.999))
+    code = "import sys, sagsindsigt.reports; print('scipy.stats' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"

@@ -441,6 +441,10 @@ def report(ctx, kind, period, where, fmt, output, internal, threshold) -> None:
     from .kpis import KpiUsageError
     from .reports import build_report, render
 
+    if fmt in ("pdf", "html"):  # WeasyPrint and the chart engine load while the figures are
+        from .reports.pdf import prepare_in_background  # computed (the database's time)
+
+        prepare_in_background()
     store = _store(ctx)
     try:
         from .store.reads import latest_year

@@ -17,9 +17,7 @@ from typing import Any
 
 from . import lazy
 
-np = lazy.module("numpy")
-_st = lazy.module("scipy.stats")  # about 0,5 s to import: only where a test needs it
-
+np = lazy.module("numpy")  # on first use, like SciPy below
 
 __all__ = [
     "attribute_sample_size",
@@ -37,6 +35,18 @@ __all__ = [
     "xmr_limits",
 ]
 
+# scipy's norm.ppf(0.975) and norm.ppf(0.999), written out so that importing this module does
+# not import scipy.stats (tests/test_stats.py checks they are scipy's to the last bit)
+Z95, Z998 = 1.959963984540054, 3.090232306167813
+
+
+def scipy_stats():
+    """``scipy.stats``, imported on first use: it takes half a second, and most callers (a
+    report, a page) never need it."""
+    import scipy.stats
+
+    return scipy.stats
+
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for a proportion, as ``(lower, upper)`` in 0..1.
@@ -49,7 +59,7 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
         raise ValueError(f"Antal positive ({successes}) skal ligge mellem 0 og n ({n}).")
     if not 0 < confidence < 1:
         raise ValueError(f"Konfidensniveau skal ligge mellem 0 og 1, ikke {confidence}.")
-    z = float(_st.norm.ppf(1 - (1 - confidence) / 2))
+    z = Z95 if confidence == 0.95 else float(scipy_stats().norm.ppf(1 - (1 - confidence) / 2))
     p = successes / n
     z2 = z * z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
@@ -144,7 +154,7 @@ def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float | None:
     """
     if len(a) == 0 or len(b) == 0:
         return None
-    p = float(_st.mannwhitneyu(list(a), list(b), alternative="two-sided").pvalue)
+    p = float(scipy_stats().mannwhitneyu(list(a), list(b), alternative="two-sided").pvalue)
     return None if math.isnan(p) else p
 
 
@@ -194,7 +204,7 @@ def attribute_sample_size(
     while lo <= 10_000_000:
         ns = np.arange(lo, lo + size, dtype=np.int64)
         ks = -((-ns * num) // den)  # exact ceil(n * expected)
-        hits = np.nonzero(_st.binom.cdf(ks, ns, tolerable) <= risk)[0]
+        hits = np.nonzero(scipy_stats().binom.cdf(ks, ns, tolerable) <= risk)[0]
         if hits.size:
             n = int(ns[hits[0]])
             break
@@ -217,14 +227,14 @@ def _hypergeometric_size(upper: int, population: int, tolerable_pct: float, num:
     errors = math.ceil(_rate(tolerable_pct) * population)  # M, the tolerable errors in N
     ns = np.arange(1, min(upper, population) + 1, dtype=np.int64)
     ks = -((-ns * num) // den)
-    hits = np.nonzero(_st.hypergeom.cdf(ks, population, errors, ns) <= risk)[0]
+    hits = np.nonzero(scipy_stats().hypergeom.cdf(ks, population, errors, ns) <= risk)[0]
     return int(ns[hits[0]]) if hits.size else population
 
 
 def _interpolated_limit(q: float, p0: float, n: int) -> float:
-    r = float(_st.binom.ppf(q, n, p0))
-    upper = float(_st.binom.cdf(r, n, p0))
-    below = float(_st.binom.cdf(r - 1, n, p0))
+    r = float(scipy_stats().binom.ppf(q, n, p0))
+    upper = float(scipy_stats().binom.cdf(r, n, p0))
+    below = float(scipy_stats().binom.cdf(r - 1, n, p0))
     alpha = (upper - q) / (upper - below) if upper > below else 0.0
     return min(1.0, max(0.0, (r - alpha) / n))
 
@@ -251,10 +261,6 @@ def funnel_limits(p0: float, n: int) -> dict[str, float]:
         "upper998": _interpolated_limit(0.999, p0, n),
     }
 
-
-# the standard normal quantiles at 97,5 % and 99,9 % (scipy.stats.norm.ppf, written out so
-# that importing this module does not import SciPy)
-Z95, Z998 = 1.959963984540054, 3.090232306167813
 
 
 @dataclass(frozen=True)
@@ -297,7 +303,7 @@ def overdispersion(y: Sequence[float], target: Sequence[float] | float,
     lo, hi = np.percentile(z, [10, 90])  # numpy's default: linear interpolation
     zw = np.clip(z, lo, hi)
     phi = float(np.mean(zw * zw))
-    p = float(_st.chi2.sf(i * phi, i - 1))
+    p = float(scipy_stats().chi2.sf(i * phi, i - 1))
     w = 1 / s2_
     denominator = float(w.sum() - (w * w).sum() / w.sum())
     tau2 = max(0.0, (i * phi - (i - 1)) / denominator) if denominator > 0 else 0.0

@@ -168,25 +168,46 @@ def test_a_chart_keeps_its_danish_name_after_vega_embed(page, live_server):
 
 
 def test_the_rapporter_page_shows_progress_while_a_pdf_is_made(page, live_server, tmp_path):
-    """A PDF takes seconds to make: from the click until the file is saved the button reads
-    "Laver rapporten …" with a spinner and is aria-busy, and a status line says so; then the
-    file is saved under the server's name (inside the page's Content-Security-Policy)."""
+    """A PDF is made as a job: from the click until the file is saved the button reads
+    "Laver rapporten …" with a spinner and is aria-busy, and a status line and a progress bar
+    say how far the report is ("Beregner tal …", "Sætter siderne …"); then the file is saved
+    under the server's name (inside the page's Content-Security-Policy)."""
+    import json
+
     from playwright.sync_api import expect
 
-    held = []  # the download request, held until the page has been seen busy
-    page.route("**/rapporter/hent?*", lambda route: held.append(route))
+    held = []  # the request that starts the job, held until the page has been seen busy
+    page.route("**/rapporter/start?*", lambda route: held.append(route))
+    polls, waiting = [], []
+
+    def poll(route):  # the first answer about the job says "Sætter siderne … 72 %", and
+        polls.append(route.request.url)  # the second waits until the page has been seen
+        if len(polls) == 1:
+            job_id = route.request.url.rsplit("/", 1)[1]
+            route.fulfill(status=200, content_type="application/json", body=json.dumps({
+                "id": job_id, "state": "running", "stage": "pages",
+                "text": "Sætter siderne …", "percent": 72}))
+        elif len(polls) == 2:
+            waiting.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/rapporter/job/*", poll)
     page.goto(f"{live_server}/rapporter?period=2014")
     page.get_by_label("Rapport til Økonomiudvalget: klager og sagsmængde på tværs").check()
     page.get_by_label("Periode", exact=True).last.select_option("2014")
     button = page.locator("button.make-report")
     status = page.locator("#report-status")
+    bar = page.locator("#report-progress")
     assert status.get_attribute("role") == "status"
+    expect(bar).to_be_hidden()
     button.click()
     expect(button).to_have_attribute("aria-busy", "true")
     expect(button).to_have_text("Laver rapporten …")
     expect(page.locator("form.report")).to_have_attribute("aria-busy", "true")
     expect(button.locator(".spinner")).to_be_visible()
     expect(status).to_contain_text("Laver rapporten")
+    expect(bar).to_be_visible()
     page.wait_for_timeout(100)
     assert len(held) == 1 and "format=pdf" in held[0].request.url
     button.click(force=True)  # a second click while busy (aria-disabled) starts no other
@@ -194,14 +215,24 @@ def test_the_rapporter_page_shows_progress_while_a_pdf_is_made(page, live_server
     assert len(held) == 1
     with page.expect_download(timeout=60_000) as info:
         held[0].continue_()
+        expect(status).to_have_text("Sætter siderne …")
+        expect(bar).to_have_attribute("value", "72")
+        expect(page.locator(".report-progress .percent")).to_have_text("72 %")
+        for _ in range(100):
+            if waiting:
+                break
+            page.wait_for_timeout(50)
+        waiting[0].continue_()
     download = info.value
     assert download.suggested_filename == "oekonomiudvalg-2014-kommune.pdf"
     path = tmp_path / download.suggested_filename
     download.save_as(path)
     assert path.read_bytes().startswith(b"%PDF")
+    assert len(polls) >= 2  # the real answers followed the made-up one
     expect(button).to_have_attribute("aria-busy", "false")
     expect(button).to_have_text("Dan rapport")
     expect(button.locator(".spinner")).to_be_hidden()
+    expect(bar).to_be_hidden()
     expect(status).to_have_text(
         "Rapporten er lavet og hentet: oekonomiudvalg-2014-kommune.pdf.")
 
@@ -215,7 +246,7 @@ def test_the_rapporter_page_shows_the_servers_danish_error(browser, live_server)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     try:
-        page.route("**/rapporter/hent?*", lambda route: route.fulfill(
+        page.route("**/rapporter/start?*", lambda route: route.fulfill(
             status=400, content_type="application/json",
             body='{"error": "Ukendt periode \'2014-Q9\'."}'))
         page.goto(f"{live_server}/rapporter?period=2014")
@@ -225,6 +256,34 @@ def test_the_rapporter_page_shows_the_servers_danish_error(browser, live_server)
         assert "error" in (status.get_attribute("class") or "")
         assert page.locator("button.make-report").get_attribute("aria-busy") == "false"
         assert page.url.endswith("/rapporter?period=2014")  # still on the page
+    finally:
+        ctx.close()
+    assert errors == []
+
+
+def test_the_rapporter_page_falls_back_to_the_direct_download(browser, live_server, tmp_path):
+    """A job the server does not know when asked (another worker process answered, or it
+    expired): the page makes the report once more by the direct download, and saves it. (Its
+    own page: Chromium logs the 404 to the console.)"""
+    ctx = browser.new_context(locale="da-DK", accept_downloads=True)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    direct = []
+    page.on("request", lambda r: direct.append(r.url) if "/rapporter/hent?" in r.url else None)
+    try:
+        page.route("**/rapporter/job/*", lambda route: route.fulfill(
+            status=404, content_type="application/json",
+            body='{"error": "Findes ikke: Rapporten findes ikke."}'))
+        page.goto(f"{live_server}/rapporter?period=2014")
+        page.get_by_label("Excel (tal til videre beregning)").check()
+        with page.expect_download(timeout=60_000) as info:
+            page.get_by_role("button", name="Dan rapport").click()
+        assert info.value.suggested_filename == "oekonomiudvalg-2014-kommune.xlsx"
+        status = page.locator("#report-status")
+        status.filter(has_text="Rapporten er lavet og hentet").wait_for(timeout=10_000)
+        assert len(direct) == 1 and "format=xlsx" in direct[0]
+        assert page.locator("#report-progress").is_hidden()
     finally:
         ctx.close()
     assert errors == []

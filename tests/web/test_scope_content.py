@@ -551,6 +551,9 @@ def plan(role: str, scope: str, own: Own) -> list[Visit]:
         for kind in REPORT_KINDS:
             for fmt in formats:
                 add("/rapporter/hent", kind=kind, period=PERIOD, format=fmt)
+            # the same report made as a job (the page with JavaScript): its status and its
+            # file are read too (``job_visits``)
+            add(JOB_START, kind=kind, period=PERIOD, format=formats[-1])
     if "quality" in s:
         for year in ("2013", "2014"):
             add("/kvalitet/aarshjul", year=year)
@@ -609,8 +612,20 @@ class Scan:
     own_found: set[str] = field(default_factory=set)
 
 
+JOB_START = "/rapporter/start"
+
+
+def job_visits(app, started: Fetched) -> list[Visit]:
+    """A report job a scan started: waited for, then its status and its file are read like
+    any other answer (by the same user, the only one they are answered to)."""
+    job_id = json.loads(started.content)["id"]
+    assert app.state.report_jobs.wait(job_id, timeout=120), f"rapportjob {job_id} hang"
+    return [Visit("/rapporter/job/{job_id}", f"/rapporter/job/{job_id}"),
+            Visit("/rapporter/job/{job_id}/fil", f"/rapporter/job/{job_id}/fil")]
+
+
 @pytest.fixture(scope="session")
-def scan(fetch, markers, own):
+def scan(fetch, markers, own, planted):
     """scan(role, scope) -> Scan: every visit of the role's plan (and the downloads its pages
     offer), with the foreign markers found in each answer; made once per session."""
     done: dict[tuple[str, str], Scan] = {}
@@ -627,6 +642,10 @@ def scan(fetch, markers, own):
             seen.add(v.shown)
             got = fetch(role, scope, v)
             out.answers.append((v, got))
+            if v.route == JOB_START and got.status == 202:  # a job: its status, then its file
+                out.leaks += [f"{v.shown}: {hit}" for hit in m.hits(got.text)]
+                queue += job_visits(planted[0], got)
+                continue
             if got.status != 200:  # a surface the role may open, unread
                 out.failures.append(f"{v.shown}: svarede {got.status} «{got.start}»")
                 continue
@@ -702,6 +721,8 @@ def test_every_get_route_is_scanned_or_carries_no_data(planted, own):
     assert set(SURFACES) == set(SCOPED_ROLES)
     scanned = {v.route for role, scope in PLANS for v in plan(role, scope, own)}
     scanned |= {DOWNLOAD_ROUTE for role in SURFACES if "downloads" in SURFACES[role]}
+    if JOB_START in scanned:  # each report job is followed to its status and file (job_visits)
+        scanned |= {"/rapporter/job/{job_id}", "/rapporter/job/{job_id}/fil"}
     missing = []
     for route in api_routes(app):
         if "GET" not in route.methods or route.path in NO_DATA or route.path in scanned:

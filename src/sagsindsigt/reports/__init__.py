@@ -3,28 +3,46 @@ from the KPI registry only, rendered as HTML, PDF (WeasyPrint) or XLSX (XlsxWrit
 
 ``build_report`` makes the report (figures, publication-mode suppression, chart specs);
 ``render`` turns it into bytes. The CLI's ``report`` and the *Rapporter* page call these two.
+Both tell an optional ``progress(stage, share)`` how far they are: "figures", then "charts"
+and "pages" (PDF) or "workbook" (XLSX), each with the share of it done (0 to 1).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..calendar import Period
 from ..present.charts import report_chart
 from ..present.tables import LEFT_OUT, Table, has_figure
-from .kinds import KINDS, TITLES, build
+from .kinds import KINDS, TITLES, build, check
 from .model import COUNT, Report, Source
 from .suppression import suppress
 
+Progress = Callable[[str, float], None]
+STAGES = {"pdf": ("figures", "charts", "pages"), "xlsx": ("figures", "workbook"),
+          "html": ("figures", "charts")}
+# the figures a report of a kind asked for last time (its progress is a share of them)
+_QUERIES: dict[str, int] = {}
 FORMATS = {"pdf": "application/pdf", "html": "text/html; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 def build_report(store, kind: str, period: str | Period, where: list[str] | None = None,
-                 internal: bool = False, threshold: int = 5, source: Source | None = None
-                 ) -> Report:
+                 internal: bool = False, threshold: int = 5, source: Source | None = None,
+                 progress: Progress | None = None) -> Report:
     """The report with every figure from the registry; in publication mode (the default)
     small counts and what would reveal them are hidden (see ``suppression``)."""
     src = source or Source(store)
-    report = build(src, kind, period, where, internal, threshold)
+    start = src.calls
+    if progress is not None:
+        expected = _QUERIES.get(kind, 30)
+        progress("figures", 0.0)
+        src.on_get = lambda n: progress("figures", min(0.95, (n - start) / expected))
+    try:
+        report = build(src, kind, period, where, internal, threshold)
+    finally:
+        src.on_get = None
+    _QUERIES[kind] = max(src.calls - start, 1)
     for t in report.tables():
         leave_out_rows_without_figures(t, report)
     if not internal:
@@ -40,6 +58,8 @@ def build_report(store, kind: str, period: str | Period, where: list[str] | None
     for t in report.tables():
         if t.chart is not None:
             t.chart.spec = report_chart(t)
+    if progress is not None:
+        progress("figures", 1.0)
     return report
 
 
@@ -59,20 +79,26 @@ def leave_out_rows_without_figures(t: Table, report: Report) -> None:
                        "valgte filtre, så tabellen er tom.")
 
 
-def render(report: Report, fmt: str) -> bytes:
+def render(report: Report, fmt: str, progress: Progress | None = None) -> bytes:
+    say = progress or (lambda stage, share: None)
     if fmt == "xlsx":
         from .xlsx import render_xlsx
 
-        return render_xlsx(report)
+        say("workbook", 0.0)
+        data = render_xlsx(report)
+        say("workbook", 1.0)
+        return data
     if fmt == "html":
-        from .pdf import render_html
+        from .pdf import draw_charts, render_html
 
-        return render_html(report).encode("utf-8")
+        charts = draw_charts(report, lambda share: say("charts", share))
+        return render_html(report, charts).encode("utf-8")
     if fmt == "pdf":
         from .pdf import render_pdf
 
-        return render_pdf(report)
+        return render_pdf(report, progress)
     raise ValueError(f"Ukendt format '{fmt}': brug pdf, xlsx eller html.")
 
 
-__all__ = ["COUNT", "FORMATS", "KINDS", "TITLES", "Report", "Source", "build_report", "render"]
+__all__ = ["COUNT", "FORMATS", "KINDS", "STAGES", "TITLES", "Progress", "Report", "Source",
+           "build_report", "check", "render"]

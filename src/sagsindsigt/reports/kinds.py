@@ -344,9 +344,11 @@ def filter_labels(b: Builder) -> list[tuple[str, str]]:
     return out
 
 
-def build(src: Source, kind: str, period: str | Period, where: list[str] | None = None,
-          internal: bool = False, threshold: int = 5) -> Report:
-    """One report of ``kind`` for a period and filters ("DIM=VALUE")."""
+def check(src: Source, kind: str, period: str | Period, where: list[str] | None = None,
+           threshold: int = 5) -> Period:
+    """The report's period, once its request is known to be valid: a known kind, a valid
+    period, a threshold of at least 1, filters written DIM=VALUE (KpiUsageError, Danish) and
+    inside the acting principal's scope ("Ingen adgang"). Cheap: no figure is computed."""
     if kind not in KINDS:
         raise KpiUsageError(f"Ukendt rapport '{kind}': brug en af {', '.join(KINDS)}.")
     if threshold < 1:
@@ -363,6 +365,14 @@ def build(src: Source, kind: str, period: str | Period, where: list[str] | None 
             raise KpiUsageError(f"Filteret '{w}' skal skrives som DIMENSION=VÆRDI.")
     src.locked(lambda: reads.require_visible(  # "Ingen adgang" for a filter outside the scope
         src.store, *(_values(where, d) for d in ("administration", "unit", "case_type"))))
+    return p
+
+
+def build(src: Source, kind: str, period: str | Period, where: list[str] | None = None,
+          internal: bool = False, threshold: int = 5) -> Report:
+    """One report of ``kind`` for a period and filters ("DIM=VALUE")."""
+    p = check(src, kind, period, where, threshold)
+    where = list(where or [])
     b = Builder(src, p, where)
     sections = KINDS[kind](b)
     report = Report(kind, TITLES[kind], p, filter_labels(b),

@@ -61,10 +61,20 @@ class Source:
         self.lock = lock
         self._cache: dict[tuple, Result] = {}
         self.used: list[str] = []
+        self.calls = 0  # figures asked for (a report's progress is counted in them)
+        self.on_get: Callable[[int], None] | None = None  # hears ``calls`` after each
 
     def get(self, kpi: str, period, by=(), where=(), annualise: bool = False) -> Result:
         if kpi not in self.used:
             self.used.append(kpi)
+        self.calls += 1
+        try:
+            return self._figure(kpi, period, by, where, annualise)
+        finally:
+            if self.on_get is not None:
+                self.on_get(self.calls)
+
+    def _figure(self, kpi: str, period, by, where, annualise: bool) -> Result:
         if self._get is not None:
             return self._get(kpi, period, list(by), list(where), annualise)
         q = Query.make(kpi, period, list(by), list(where), annualise)

@@ -1,11 +1,20 @@
 """A report as HTML and as PDF: one Jinja2 template (``templates/report.html``) with CSS paged
 media, printed by WeasyPrint. Charts are the dashboard's Vega-Lite specs, drawn as SVG by
-vl-convert (no browser, no network)."""
+vl-convert (no browser, no network), each once per report (``draw_charts``) and kept for the
+next report with the same chart.
+
+What a first PDF of a process waits for besides the work itself (loading WeasyPrint with
+Pango and fontconfig, starting vl-convert's JavaScript engine: about 0,8 s) is done ahead by
+``prepare``, which the web app runs in the background and the CLI beside the figures."""
 
 from __future__ import annotations
 
 import base64
 import copy
+import json
+import threading
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -57,10 +66,80 @@ def paper(spec: dict) -> dict:
 
 def svg(spec: dict) -> str:
     """The chart as an SVG data URL, drawn by vl-convert with Danish numbers."""
+    return _drawn(json.dumps(paper(spec), sort_keys=True, ensure_ascii=False))
+
+
+_vl_lock = threading.Lock()  # one drawing at a time (vl-convert's engine is one per process)
+
+
+@lru_cache(maxsize=128)  # a chart is a function of its spec: the same chart, the same SVG
+def _drawn(spec_json: str) -> str:
     import vl_convert as vlc
 
-    data = vlc.vegalite_to_svg(paper(spec), format_locale="da-DK")
+    with _vl_lock:
+        data = vlc.vegalite_to_svg(json.loads(spec_json), format_locale="da-DK")
     return "data:image/svg+xml;base64," + base64.b64encode(data.encode("utf-8")).decode()
+
+
+def charted(t: Table) -> bool:
+    """Whether a table is printed with its chart (one with at least one bar or point)."""
+    return bool(t.rows and t.chart and t.chart.spec and t.chart.spec["data"]["values"])
+
+
+def draw_charts(report: Report, progress: Callable[[float], None] | None = None
+                ) -> dict[int, str]:
+    """Every chart of the report drawn once, by the ``id`` of its table (the template asks
+    for each by its table); ``progress`` hears the share drawn after each."""
+    tables = [t for t in report.tables() if charted(t)]
+    out = {}
+    for i, t in enumerate(tables, start=1):
+        out[id(t)] = svg(t.chart.spec)
+        if progress:
+            progress(i / len(tables))
+    return out
+
+
+_prepared = threading.Lock()
+_ready = threading.Event()
+SAMPLE = ("<html lang=da><style>html{font:9.5pt \"DejaVu Sans\"}</style><body><p>Æ ø å "
+          "<b>1.234,5 %</b></p><img src=\"{}\" alt=\"\"></body></html>")
+
+
+def prepare() -> None:
+    """Load and start what a first PDF would otherwise wait for: WeasyPrint with Pango and
+    the fonts (one tiny page in the report's font, regular and bold), and vl-convert's engine
+    (one tiny chart). Once per process; safe from any thread."""
+    with _prepared:
+        if _ready.is_set():
+            return
+        from weasyprint import HTML
+
+        chart = svg({"mark": "bar", "data": {"values": [{"a": 1}]},
+                     "encoding": {"x": {"field": "a", "type": "quantitative"}}})
+        HTML(string=SAMPLE.replace("{}", chart)).write_pdf()
+        _ready.set()
+
+
+_started: list[threading.Thread] = []
+_start_lock = threading.Lock()
+
+
+def prepare_in_background(then: Callable[[], object] | None = None
+                          ) -> threading.Thread | None:
+    """``prepare`` (and ``then()`` after it) in a daemon thread, started once per process
+    (None when already)."""
+    def run() -> None:
+        prepare()
+        if then is not None:
+            then()
+
+    with _start_lock:
+        if _started or _ready.is_set():
+            return None
+        th = threading.Thread(target=run, name="rapport-forberedelse", daemon=True)
+        _started.append(th)
+    th.start()
+    return th
 
 
 def numeric(t: Table, key: str) -> bool:
@@ -78,6 +157,7 @@ def _env() -> Environment:
     env.filters["day"] = danish.day
     env.filters["long_date"] = danish.long_date
     env.filters["svg"] = svg
+    env.tests["charted"] = charted
     env.filters["css"] = lambda s: s.replace("\\", "\\\\").replace('"', '\\"')
     env.globals.update(LIGHTS=LIGHTS, get_kpi=get_kpi, Cell=Cell, Table=Table,
                        numeric=numeric,
@@ -86,14 +166,34 @@ def _env() -> Environment:
     return env
 
 
-def render_html(report: Report) -> str:
+@lru_cache(maxsize=1)
+def _template():
+    return _env().get_template("report.html")
+
+
+def render_html(report: Report, charts: dict[int, str] | None = None) -> str:
+    """The report as one HTML page; ``charts`` as ``draw_charts`` gives them (else drawn
+    here)."""
     tables = report.tables()
-    return _env().get_template("report.html").render(
-        r=report, toc=len(tables) >= TOC_FROM,
+    charts = draw_charts(report) if charts is None else charts
+    return _template().render(
+        r=report, toc=len(tables) >= TOC_FROM, chart=lambda t: charts[id(t)],
         filters="; ".join(f"{k}: {v}" for k, v in report.filters) or "ingen")
 
 
-def render_pdf(report: Report) -> bytes:
+def render_pdf(report: Report, progress: Callable[[str, float], None] | None = None
+               ) -> bytes:
+    """The report printed on A4. ``progress(stage, share)`` hears the charts being drawn
+    ("charts") and the pages being laid out and written ("pages")."""
     from weasyprint import HTML
 
-    return HTML(string=render_html(report), base_url=str(HERE)).write_pdf()
+    say = progress or (lambda stage, share: None)
+    say("charts", 0.0)
+    charts = draw_charts(report, lambda share: say("charts", share))
+    html = render_html(report, charts)
+    say("pages", 0.0)
+    doc = HTML(string=html, base_url=str(HERE)).render()
+    say("pages", 0.7)  # laid out; painting and writing the file is the rest
+    data = doc.write_pdf()
+    say("pages", 1.0)
+    return data

@@ -60,6 +60,11 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/api/kpi/{kpi_id}"): _r("view"),
     ("GET", "/rapporter"): _r("view"),
     ("GET", "/rapporter/hent"): _r("view", log="rapport"),
+    # a report made in the background (issue 16): started with the same checks as the direct
+    # download; its progress and file are answered to the person who started it only
+    ("GET", "/rapporter/start"): _r("view", log="rapport"),
+    ("GET", "/rapporter/job/{job_id}"): _r("view"),
+    ("GET", "/rapporter/job/{job_id}/fil"): _r("view", log="download"),
     ("GET", "/kvalitet/aarshjul"): _r("view"),
     ("GET", "/kvalitet/resultater"): _r("view"),
     ("GET", "/kvalitet/resultater.xlsx"): _r("view", log="download"),
@@ -403,7 +408,8 @@ def handlers(app, templates, fig) -> None:
 
 
 TITLES = {400: "Ugyldig forespørgsel", 404: "Findes ikke", 405: "Ikke tilladt",
-          409: "Kan ikke udføres", 413: "For stor forespørgsel", 422: "Ugyldig forespørgsel"}
+          409: "Kan ikke udføres", 413: "For stor forespørgsel", 422: "Ugyldig forespørgsel",
+          429: "For mange på én gang"}
 DANISH = {404: "Siden findes ikke.", 405: "Metoden er ikke tilladt for denne adresse.",
           413: "Forespørgslen er for stor."}
 _ENGLISH = {404: "Not Found", 405: "Method Not Allowed", 413: "Request Entity Too Large"}

@@ -108,7 +108,9 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
                                          sso_enabled=bool(settings.oidc_issuer)))
     if settings.oidc_issuer:
         app.include_router(web_sso.router(trust, templates, settings))
-    app.include_router(reports_router(fig, templates))
+    reports = reports_router(fig, templates)
+    app.state.report_jobs = reports.jobs
+    app.include_router(reports)
 
     def filters(period: str | None, administration: str | None, unit: str | None,
                 case_type: str | None, overdispersion: str = "auto",
@@ -324,6 +326,7 @@ def _warm(fig: Figures, public=None) -> None:
         from . import process
 
         process.prepare(fig)
+        _warm_reports(fig, period)
         # then the default pages of every scope users and tokens have: figures are cached
         # per scope, so a scoped user's first visit would otherwise compute them all
         for scope in _user_scopes(fig):
@@ -336,6 +339,22 @@ def _warm(fig: Figures, public=None) -> None:
     finally:
         fig.background = None
         fig.warmed.set()
+
+
+def _warm_reports(fig: Figures, period: str) -> None:
+    """The Rapporter page's default choices made ready: WeasyPrint, the fonts and the chart
+    engine loaded, and the figures of each report for the whole municipality in the default
+    period computed (then a report costs its drawing only)."""
+    from ..reports import KINDS, Source, build_report
+    from ..reports.pdf import prepare
+
+    prepare()
+    for kind in KINDS:
+        try:
+            build_report(fig.store, kind, period, [],
+                         source=Source(fig.store, get=fig.get, lock=fig.lock))
+        except Exception:  # warming is a courtesy: the request that asks reports the error
+            continue
 
 
 def _user_scopes(fig: Figures) -> list:
