@@ -94,7 +94,9 @@ def peak_alone(cmd: list[str], env: dict | None = None) -> dict:
             "a = json.load(sys.stdin); print(json.dumps(child(a['cmd'], a['env'])))")
     out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent)],
                          input=json.dumps({"cmd": cmd, "env": env}), capture_output=True,
-                         text=True, check=True)
+                         text=True)
+    if out.returncode:
+        sys.exit(f"{cmd[0]} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -476,17 +476,29 @@ class Store:
         e = self._engine
         limit = None
         if memory_mb and self.backend == "duckdb":
-            limit = e.query("SELECT current_setting('memory_limit')")[0][0]
+            limit = e.query("SELECT current_setting('memory_limit'), "
+                            "current_setting('preserve_insertion_order')")[0]
             e.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
+            # rows need no order in a table (every reader sorts), and without it DuckDB
+            # writes a large insert in a stream instead of holding it (out of memory at 10 M)
+            e.execute("SET preserve_insertion_order = false")
         try:
             e.execute(f'DROP TABLE IF EXISTS "{name}"')
             e.execute(f'CREATE TEMP TABLE "{name}" ('
                       + ", ".join(f'"{c}" {e.ddl_type(t)}' for c, t in cols) + ")")
-            yield Staging(self, kind, name, cols)
+            try:
+                yield Staging(self, kind, name, cols)
+            except Exception as exc:
+                if type(exc).__name__ != "OutOfMemoryException":
+                    raise
+                raise StoreError(
+                    f"Importen løb tør for hukommelse i databasen (højst {memory_mb} MB); "
+                    "sæt SAGSINDSIGT_IMPORT_MEMORY_MB højere, eller del filen op.") from exc
         finally:
             e.execute(f'DROP TABLE IF EXISTS "{name}"')
             if limit is not None:
-                e.execute(f"SET memory_limit = '{limit}'")
+                e.execute(f"SET memory_limit = '{limit[0]}'")
+                e.execute(f"SET preserve_insertion_order = {bool(limit[1])}")
 
     def write_records(self, kind: Kind, batch_id: int, staged: pa.Table | Staging
                       ) -> WriteResult:
