@@ -64,12 +64,16 @@ class Pseudonymiser:
     def _digest(self, normalised: str) -> str:
         return "p_" + hmac.digest(self.key, normalised.encode(), "sha256").hex()[:32]
 
-    def series(self, s: pl.Series) -> pl.Series:
+    def series(self, s: pl.Series, memo: dict[str, str] | None = None) -> pl.Series:
         """The same pseudonyms for a whole column: normalised in one pass, and each distinct
-        id hashed once."""
+        id hashed once (once per file read in parts, with one ``memo`` for the file)."""
         norm = s.str.replace_all(r"[\s-]", "")
         uniq = norm.drop_nulls().unique()
-        mapping = {v: self._digest(v) for v in uniq.to_list()}
+        if memo is None:
+            mapping = {v: self._digest(v) for v in uniq.to_list()}
+        else:
+            mapping = {v: memo.get(v) or memo.setdefault(v, self._digest(v))
+                       for v in uniq.to_list()}
         return norm.replace_strict(mapping, default=None, return_dtype=pl.Utf8).alias(s.name)
 
 

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     import_max_rows: int = 50_000_000
     import_max_field_chars: int = 32_767  # Excel's own limit for one cell
     import_max_rejected_rows: int = 100_000
+    # an import reads, checks and stages its file in parts of at most this many rows
+    import_chunk_rows: int = 50_000
+    # the memory DuckDB may use during an import; the rest spills to its temporary directory
+    import_memory_mb: int = 256
     # The weekly digest by e-mail (`sagsindsigt digest send`, docs/server.md "E-mail"): the
     # SMTP server, STARTTLS before signing in, the account (the password only from the
     # environment or a secrets file), the sender, the dashboard's public address for the links,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -21,12 +21,23 @@ from ..contract import KINDS, Kind, get_kind
 from ..logs import get as _logger
 from ..privacy import Pseudonymiser, SecretError, load_secret, mask_cpr
 from ..settings import Settings
-from ..store import Store, derive
+from ..store import DERIVED, Store, derive
+from . import known as known_codes
 from . import scope
 from .known import Known
 from .mapping import Mapping, MappingError
-from .read import ROW, ReadError, check_size, read_records, read_table, read_yaml, shown_name
-from .validate import validate
+from .read import (
+    ROW,
+    ReadError,
+    check_size,
+    read_chunks,
+    read_records,
+    read_table,
+    read_yaml,
+    shown_name,
+)
+from .validate import DUPLICATE, REJECT_SCHEMA, validate
+from .validate import duplicate_problems as validate_duplicates
 
 DEFAULT_SOURCE = "standard"
 Progress = Callable[[str, int, int], None]
@@ -167,10 +178,15 @@ def _covers(kind: Kind, valid: pl.DataFrame, declared: str | None):
     dates = [d for d in dates if d.null_count() < len(d)]
     if not dates:
         return None, False  # unknown: such figures cannot be annualised
-    # whole calendar months, never the first and last record's own days: a year of complaints
-    # whose last one came on 30 December covers the year, not 364 days of it
-    first, last = min(d.min() for d in dates), max(d.max() for d in dates)
-    return (first.replace(day=1), Period.month(last.year, last.month).end), False
+    return _months(min(d.min() for d in dates), max(d.max() for d in dates)), False
+
+
+def _months(first: date, last: date) -> tuple[date, date]:
+    """Whole calendar months, never the first and last record's own days: a year of
+    complaints whose last one came on 30 December covers the year, not 364 days of it."""
+    from ..calendar import Period
+
+    return first.replace(day=1), Period.month(last.year, last.month).end
 
 
 def _stage(kind: Kind, valid: pl.DataFrame, source: str) -> pl.DataFrame:
@@ -219,6 +235,9 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
     pseudo = secret_for(store, settings)
     today = today or date.today()
     step("læser", 0, 1)
+    if kind.name != "concepts":  # one table: read, checked and staged in parts
+        return _import_parts(store, kind, path, m, result, covers=covers, strict=strict,
+                             today=today, settings=settings, step=step, pseudo=pseudo)
     try:
         tables = _records(kind, path, settings, m)
     except ReadError as exc:
@@ -302,6 +321,187 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
     return result
 
 
+SCOPE = 3  # a problem's place among a row's reasons: after validate's (validate.EARLY ...)
+
+
+def _parts(kind: Kind, path: Path, settings: Settings, mapping: Mapping,
+           read: Callable[[int], None]) -> Iterator[pl.DataFrame]:
+    """The file as tables of strings of at most ``import_chunk_rows`` rows, with the file's
+    row numbers: CSV read in blocks; an XES log and a YAML file read whole (as ``_records``);
+    an event log's parts each made events (``xes.as_events`` works row by row)."""
+    rows = max(1, settings.import_chunk_rows)
+    if kind.name == "events":
+        from . import xes
+
+        if xes.is_xes(path):
+            yield _records(kind, path, settings, mapping)["events"]
+            return
+        for df in read_chunks(path, settings, rows, read):
+            yield xes.as_events(df, mapping, {}, shown_name(path))
+        return
+    if path.suffix.lower() in (".yaml", ".yml") and kind.yaml:
+        yield _records(kind, path, settings, mapping)[kind.name]
+        return
+    yield from read_chunks(path, settings, rows, read)
+
+
+def _import_parts(store: Store, kind: Kind, path: Path, m: Mapping, result: ImportResult, *,
+                  covers: str | None, strict: bool, today: date, settings: Settings,
+                  step: Progress, pseudo) -> ImportResult:
+    """``import_file`` for a kind of one table, in bounded memory: the file is read, mapped,
+    checked and pseudonymised in parts, each staged in a temporary table of the store with
+    its row numbers; what needs the whole file (ids unique in the file, the period it
+    covers, the changed records) is then found by the engine, and the batch written in one
+    transaction. Rejected rows are kept as they come, up to the cap; beyond it the file is
+    read to its end only to count them."""
+    fname, source, cap = result.file, result.source, settings.import_max_rejected_rows
+    known = _known(store)
+    within = current().write_scope
+    hidden = {"citizen"}  # source columns that hold citizen ids, never shown in quarantine
+    cases = kind.name == "cases"
+    types = derive.case_type_info(store) if cases else None
+    closed, roll = frozenset(settings.closed_days), settings.deadline_roll_forward
+    derived = [c for c, _ in DERIVED.get(kind.name, [])] if cases else []
+    memo: dict = {}
+    dues: dict = {}
+    kept_rejects: list[pl.DataFrame] = []  # ROW, field, value, reason, _stage (up to the cap)
+    records: dict[int, str] = {}  # the raw record of each rejected row kept
+    first: pl.DataFrame | None = None  # the first problem of the file's parts
+    counts: pl.DataFrame | None = None  # unknown codes a mapping allowed: field, admin, value
+    rejected = 0  # rows rejected in their part
+    size = max(path.stat().st_size, 1) if path.is_file() else 1
+    read = [0]
+
+    def told(n: int) -> None:
+        read[0] = n
+
+    with store.staging(kind, derived, settings.import_memory_mb) as stage:
+        try:
+            for raw in _parts(kind, path, settings, m, told):
+                hidden |= {src for src, dst in m.rename(raw.columns, kind).items()
+                           if dst == "citizen"}
+                df = _prepare(raw, kind, m, fname)
+                c = validate(df, kind, m, pseudo, today, known,
+                             settings.import_max_field_chars, duplicates=False, memo=memo)
+                rej = c.rejects
+                if (out := scope.outside(c.valid, kind, within, known)).height:
+                    rej = pl.concat([rej, out.with_columns(_stage=pl.lit(SCOPE, dtype=pl.Int8))]
+                                    ).sort(ROW, maintain_order=True)
+                bad = rej[ROW].unique()
+                result.rows_read += c.rows_read
+                if bad.len():
+                    rejected += bad.len()
+                    if first is None:
+                        first = rej.head(1)
+                    if rejected <= cap:
+                        kept_rejects.append(rej)
+                        records.update(_raw_records(raw, bad, hidden,
+                                                    settings.import_max_field_chars))
+                if c.kept is not None and c.kept.height:
+                    part = c.kept.group_by("field", "administration", "value").len("n")
+                    counts = part if counts is None else pl.concat([counts, part]).group_by(
+                        "field", "administration", "value").agg(pl.col("n").sum())
+                rows = _stage(kind, c.rows, source).with_columns(
+                    _ok=~pl.col(ROW).is_in(bad.implode()))
+                if cases:
+                    rows = derive.with_case_derived(rows, types, closed, roll, memo=dues)
+                stage.append(rows.to_arrow())
+                step("kontrollerer", min(read[0], size) if read[0] else 0, size)
+        except ReadError as exc:
+            raise ImportError_(str(exc)) from exc
+        step("kontrollerer", size, size)
+
+        # ids that occur more than once in the file: every such row is rejected
+        twice, twice_good, dups = stage.duplicates(cap)
+        result.rows_rejected = rejected + twice_good
+        dup_problems = (validate_duplicates(dups, kind).with_columns(
+            _stage=pl.lit(DUPLICATE, dtype=pl.Int8)) if dups is not None
+            else pl.DataFrame(schema={**REJECT_SCHEMA, "_stage": pl.Int8}))
+        if result.rows_rejected > cap:
+            firsts = pl.concat([f for f in (first, dup_problems.head(1)) if f is not None])
+            raise ImportError_(_too_many_rejects(
+                fname, result.rows_rejected,
+                firsts.sort([ROW, "_stage"], maintain_order=True).drop("_stage"), hidden,
+                settings))
+        rejects = pl.concat([*kept_rejects, dup_problems]) if kept_rejects else dup_problems
+        if dups is not None:
+            twice_rows = dups[ROW].implode()
+            # a row rejected as a duplicate was never a good row: no write-scope reason
+            rejects = rejects.filter(~((pl.col("_stage") == SCOPE)
+                                       & pl.col(ROW).is_in(twice_rows)))
+            good_dups = dups.filter(pl.col("_ok"))
+            if counts is not None and good_dups.height:
+                allowed = pl.col("field").is_in(sorted(m.allow_unknown))
+                gone = (known_codes.unknown(good_dups, kind, known).filter(allowed)
+                        .group_by("field", "administration", "value").len("gone"))
+                counts = (counts.join(gone, on=["field", "administration", "value"],
+                                      how="left")
+                          .with_columns(n=pl.col("n") - pl.col("gone").fill_null(0))
+                          .filter(pl.col("n") > 0).drop("gone"))
+            missing = [r for r in good_dups[ROW].to_list() if r not in records]
+            if missing:  # read once more for the raw records of these rows only
+                wanted = pl.Series(missing, dtype=pl.Int64).implode()
+                for raw in _parts(kind, path, settings, m, lambda _: None):
+                    raw = raw.filter(pl.col(ROW).is_in(wanted))
+                    if raw.height:
+                        records.update(_raw_records(raw, raw[ROW], hidden,
+                                                    settings.import_max_field_chars))
+        rejects = rejects.sort([ROW, "_stage"], maintain_order=True).drop("_stage")
+        result.warnings = known_codes.warnings_from_counts(counts, known) \
+            if counts is not None else []
+
+        if covers:
+            cov, declared = _covers(kind, pl.DataFrame(), covers)
+        else:
+            lo, hi = stage.span(list(kind.coverage))
+            cov, declared = (_months(lo, hi) if lo is not None else None), False
+        result.covers, result.covers_declared = cov, declared
+        batch_id = result.batch_id = store.next_batch_id()
+        reject_table = _reject_rows(batch_id, fname, rejects, records, hidden)
+        result.rejects = reject_table.to_pylist()[:200]
+        failed = strict and result.rows_rejected > 0
+        if failed:
+            result.status = "afvist"
+            n = "række" if result.rows_rejected == 1 else "rækker"
+            result.message = (f"{result.rows_rejected} {n} blev afvist, og med --strict er "
+                              "intet indlæst.")
+        step("gemmer", 0, result.rows_read)
+        with store.transaction():
+            if not failed:
+                w = store.write_records(kind, batch_id, stage)
+                result.rows_loaded, result.rows_unchanged = w.loaded, w.unchanged
+                _refresh(store, kind.name, settings, source)
+            store.record_batch(_batch_row(result, batch_id, strict), reject_table)
+    step("gemmer", result.rows_read, result.rows_read)
+    _log(result)
+    return result
+
+
+def _batch_row(result: ImportResult, batch_id: int, strict: bool) -> dict:
+    cov = result.covers
+    return {
+        "id": batch_id, "kind": result.kind, "source": result.source, "file": result.file,
+        "sha256": result.sha256, "covers_start": cov[0] if cov else None,
+        "covers_end": cov[1] if cov else None, "covers_declared": result.covers_declared,
+        "rows_read": result.rows_read, "rows_loaded": result.rows_loaded,
+        "rows_unchanged": result.rows_unchanged, "rows_rejected": result.rows_rejected,
+        "status": result.status, "strict": strict, "loaded_at": datetime.now(),
+        "message": result.message,
+    }
+
+
+def _log(result: ImportResult) -> None:
+    batch_id = result.batch_id
+    logger.info("Batch %s (%s, kilde %s, fil %s): %s, %d indlæst, %d uændrede, %d afvist",
+                batch_id, result.kind, result.source, result.file, result.status,
+                result.rows_loaded, result.rows_unchanged, result.rows_rejected)
+    for w in result.warnings:
+        logger.info("Batch %s: %s", batch_id, w)
+    for r in result.rejects[:20]:
+        logger.debug("Afvist: %s række %s, felt %s: %s (værdi %s)", r.get("file"),
+                     r.get("row"), r.get("field"), r.get("reason"), r.get("value"))
+
+
 def _refresh(store: Store, kind: str, settings: Settings, source: str | None = None
              ) -> None:
     closed, roll = frozenset(settings.closed_days), settings.deadline_roll_forward
@@ -335,14 +535,31 @@ def _reject_table(batch_id: int, fname: str, rejects: pl.DataFrame,
     if not rejects.height:
         return schema.empty_table()
     raw = pl.concat(list(tables.values()), how="diagonal_relaxed")
-    rows = set(rejects[ROW].to_list())
-    records = {}
-    for r in raw.filter(pl.col(ROW).is_in(list(rows))).iter_rows(named=True):
+    records = _raw_records(raw, rejects[ROW].unique(), hidden, max_chars)
+    return _reject_rows(batch_id, fname, rejects, records, hidden)
+
+
+def _raw_records(raw: pl.DataFrame, rows: pl.Series, hidden: set[str], max_chars: int
+                 ) -> dict[int, str]:
+    """Row number → the rejected row as read, as JSON: citizen ids hidden, values too long to
+    keep only counted, CPR-shaped numbers masked (the first table's record for a row)."""
+    records: dict[int, str] = {}
+    for r in raw.filter(pl.col(ROW).is_in(rows.implode())).iter_rows(named=True):
         rec = {k: ("(pseudonymiseret)" if k in hidden else
                    f"({danish.number(len(v))} tegn; ikke gemt)" if len(v) > max_chars else
                    mask_cpr(v))
                for k, v in r.items() if k != ROW and v is not None}
         records.setdefault(r[ROW], json.dumps(rec, ensure_ascii=False))  # the main record
+    return records
+
+
+def _reject_rows(batch_id: int, fname: str, rejects: pl.DataFrame, records: dict[int, str],
+                 hidden: set[str]) -> pa.Table:
+    schema = pa.schema([("batch", pa.int64()), ("file", pa.string()), ("row", pa.int64()),
+                        ("field", pa.string()), ("value", pa.string()), ("reason", pa.string()),
+                        ("record", pa.string())])
+    if not rejects.height:
+        return schema.empty_table()
     return pa.table({
         "batch": [batch_id] * rejects.height, "file": [fname] * rejects.height,
         "row": rejects[ROW].to_list(), "field": rejects["field"].to_list(),

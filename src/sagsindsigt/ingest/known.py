@@ -134,8 +134,13 @@ def _units(pairs: pl.DataFrame, known: Known) -> pl.DataFrame:
 def warnings(kept: pl.DataFrame, known: Known) -> list[str]:
     """One Danish sentence per unknown code a mapping file allowed (``allow_unknown``), with
     the number of rows that name it; most rows first."""
-    counts = (kept.group_by("field", "administration", "value").agg(pl.len().alias("n"))
-              .with_columns(known.label("administration").alias("label"))
+    return warnings_from_counts(
+        kept.group_by("field", "administration", "value").agg(pl.len().alias("n")), known)
+
+
+def warnings_from_counts(counts: pl.DataFrame, known: Known) -> list[str]:
+    """``warnings`` from the rows counted per (field, administration, value) in ``n``."""
+    counts = (counts.with_columns(known.label("administration").alias("label"))
               .sort(["n", "field", "administration", "value"], descending=[True, False, False,
                                                                            False]))
     out = [f"Ukendt {_NOUN[f]} '{v}' for {a} i {_rows(n)}: den findes ikke {_WHERE[f]}, men "
@@ -152,4 +157,5 @@ def _rows(n: int) -> str:
     return "1 række" if n == 1 else f"{danish.number(n)} rækker"
 
 
-__all__ = ["MAY_BE_UNKNOWN", "MUST_BE_KNOWN", "Known", "unknown", "warnings"]
+__all__ = ["MAY_BE_UNKNOWN", "MUST_BE_KNOWN", "Known", "unknown", "warnings",
+           "warnings_from_counts"]

@@ -21,6 +21,7 @@ import json
 import re
 import zipfile
 import zlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import polars as pl
@@ -113,9 +114,13 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
-def _bad_byte(data: bytes, exc: UnicodeDecodeError, label: str, name: str) -> ReadError:
+def _bad_byte(data: bytes, exc: UnicodeDecodeError, label: str, name: str,
+              lines_before: int = 0) -> ReadError:
+    """The refusal of a file whose byte ``exc.start`` of ``data`` does not decode, naming its
+    line (``lines_before``: line breaks in the file before ``data``)."""
     before = data[:exc.start].decode(exc.encoding, errors="replace")
-    line = before.count("\n") + 1 if "\n" in before else before.count("\r") + 1
+    breaks = lines_before + before.count("\n")
+    line = breaks + 1 if breaks else before.count("\r") + 1
     return ReadError(
         f"Filen {name} er gemt som {label}, men linje {number(line)} har en ugyldig byte "
         f"(0x{data[exc.start]:02X}), så æ, ø og å ville blive læst forkert; ret linjen, eller gem "
@@ -154,32 +159,210 @@ def _strings(df: pl.DataFrame) -> pl.DataFrame:
     return df.select(out)
 
 
+# -- CSV, read in blocks ------------------------------------------------------------------
+CSV_BLOCK = 4 * MB  # bytes of a CSV file read at a time (tests make it small)
+# pending text beyond which a CSV is cut at its last line break even where its quotes do not
+# pair up (a stray quote: polars refuses such a file whole or in pieces alike)
+CSV_CARRY = 64 * MB
+
+
 def read_csv(path: Path) -> pl.DataFrame:
+    """The whole CSV file as one table (the same rows ``csv_chunks`` gives piece by piece)."""
+    return pl.concat(list(csv_chunks(path)), how="vertical")
+
+
+def csv_chunks(path: Path, rows: int | None = None,
+               read: Callable[[int], None] | None = None) -> Iterator[pl.DataFrame]:
+    """A CSV file as tables of at most ``rows`` rows (and about ``CSV_BLOCK`` bytes of the
+    file), each with the file's row numbers: read in blocks, never whole. The encoding is
+    chosen as ``decode`` chooses it for the whole file, line endings become ``\n``, and a
+    block is cut only after a line break with an even number of quotes before it, so a quoted
+    value with a line break stays in one piece. At least one table is given (an empty one for
+    a file with a header only). ``read`` is told the bytes read so far, block by block."""
     name = shown_name(path)
-    text = decode(path.read_bytes(), name)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    end = text.find("\n")
-    first = text if end < 0 else text[:end]
-    if not first.strip():
+    codec, skip, label = _encoding(path, name)
+    pieces = _records_text(_text_blocks(path, codec, skip, label, name, read))
+    first_piece = next(pieces, "")
+    end = _header_end(first_piece)
+    header, first_piece = first_piece[:end], first_piece[end:]
+    line = header.split("\n", 1)[0]
+    if not line.strip():
         raise ReadError(f"Filen {name} er tom eller mangler en overskriftsrække.")
-    sep = sniff_delimiter(first)
+    if not header.endswith("\n"):
+        header += "\n"
+    sep = sniff_delimiter(line)
+    done, empty = 0, None
+    for piece in _chain(first_piece, pieces):
+        if not piece:
+            continue
+        try:
+            df = _parse(header + piece, sep, name)
+        except pl.exceptions.PolarsError as exc:
+            lines = _lines(_text_blocks(path, codec, skip, label, name))
+            raise ReadError(f"Filen {name} kan ikke læses som CSV: "
+                            f"{_csv_problem(lines, sep)}.") from exc
+        # Row numbers as in a spreadsheet; quoted line breaks inside a value are rare in
+        # extracts.
+        df = df.with_row_index(ROW, offset=2 + done).with_columns(pl.col(ROW).cast(pl.Int64))
+        if not df.height:  # blank lines only: kept for its columns
+            empty = df
+            continue
+        step = rows or df.height
+        for start in range(0, df.height, step):
+            yield df.slice(start, step)
+        done += df.height
+    if not done:  # a header and no rows: one empty table with the columns
+        df = empty if empty is not None else _parse(header, sep, name)
+        yield df.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64)) \
+            if ROW not in df.columns else df
+
+
+def _parse(text: str, sep: str, name: str) -> pl.DataFrame:
+    return pl.read_csv(
+        io.BytesIO(text.encode("utf-8")), separator=sep, infer_schema=False, quote_char='"',
+        truncate_ragged_lines=False,
+    )  # no n_rows: with it, polars 2 reads a row with a stray quote as no rows at all
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def _encoding(path: Path, name: str) -> tuple[str, int, str]:
+    """(codec, bytes of byte-order mark to skip, label): what ``decode`` chooses for the
+    whole file, found by reading it in blocks. A file that is not valid UTF-8 is read once
+    more, line by line, to tell a damaged UTF-8 file (refused naming the line of its first bad
+    byte) from a Windows-1252 one."""
+    with path.open("rb") as f:
+        head = f.read(4096)
+    for bom, codec, label in _BOMS:
+        if head.startswith(bom):
+            return codec, len(bom), label
+    utf16 = _utf16_without_bom(head)
+    if utf16:
+        return utf16, 0, "UTF-16"
     try:
-        df = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")), separator=sep, infer_schema=False,
-            quote_char='"', truncate_ragged_lines=False,
-        )  # no n_rows: with it, polars 2 reads a row with a stray quote as no rows at all
-    except pl.exceptions.PolarsError as exc:
-        raise ReadError(f"Filen {name} kan ikke læses som CSV: {_csv_problem(text, sep)}.") \
-            from exc
-    # Row numbers as in a spreadsheet; quoted line breaks inside a value are rare in extracts.
-    return df.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
+        for block in _line_blocks(path):  # a line break is never inside a UTF-8 sequence
+            if not block.isascii():
+                block.decode("utf-8")
+        return "utf-8", 0, "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    valid = bad = lines = 0
+    first = None
+    for block in _line_blocks(path):
+        if first is None:
+            try:
+                block.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                first = _bad_byte(block, exc, "UTF-8", name, lines)
+            lines += block.count(b"\n")
+        rest, n = _UTF8_MULTI.subn(b"", block)
+        valid, bad = valid + n, bad + len(rest.translate(None, _ASCII))
+    if first is not None and valid >= bad:
+        raise first
+    return "cp1252", 0, "Windows-1252"
 
 
-def _csv_problem(text: str, sep: str) -> str:
+def _line_blocks(path: Path) -> Iterator[bytes]:
+    """The file's bytes in blocks of about ``CSV_BLOCK``, each ending after a line break
+    (but the last)."""
+    carry = b""
+    with path.open("rb") as f:
+        while data := f.read(CSV_BLOCK):
+            data = carry + data
+            end = data.rfind(b"\n") + 1
+            if end:
+                yield data[:end]
+            carry = data[end:]
+    if carry:
+        yield carry
+
+
+def _text_blocks(path: Path, codec: str, skip: int, label: str, name: str,
+                 read: Callable[[int], None] | None = None) -> Iterator[str]:
+    """The file's text in blocks, line endings made ``\n`` as for the whole text."""
+    decoder = codecs.getincrementaldecoder(codec)(
+        errors="replace" if codec == "cp1252" else "strict")
+    lines, cr = 0, False
+    with path.open("rb") as f:
+        f.seek(skip)
+        while True:
+            data = f.read(CSV_BLOCK)
+            if read is not None:
+                read(f.tell())
+            try:
+                text = decoder.decode(data, final=not data)
+            except UnicodeDecodeError as exc:
+                raise _bad_byte(exc.object, exc, label, name, lines) from None
+            lines += text.count("\n")
+            if cr:
+                text = "\r" + text
+            cr = bool(data) and text.endswith("\r")  # a \r\n cut between two blocks
+            if cr:
+                text = text[:-1]
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+            if text:
+                yield text
+            if not data:
+                return
+
+
+def _records_text(blocks: Iterator[str]) -> Iterator[str]:
+    """The text in pieces that each end after a whole record (the last as the file ends)."""
+    pending = ""
+    for text in blocks:
+        pending += text
+        cut = _last_record_end(pending)
+        if cut:
+            yield pending[:cut]
+            pending = pending[cut:]
+    if pending:
+        yield pending
+
+
+def _last_record_end(text: str) -> int:
+    """Just after the last line break with an even number of quotes before it (so outside a
+    quoted value); 0 if there is none yet. Past ``CSV_CARRY`` the last line break."""
+    end = text.rfind("\n")
+    if end < 0 or '"' not in text:
+        return end + 1
+    quotes = text.count('"', 0, end)
+    while end >= 0 and quotes % 2:
+        before = text.rfind("\n", 0, end)
+        quotes -= text.count('"', before + 1, end)
+        end = before
+    if end < 0 and len(text) > CSV_CARRY:
+        return text.rfind("\n") + 1
+    return end + 1
+
+
+def _header_end(text: str) -> int:
+    """Just after the header record (its first line break outside quotes), or the end."""
+    end = text.find("\n")
+    while end >= 0 and text.count('"', 0, end) % 2:
+        end = text.find("\n", end + 1)
+    return len(text) if end < 0 else end + 1
+
+
+def _lines(blocks: Iterator[str]) -> Iterator[str]:
+    """The text line by line, each with its ``\n`` (as ``io.StringIO`` gives them)."""
+    carry = ""
+    for text in blocks:
+        parts = (carry + text).split("\n")
+        carry = parts.pop()
+        for p in parts:
+            yield p + "\n"
+    if carry:
+        yield carry
+
+
+def _csv_problem(lines: Iterable[str], sep: str) -> str:
     """Where a CSV file that polars refused goes wrong, found again with Python's csv module
-    (only after a failure), as a Danish clause with the line."""
+    (only after a failure, reading the file line by line), as a Danish clause with the line."""
     shown = "tabulator" if sep == "\t" else f"'{sep}'"
-    rows = csv.reader(io.StringIO(text), delimiter=sep, quotechar='"', strict=True)
+    rows = csv.reader(lines, delimiter=sep, quotechar='"', strict=True)
     width, start, quote_in_value = None, 1, None
     try:
         for row in rows:
@@ -375,6 +558,26 @@ def read_table(path: Path, settings: Settings | None = None) -> pl.DataFrame:
     return df
 
 
+def read_chunks(path: Path, settings: Settings, rows: int,
+                read: Callable[[int], None] | None = None) -> Iterator[pl.DataFrame]:
+    """A tabular file in parts of at most ``rows`` rows, within the limits of ``settings``:
+    CSV read in blocks (``csv_chunks``), never whole; XLSX, Parquet, JSON Lines and YAML read
+    whole, as their size limits allow, and then cut. ``read``: told the bytes read so far."""
+    if not path.exists():
+        raise ReadError(f"Filen {mask_cpr(str(path))} findes ikke.")
+    check_size(path, settings)
+    if path.suffix.lower() not in (".csv", ".txt", ".tsv"):
+        df = read_table(path, settings)
+        for start in range(0, max(df.height, 1), rows):
+            yield df.slice(start, rows)
+        return
+    name, n = shown_name(path), 0
+    for df in csv_chunks(path, rows, read):
+        n += df.height
+        _check_rows(n, name, settings)
+        yield df
+
+
 def _check_rows(rows: int, name: str, settings: Settings) -> None:
     if rows > settings.import_max_rows:
         raise ReadError(
@@ -382,5 +585,6 @@ def _check_rows(rows: int, name: str, settings: Settings) -> None:
             "antal i én fil (SAGSINDSIGT_IMPORT_MAX_ROWS); del den op i flere filer.")
 
 
-__all__ = ["MB", "ROW", "ReadError", "TooLarge", "check_size", "decode",
-           "read_records", "read_table", "read_yaml", "shown_name", "too_large", "yaml_problem"]
+__all__ = ["MB", "ROW", "ReadError", "TooLarge", "check_size", "csv_chunks", "decode",
+           "read_chunks", "read_records", "read_table", "read_yaml", "shown_name", "too_large",
+           "yaml_problem"]

@@ -46,13 +46,30 @@ class Checked:
     rejects: pl.DataFrame  # ROW, field, value (masked), reason — one row per problem
     rows_read: int
     warnings: list[str] = field(default_factory=list)  # unknown codes a mapping allowed
+    # a part of a file (``duplicates=False``): every row typed (good or not), and the unknown
+    # codes a mapping allowed on good rows (field, administration, value), counted over the
+    # whole file once its duplicates are known
+    rows: pl.DataFrame | None = None
+    kept: pl.DataFrame | None = None
+
+
+# Where a problem comes in a row's list of reasons: the checks of single values, then the
+# check of ids unique in the file, then unknown codes (and, in ingest, the write scope).
+EARLY, DUPLICATE, UNKNOWN = 0, 1, 2
 
 
 def validate(df: pl.DataFrame, kind: Kind, mapping: Mapping, pseudo: Pseudonymiser,
-             today: date, known: Known, max_chars: int | None = None) -> Checked:
+             today: date, known: Known, max_chars: int | None = None, *,
+             duplicates: bool = True, memo: dict | None = None) -> Checked:
     """``known``: what the store holds (``ingest._known``), for administration codes and the
     case types and units a row must name (``ingest/known.py``). ``max_chars``: the longest
-    value kept (default ``Settings().import_max_field_chars``)."""
+    value kept (default ``Settings().import_max_field_chars``).
+
+    A file read in parts: ``duplicates=False`` leaves ids that occur twice to the caller
+    (``duplicate_problems``), which sees the whole file; the rejects then carry ``_stage``
+    (EARLY or UNKNOWN), so that a duplicate's reason can be put in its place; and ``memo``
+    (one dict for the whole file) keeps every distinct value's parse and pseudonym, so a
+    value is parsed once per file, not once per part."""
     rows_read = df.height
     df, too_long = unstorable(df, max_chars or Settings().import_max_field_chars,
                               {f.name: f"{f.label or f.name} ({f.name})" for f in kind.fields})
@@ -76,7 +93,7 @@ def validate(df: pl.DataFrame, kind: Kind, mapping: Mapping, pseudo: Pseudonymis
         if f.type == TEXT:
             value = _text(raw, f.name in kind.key, pseudo, mapping.codes.get(f.name))
         elif f.type == CITIZEN:
-            value = pseudo.series(raw)
+            value = pseudo.series(raw, None if memo is None else _bounded(memo, "citizen"))
         else:
             if f.type in (CODE, CODES):
                 mapped = mapping.codes.get(f.name, {})
@@ -92,11 +109,15 @@ def validate(df: pl.DataFrame, kind: Kind, mapping: Mapping, pseudo: Pseudonymis
             fast = _fast_timestamps(raw) if f.type == TIMESTAMP else None
             todo = raw if fast is None else raw.filter(fast.is_null())
             good, bad = {}, {}
+            seen = {} if memo is None else _bounded(memo, f.name)
             for v in todo.drop_nulls().unique().to_list():
-                try:
-                    good[v] = parser(v)
-                except parse.Invalid as exc:
-                    bad[v] = str(exc)
+                hit = seen.get(v)
+                if hit is None:
+                    try:
+                        hit = seen[v] = (True, parser(v))
+                    except parse.Invalid as exc:
+                        hit = seen[v] = (False, str(exc))
+                (good if hit[0] else bad)[v] = hit[1]
             value = raw.replace_strict(good, default=None, return_dtype=dtype) if good else \
                 pl.Series(f.name, [None] * n, dtype=dtype)
             if fast is not None:
@@ -132,8 +153,10 @@ def validate(df: pl.DataFrame, kind: Kind, mapping: Mapping, pseudo: Pseudonymis
                 problems.append(_problems(
                     df[ROW], col.cast(pl.Utf8), future, f.name,
                     f"datoen ligger efter importdagen {today:%d-%m-%Y}"))
+    early = len(problems)
     key_cols = [*kind.key, *kind.key_optional]
-    dup = out.select(pl.struct(key_cols).is_duplicated().alias("d"))["d"]
+    dup = out.select(pl.struct(key_cols).is_duplicated().alias("d"))["d"] if duplicates \
+        else pl.Series("d", [False] * n, dtype=pl.Boolean)
     if dup.any():
         counts = out.group_by(key_cols).agg(pl.len().alias("_n"))
         joined = out.select([ROW, *key_cols]).join(counts, on=key_cols, how="left",
@@ -150,13 +173,44 @@ def validate(df: pl.DataFrame, kind: Kind, mapping: Mapping, pseudo: Pseudonymis
     allowed = pl.col("field").is_in(sorted(mapping.allow_unknown))
     problems.append(unknown.filter(~allowed).select(list(REJECT_SCHEMA)))
 
-    rejects = pl.concat(problems) if problems else pl.DataFrame(schema=REJECT_SCHEMA)
+    stages = [EARLY] * early + [DUPLICATE] * (len(problems) - early - 1) + [UNKNOWN]
+    rejects = pl.concat([p.with_columns(_stage=pl.lit(st, dtype=pl.Int8))
+                         for p, st in zip(problems, stages, strict=True)])
     rejects = rejects.sort(ROW, maintain_order=True)
     bad_rows = rejects[ROW].unique()
     valid = out.filter(~pl.col(ROW).is_in(bad_rows.implode()))
     kept = unknown.filter(allowed & ~pl.col(ROW).is_in(bad_rows.implode()))
-    return Checked(valid=valid, rejects=rejects, rows_read=rows_read,
+    if not duplicates:
+        return Checked(valid=valid, rejects=rejects, rows_read=rows_read, rows=out,
+                       kept=kept.select(ROW, "field", "administration", "value"))
+    return Checked(valid=valid, rejects=rejects.drop("_stage"), rows_read=rows_read,
                    warnings=known_codes.warnings(kept, known))
+
+
+def duplicate_problems(rows: pl.DataFrame, kind: Kind) -> pl.DataFrame:
+    """The problems (ROW, field, value, reason) of ``rows`` (ROW, the kind's key fields and
+    ``_n``, how often the key occurs in the file): every row of an id that is not unique in
+    its file — the reason ``validate`` gives, for a file checked in parts."""
+    key_cols = [*kind.key, *kind.key_optional]
+    label = kind.field(key_cols[0]).label
+    shown = pl.concat_str([pl.col(k).cast(pl.Utf8).fill_null("") for k in key_cols],
+                          separator="/")
+    reason = (pl.lit(f"{label} '") + shown + pl.lit("' forekommer ")
+              + pl.col("_n").cast(pl.Utf8) + pl.lit(" gange i filen; id'et skal være entydigt"))
+    r = rows.select(reason.alias("r"), shown.alias("v"))
+    return _problems(rows[ROW], r["v"], pl.Series([True] * rows.height), key_cols[0], r["r"])
+
+
+MEMO_MAX = 100_000  # distinct values kept per field while a file is read in parts (~20 MB)
+
+
+def _bounded(memo: dict, name: str) -> dict:
+    """The memo of one field, emptied when it holds ``MEMO_MAX`` values (a field with a new
+    value on every row, like a timestamp, would otherwise grow with the file)."""
+    seen = memo.setdefault(name, {})
+    if len(seen) > MEMO_MAX:
+        seen.clear()
+    return seen
 
 
 def unstorable(df: pl.DataFrame, max_chars: int, labels: dict[str, str] | None = None
@@ -236,4 +290,5 @@ def _problems(rows: pl.Series, values: pl.Series, mask: pl.Series, field: str,
     )
 
 
-__all__ = ["Checked", "unstorable", "validate"]
+__all__ = ["DUPLICATE", "EARLY", "UNKNOWN", "Checked", "duplicate_problems", "unstorable",
+           "validate"]

@@ -532,31 +532,87 @@ class Store:
         added to the kind): the next extract then adds versions only for real changes."""
         self._engine.execute(f"UPDATE {_q(kind.name)} SET _hash = {self._content_hash(kind)}")
 
-    def write_records(self, kind: Kind, batch_id: int, staged: pa.Table) -> WriteResult:
+    @contextmanager
+    def staging(self, kind: Kind, derived: list[str], memory_mb: int | None = None
+                ) -> Iterator[Staging]:
+        """A temporary table for the rows of one import read in parts (:class:`Staging`),
+        dropped at the end of the block; ``write_records`` then writes its good rows. On
+        DuckDB ``memory_mb`` bounds the engine's memory for the block (what does not fit is
+        kept in its temporary directory); PostgreSQL keeps temporary tables on disk anyway."""
+        name = f"_import_{kind.name}"
+        fields = {f.name for f in kind.fields}
+        cols = [("_row", "BIGINT"), ("_ok", "BOOLEAN"), ("_source", "VARCHAR"),
+                ("_key", "VARCHAR")] + [(c, t) for c, t in schema.kind_columns(kind, True)
+                                        if c in fields or c in derived]
+        e = self._engine
+        limit = None
+        if memory_mb and self.backend == "duckdb":
+            limit = e.query("SELECT current_setting('memory_limit'), "
+                            "current_setting('preserve_insertion_order')")[0]
+            e.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
+            # rows need no order in a table (every reader sorts), and without it DuckDB
+            # writes a large insert in a stream instead of holding it (out of memory at 10 M)
+            e.execute("SET preserve_insertion_order = false")
+        try:
+            e.execute(f'DROP TABLE IF EXISTS "{name}"')
+            e.execute(f'CREATE TEMP TABLE "{name}" ('
+                      + ", ".join(f'"{c}" {e.ddl_type(t)}' for c, t in cols) + ")")
+            try:
+                yield Staging(self, kind, name, cols)
+            except Exception as exc:
+                if type(exc).__name__ != "OutOfMemoryException":
+                    raise
+                raise StoreError(
+                    f"Importen løb tør for hukommelse i databasen (højst {memory_mb} MB); "
+                    "sæt SAGSINDSIGT_IMPORT_MEMORY_MB højere, eller del filen op.") from exc
+        finally:
+            e.execute(f'DROP TABLE IF EXISTS "{name}"')
+            if limit is not None:
+                e.execute(f"SET memory_limit = '{limit[0]}'")
+                e.execute(f"SET preserve_insertion_order = {bool(limit[1])}")
+
+    def write_records(self, kind: Kind, batch_id: int, staged: pa.Table | Staging
+                      ) -> WriteResult:
         """Add new versions for staged records whose content changed (call inside a transaction).
 
-        ``staged`` carries ``_source``, ``_key``, the kind's fields and its derived columns.
+        ``staged`` carries ``_source``, ``_key``, the kind's fields and its derived columns:
+        an Arrow table, or the good rows of a :class:`Staging` table.
         """
+        if isinstance(staged, Staging):
+            n = staged.good_rows()
+            derived = [c for c, _ in DERIVED.get(kind.name, []) if c in staged.columns]
+            return self._write_versions(kind, batch_id,
+                                        f"(SELECT * FROM {_q(staged.name)} WHERE _ok)", n,
+                                        derived)
         if staged.num_rows == 0:
             return WriteResult(0, 0)
-        self.touch(kind.name, f"{kind.name}_history")
-        e = self._engine
         fields = [f.name for f in kind.fields]
         derived = [c for c, _ in DERIVED.get(kind.name, []) if c in staged.column_names]
         cols = [("_source", "VARCHAR"), ("_key", "VARCHAR")] + [
             (c, t) for c, t in schema.kind_columns(kind, True) if c in fields or c in derived]
+        with self._engine.staged(f"_stage_{kind.name}", cols, staged) as stage:
+            return self._write_versions(kind, batch_id, _q(stage), staged.num_rows, derived)
+
+    def _write_versions(self, kind: Kind, batch_id: int, source: str, rows: int,
+                        derived: list[str]) -> WriteResult:
+        """Write the rows of ``source`` (a table's quoted name or a subquery) that are new or
+        changed as their next versions."""
+        if rows == 0:
+            return WriteResult(0, 0)
+        self.touch(kind.name, f"{kind.name}_history")
+        e = self._engine
+        fields = [f.name for f in kind.fields]
         cur, changed = _q(kind.name), f"_changed_{kind.name}"
         flist = ", ".join(_q(f) for f in fields)
         dlist = "".join(", " + _q(d) for d in derived)
-        with e.staged(f"_stage_{kind.name}", cols, staged) as stage:
-            # one pass: content hash, the version it would get, and whether it changed
-            e.execute(f'DROP TABLE IF EXISTS "{changed}"')
-            e.execute(
-                f'CREATE TEMP TABLE "{changed}" AS SELECT s.*, coalesce(c._version, 0) + 1 '
-                f'AS _version FROM (SELECT *, {self._content_hash(kind)} AS _hash '
-                f'FROM "{stage}") s '
-                f'LEFT JOIN {cur} c ON c._source = s._source AND c._key = s._key '
-                f'WHERE c._hash IS NULL OR c._hash <> s._hash')
+        # one pass: content hash, the version it would get, and whether it changed
+        e.execute(f'DROP TABLE IF EXISTS "{changed}"')
+        e.execute(
+            f'CREATE TEMP TABLE "{changed}" AS SELECT s.*, coalesce(c._version, 0) + 1 '
+            f'AS _version FROM (SELECT _source, _key, {flist}{dlist}, '
+            f'{self._content_hash(kind)} AS _hash FROM {source} x) s '
+            f'LEFT JOIN {cur} c ON c._source = s._source AND c._key = s._key '
+            f'WHERE c._hash IS NULL OR c._hash <> s._hash')
         try:
             loaded = e.query(f'SELECT count(*) FROM "{changed}"')[0][0]
             if loaded:
@@ -575,7 +631,7 @@ class Store:
                     f'{flist}{dlist} FROM "{changed}"')
         finally:
             e.execute(f'DROP TABLE IF EXISTS "{changed}"')
-        return WriteResult(loaded=loaded, unchanged=staged.num_rows - loaded)
+        return WriteResult(loaded=loaded, unchanged=rows - loaded)
 
     def update_derived(self, kind: Kind, rows: pa.Table) -> None:
         """Set derived columns of current records from ``rows`` (_source, _key, derived...)."""
@@ -611,6 +667,80 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+class Staging:
+    """The rows of one import, typed, kept in a temporary table while the file is read in
+    parts (``Store.staging``): every row with its row number and whether it passed the
+    checks of its part (``_ok``), so that what needs the whole file — ids unique in the file,
+    the period it covers — is found by the engine, never by holding the file in memory."""
+
+    def __init__(self, store: Store, kind: Kind, name: str, cols: list[tuple[str, str]]):
+        self._store, self.kind, self.name = store, kind, name
+        self._cols = cols
+        self.columns = [c for c, _ in cols]
+
+    def append(self, rows: pa.Table) -> None:
+        """Add rows (the staging table's columns; a missing derived column is NULL)."""
+        if rows.num_rows:
+            types = dict(self._cols)
+            arrays = [rows.column(c) if c in rows.column_names
+                      else pa.nulls(rows.num_rows, arrow_type(types[c])) for c in self.columns]
+            data = pa.table(arrays, names=self.columns)
+            data = data.cast(pa.schema([(c, arrow_type(t)) for c, t in self._cols]))
+            self._store._engine.load_arrow(self.name, data)
+
+    def duplicates(self, limit: int) -> tuple[int, int, pl.DataFrame | None]:
+        """The rows whose id (the kind's key fields) occurs more than once in the file: how
+        many, how many of them passed their part's checks, and (when there are at most
+        ``limit``) the rows themselves, every staged column and ``_n``, how often the id
+        occurs. Those rows are marked as not good."""
+        keys = [*self.kind.key, *self.kind.key_optional]
+        klist = ", ".join(_q(k) for k in keys)
+        on = " AND ".join(f"s.{_q(k)} IS NOT DISTINCT FROM d.{_q(k)}" for k in keys)
+        e = self._store._engine
+        e.execute('DROP TABLE IF EXISTS "_import_twice"')
+        e.execute(f'CREATE TEMP TABLE "_import_twice" AS SELECT s.*, d._n FROM {_q(self.name)} s '
+                  f'JOIN (SELECT {klist}, count(*) AS _n FROM {_q(self.name)} GROUP BY {klist} '
+                  f'HAVING count(*) > 1) d ON {on}')
+        try:
+            n, ok = e.query('SELECT count(*), count(CASE WHEN _ok THEN 1 END) '
+                            'FROM "_import_twice"')[0]
+            if not n:
+                return 0, 0, None
+            rows = None
+            if n <= limit:
+                names = [*self.columns, "_n"]
+                got = e.query(f'SELECT {", ".join(_q(c) for c in names)} FROM "_import_twice" '
+                              "ORDER BY _row")
+                rows = pl.DataFrame([dict(zip(names, r, strict=True)) for r in got],
+                                    schema={c: _POLARS_TYPES[t] for c, t in
+                                            [*self._cols, ("_n", "BIGINT")]})
+            e.execute(f'UPDATE {_q(self.name)} SET _ok = false WHERE _ok AND _row IN '
+                      '(SELECT _row FROM "_import_twice")')
+            return int(n), int(ok), rows
+        finally:
+            e.execute('DROP TABLE IF EXISTS "_import_twice"')
+
+    def span(self, columns: list[str]) -> tuple[Any, Any]:
+        """The first and last day in ``columns`` over the good rows (None where none)."""
+        cols = [c for c in columns if c in self.columns]
+        if not cols:
+            return None, None
+        parts = ", ".join(f"CAST(min({_q(c)}) AS DATE), CAST(max({_q(c)}) AS DATE)"
+                          for c in cols)
+        row = self._store._engine.query(f"SELECT {parts} FROM {_q(self.name)} WHERE _ok")[0]
+        lows = [v for v in row[0::2] if v is not None]
+        highs = [v for v in row[1::2] if v is not None]
+        return (min(lows) if lows else None), (max(highs) if highs else None)
+
+    def good_rows(self) -> int:
+        return int(self._store._engine.query(
+            f"SELECT count(*) FROM {_q(self.name)} WHERE _ok")[0][0])
+
+
+_POLARS_TYPES = {"VARCHAR": pl.Utf8, "BIGINT": pl.Int64, "DATE": pl.Date, "BOOLEAN": pl.Boolean,
+                 "TIMESTAMP": pl.Datetime("us"), "DOUBLE": pl.Float64}
+
+
 def _q(name: str) -> str:
     return f'"{name}"'
 
@@ -627,4 +757,4 @@ def open_store(url: str, create: bool = False) -> Store:
 
 
 __all__ = ["ACCESS_TABLES", "AUDIT_TABLES", "DERIVED", "META_COLUMNS", "SCHEMA_VERSION",
-           "Store", "StoreError", "WriteResult", "open_store"]
+           "Staging", "Store", "StoreError", "WriteResult", "open_store"]

@@ -26,18 +26,25 @@ def case_type_info(store) -> pl.DataFrame:
 
 def with_case_derived(cases: pl.DataFrame, types: pl.DataFrame,
                       closed_days: frozenset[str] = frozenset(),
-                      roll_forward: bool = True) -> pl.DataFrame:
+                      roll_forward: bool = True, memo: dict | None = None) -> pl.DataFrame:
     """Add benefit_area and due to case rows (needs case_type, administration, received,
-    deadline)."""
+    deadline). ``memo``: one dict for the parts of one file, so that each (received,
+    deadline) pair is computed once per file."""
     types = types.rename({"code": "case_type", "deadline": "_type_deadline"})
     df = cases.join(types, on=["case_type", "administration"], how="left")
     df = df.with_columns(_deadline=pl.coalesce("deadline", "_type_deadline"))
     combos = df.select("received", "_deadline").drop_nulls().unique()
     cache: dict[str, Deadline] = {}
-    dues = []
+    dues, seen = [], {} if memo is None else memo
+    if len(seen) > 100_000:
+        seen.clear()
     for received, text in combos.iter_rows():
-        d = cache.get(text) or cache.setdefault(text, Deadline.parse(text))
-        dues.append(d.due(received, extra=closed_days, roll_forward=roll_forward))
+        due = seen.get((received, text))
+        if due is None:
+            d = cache.get(text) or cache.setdefault(text, Deadline.parse(text))
+            due = seen[(received, text)] = d.due(received, extra=closed_days,
+                                                 roll_forward=roll_forward)
+        dues.append(due)
     combos = combos.with_columns(due=pl.Series("due", dues, dtype=pl.Date))
     df = df.join(combos, on=["received", "_deadline"], how="left", nulls_equal=False)
     return df.drop("_type_deadline", "_deadline")

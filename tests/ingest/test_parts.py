@@ -1,0 +1,115 @@
+"""An import reads, checks and stages its file in parts (bounded memory): whatever the size of
+the parts, the batch is the one a single read gives — rows loaded, rejects with the file's row
+numbers, ids unique across parts, coverage, versions — and a failure in a late part leaves the
+store as it was."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from sagsindsigt.ingest import ImportError_, import_file, read
+from sagsindsigt.settings import Settings
+
+from ..conftest import load_case_types, make_store
+from .test_import import MAPPING, MESSY, TODAY
+
+
+def _load(store, tmp_path, settings, name="sof_udtraek.csv", text=MESSY, progress=None):
+    path = tmp_path / name
+    path.write_bytes(text.encode("cp1252"))
+    mapping = tmp_path / "sofus.yaml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    return import_file(store, "cases", path, mapping=mapping, today=TODAY, settings=settings,
+                       progress=progress)
+
+
+def _state(store, result):
+    rejects = [{k: v for k, v in r.items() if k != "batch"} for r in result.rejects]
+    cases = (store.run(store.table("cases")).drop("_batch").sort("_key").to_dicts())
+    return ((result.status, result.rows_read, result.rows_loaded, result.rows_unchanged,
+             result.rows_rejected, result.covers, result.warnings), rejects, cases)
+
+
+@pytest.fixture
+def whole(store, tmp_path):
+    """The same file loaded in one part into a store of the same engine."""
+    (tmp_path / "whole").mkdir()
+    other, close = make_store(store.backend, tmp_path / "whole")
+    load_case_types(other, tmp_path / "whole", "SOF:SL100", "SOF:LAS81")
+    r = _load(other, tmp_path / "whole", Settings())
+    yield _state(other, r)
+    close()
+
+
+@pytest.mark.parametrize("rows", [2, 3])
+def test_parts_give_the_batch_of_one_read(store, tmp_path, monkeypatch, whole, rows):
+    # parts of at most 2 or 3 rows, read in blocks of 7 bytes: cut inside every line
+    monkeypatch.setattr(read, "CSV_BLOCK", 7)
+    load_case_types(store, tmp_path, "SOF:SL100", "SOF:LAS81")
+    steps = []
+    r = _load(store, tmp_path, Settings(import_chunk_rows=rows),
+              progress=lambda name, done, total: steps.append((name, done, total)))
+    assert _state(store, r) == whole
+    # the progress bar moves part by part: 14 rows in parts of at most 2 or 3, and the end
+    checked = [s for s in steps if s[0] == "kontrollerer"]
+    assert len(checked) >= -(-14 // rows) + 1 and checked[-1][1] == checked[-1][2]
+    counts, rejects, _ = whole
+    assert counts[1:5] == (14, 3, 0, 11)
+    # S-11 is on rows 13 and 14, in two parts: both rejected, naming the count in the file
+    twice = {x["row"]: x["reason"] for x in rejects if "forekommer" in (x["reason"] or "")}
+    assert set(twice) == {13, 14} and "forekommer 2 gange" in twice[13]
+
+
+def test_a_late_failure_leaves_the_store_unchanged(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(read, "CSV_BLOCK", 16)
+    load_case_types(store, tmp_path, "SOF:SL100", "SOF:LAS81")
+    _load(store, tmp_path, Settings())
+    before = {t: store.run(store.table(t)).height for t in ("cases", "batches", "rejects")}
+    history = store.run(store.table("batches")).sort("id")
+    # a newer extract whose last line has a field too many: read in parts of 2 rows, the
+    # first parts are checked and staged before the reader meets it
+    broken = MESSY.replace("S-1;SOF;HCK;SL100;03-02-2014", "S-1;SOF;HCK;SL100;04-02-2014") \
+        + "S-13;SOF;SCK;LAS81;10-03-2014;;;;;x\r\n"
+    with pytest.raises(ImportError_, match="linje 16 har 10 felter"):
+        _load(store, tmp_path, Settings(import_chunk_rows=2), name="ny.csv", text=broken)
+    assert {t: store.run(store.table(t)).height for t in before} == before
+    assert store.run(store.table("batches")).sort("id").equals(history)
+
+
+def test_same_file_again_and_a_newer_extract_in_parts(store, tmp_path, monkeypatch):
+    monkeypatch.setattr(read, "CSV_BLOCK", 5)
+    path = tmp_path / "sager.csv"
+    rows = [f"C-{i},BIF,KH,2014-01-{1 + i % 28:02d},,,,{i:06d}-1234" for i in range(11)]
+    head = "case_id,administration,case_type,received,decided,outcome,complete_on_receipt,citizen\n"
+    load_case_types(store, tmp_path, "BIF:KH")
+    path.write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
+    parts = Settings(import_chunk_rows=2)
+    first = import_file(store, "cases", path, today=TODAY, settings=parts)
+    assert (first.rows_loaded, first.rows_rejected) == (11, 0)
+    again = import_file(store, "cases", path, today=TODAY, settings=parts)
+    assert again.status == "allerede indlæst"
+    rows[9] = rows[9].replace(",,,,", ",2014-02-01,bevilget,,")  # one case decided since
+    path.write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
+    newer = import_file(store, "cases", path, today=TODAY, settings=parts)
+    assert (newer.rows_loaded, newer.rows_unchanged, newer.rows_rejected) == (1, 10, 0)
+    current = store.run(store.table("cases")).sort("case_id")
+    assert current.height == 11
+    assert current.filter(pl.col("case_id") == "C-9")["_version"].to_list() == [2]
+    assert not current["citizen"].str.contains("1234").any()  # pseudonymised in every part
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
+def test_blocks_read_as_the_whole_file(tmp_path, monkeypatch, encoding):
+    text = 'navn;by;note\r\n' + ('"Åse";"Århus";"en\r\nlinje"\r\nØrsted;"a;b";"sagde ""ja"""'
+                                  '\r\n\r\nBo;Ry;\r\n') * 3
+    path = tmp_path / "f.csv"
+    path.write_bytes(text.encode(encoding))
+    whole = read.read_csv(path)
+    assert whole.height == 12 and whole["note"][0] == "en\nlinje"
+    for block in (1, 2, 3, 11):
+        monkeypatch.setattr(read, "CSV_BLOCK", block)
+        for rows in (1, 2, 5):
+            parts = list(read.csv_chunks(path, rows))
+            assert all(p.height <= rows for p in parts)
+            assert pl.concat(parts).equals(whole)
