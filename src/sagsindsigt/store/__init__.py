@@ -712,7 +712,7 @@ class Staging:
                 got = e.query(f'SELECT {", ".join(_q(c) for c in names)} FROM "_import_twice" '
                               "ORDER BY _row")
                 rows = pl.DataFrame([dict(zip(names, r, strict=True)) for r in got],
-                                    schema={c: _POLARS_TYPES[t] for c, t in
+                                    schema={c: _polars_type(t) for c, t in
                                             [*self._cols, ("_n", "BIGINT")]})
             e.execute(f'UPDATE {_q(self.name)} SET _ok = false WHERE _ok AND _row IN '
                       '(SELECT _row FROM "_import_twice")')
@@ -737,8 +737,11 @@ class Staging:
             f"SELECT count(*) FROM {_q(self.name)} WHERE _ok")[0][0])
 
 
-_POLARS_TYPES = {"VARCHAR": pl.Utf8, "BIGINT": pl.Int64, "DATE": pl.Date, "BOOLEAN": pl.Boolean,
-                 "TIMESTAMP": pl.Datetime("us"), "DOUBLE": pl.Float64}
+def _polars_type(declared: str):
+    """A SQL column type of the schema as a Polars type (made at use: Polars is imported on
+    first use)."""
+    return {"VARCHAR": pl.Utf8, "BIGINT": pl.Int64, "DATE": pl.Date, "BOOLEAN": pl.Boolean,
+            "TIMESTAMP": pl.Datetime("us"), "DOUBLE": pl.Float64}[declared]
 
 
 def _q(name: str) -> str:
