@@ -20,9 +20,11 @@ test: setup
 lint: setup
 	$(UV) run ruff check src tests bench
 
-# each figure beside its reference in the same run (ratios, values checked), JSON in bench/out/
+# each figure beside its reference in the same run (ratios, values checked), JSON in bench/results/
 bench: setup
 	$(UV) run python bench/bench_speed.py --years 4
+	$(UV) run python bench/bench_import.py --rows 1000000
+	$(UV) run python bench/bench_reports.py --years 4
 	$(UV) run python bench/bench_web.py --years 4
 	$(UV) run python bench/bench_core.py --years 4
 	$(UV) run python bench/bench_citizen.py --years 4

@@ -115,7 +115,7 @@ def main() -> int:
     ap.add_argument("--years", type=int, default=4)
     ap.add_argument("--db", help="an existing demo store (copied; built when missing)")
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--json", default="bench/out/speed.json")
+    ap.add_argument("--json", default="bench/results/speed.json")
     a = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="sagsindsigt-speed-"))
     db = work / "bench.duckdb"
