@@ -1,14 +1,15 @@
 """The KPI layer: a registry of definitions (kpis.md) and one engine for every backend.
 
-Surfaces call ``compute(store, Query.make(...))`` and iterate ``all_kpis()``; they never
-compute a figure themselves.
+Surfaces call ``compute(store, Query.make(...))`` (:func:`.keep.compute`: kept in the store,
+else computed) and iterate ``all_kpis()``; they never compute a figure themselves.
 """
 
 from __future__ import annotations
 
 import threading
 
-from .base import KPI, REGISTRY, KpiUsageError, Query, Result, Row, compute, get
+from .base import KPI, REGISTRY, KpiUsageError, Query, Result, Row, get
+from .keep import compute  # the figure kept in the store, else computed and kept
 
 _loaded = False
 _loading = threading.Lock()

@@ -26,7 +26,6 @@ from typing import Any
 from .. import lazy
 from ..calendar import Period, annualisation_factor
 from ..store import reads
-from ..store.deps import tracking
 
 ibis = lazy.module("ibis")
 pl = lazy.module("polars")
@@ -324,18 +323,12 @@ def keyed(rows: list[dict], by: list[str]) -> dict[tuple, dict]:
 
 
 def compute(store, query: Query) -> Result:
-    """The figure for ``query``: kept in the store if it was computed from the data as they
-    are (:mod:`.keep`), else computed now and kept."""
-    from . import keep
-
+    """The figure for ``query``, computed now (surfaces call :func:`.keep.compute`, which
+    answers from the figures kept in the store first)."""
     kpi = get(query.kpi)
-    versions = store.check_version()
-    rows = keep.load(store, query)
-    if rows is None:
-        with tracking() as seen:
-            rows = kpi.evaluate(Context(store, query, kpi))
-        keep.save(store, query, rows, seen, versions)
-    return Result(kpi=kpi, query=query, rows=rows)
+    store.check_version()
+    ctx = Context(store, query, kpi)
+    return Result(kpi=kpi, query=query, rows=kpi.evaluate(ctx))
 
 
 def pct(num: float | None, den: float | None) -> float | None:

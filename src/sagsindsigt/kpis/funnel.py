@@ -26,7 +26,8 @@ from typing import Any
 
 from ..danish import number as dk_number
 from ..stats import funnel_limits, normal_limits, overdispersion
-from .base import KpiUsageError, Query, Result, Row, compute, get
+from .base import KpiUsageError, Query, Result, Row, get
+from .keep import compute
 
 LIMITS = ("lower95", "upper95", "lower998", "upper998")
 ADJUSTMENTS = ("auto", "none", "multiplicative", "additive")

@@ -25,6 +25,8 @@ from pathlib import Path
 
 from ..access import current
 from ..store.deps import note, tracking
+from .base import KpiUsageError, Query, Result, Row, get
+from .base import compute as compute_now
 
 # settings read while a figure is computed (not only at import): part of every key
 SETTINGS = ("SAGSINDSIGT_CLOSED_DAYS",)
@@ -89,23 +91,31 @@ def cached(store, name: tuple, make):
 
 def _encode(v):
     """A KPI row (a control chart's monthly rows are rows) as JSON: its fields in order."""
-    from .base import Row
-
     if isinstance(v, Row):
         return {"__row__": [getattr(v, f) for f in _ROW_FIELDS]}
     raise TypeError(type(v).__name__)
 
 
 def _decode(d: dict):
-    from .base import Row
-
     return Row(**dict(zip(_ROW_FIELDS, d["__row__"], strict=True))) if "__row__" in d else d
+
+
+def compute(store, query: Query) -> Result:
+    """The figure for ``query``: kept in the store if it was computed from the data as they
+    are, else computed now and kept. Every surface asks through here."""
+    kpi = get(query.kpi)
+    versions = store.check_version()
+    rows = load(store, query)
+    if rows is not None:
+        return Result(kpi=kpi, query=query, rows=rows)
+    with tracking() as seen:
+        result = compute_now(store, query)
+    save(store, query, result.rows, seen, versions)
+    return result
 
 
 def load(store, query) -> list | None:
     """The kept rows of ``query`` (as :class:`~sagsindsigt.kpis.base.Row`), or None."""
-    from .base import Row
-
     hit = store.kept_figure(key(query))
     if hit is None:
         return None
@@ -135,8 +145,7 @@ def prepare(store, progress=None) -> int:
     with data, for the whole municipality and by administration (the acting principal's
     scope). ``progress(done, total)`` is called as it goes; returns how many were computed."""
     from ..store import reads
-    from . import all_kpis, compute
-    from .base import KpiUsageError, Query
+    from . import all_kpis
 
     span = reads.received_span(store)
     if span is None:
@@ -154,4 +163,4 @@ def prepare(store, progress=None) -> int:
     return len(jobs)
 
 
-__all__ = ["SETTINGS", "cached", "code_digest", "key", "load", "prepare", "save"]
+__all__ = ["SETTINGS", "cached", "code_digest", "compute", "key", "load", "prepare", "save"]
