@@ -154,9 +154,6 @@ def cases(fig: Figures, f: Filters) -> dict[str, Any]:
     return {"tables": tables, "charts": charts}
 
 
-MIRROR_WORDS = {"for_kort": "Urealistisk kort", "for_lang": "Urealistisk lang",
-                "passer": "Realistisk"}
-
 
 def deadline_mirror(fig: Figures, f: Filters) -> Table:
     """The leader's mirror (issue 18): beside each case type its published deadline, the
@@ -189,7 +186,7 @@ def deadline_mirror(fig: Figures, f: Filters) -> Table:
         p = p80_of.get(code)
         verdict = citizen.realism(ct["deadline"], p.value if p is not None else None) \
             if n.value >= citizen.MIN_CASES else None
-        text = MIRROR_WORDS.get(verdict, "-") if n.value >= citizen.MIN_CASES else \
+        text = citizen.REALISM_WORDS.get(verdict, "-") if n.value >= citizen.MIN_CASES else \
             "For få sager til en vurdering"
         days = citizen.deadline_days(ct["deadline"])
         t.add({"label": labels.name("case_type", code), "_key": code,
