@@ -45,7 +45,7 @@ PG_LOCKS = {"complaints": 5_240_001}  # advisory lock ids of serialised writers 
 CACHE_SIZE = 8192  # values kept by Store.cached (coverage, members, query results)
 # the tables touched in the transaction in progress (their versions are bumped as it commits)
 _log = logging.getLogger("sagsindsigt.store")
-_DIGEST = re.compile(r"[0-9a-f]{64}")
+_DIGEST = re.compile(r"[a-p]{64}")  # kpis.keep's digests, in letters
 _PENDING: ContextVar[set[str] | None] = ContextVar("pending_touches", default=None)
 
 
@@ -130,9 +130,9 @@ class Store:
         if not self._keeps_figures():
             return None
         if not _DIGEST.fullmatch(key):
-            raise ValueError("a kept figure's key is a hex digest")
-        # written into the statement (a digest, checked above): a parameter makes the DuckDB
-        # driver import pandas, a second of a one-shot command's time
+            raise ValueError("a kept figure's key is a digest in the letters a-p")
+        # written into the statement (a digest in letters, checked above): a parameter makes
+        # the DuckDB driver import pandas, a second of a one-shot command's time
         rows = self._engine.side_query(f"SELECT reads, value FROM figures WHERE key = '{key}'")
         if not rows:
             return None
@@ -149,9 +149,9 @@ class Store:
         if not self._keeps_figures():
             return
         if not _DIGEST.fullmatch(key):
-            raise ValueError("a kept figure's key is a hex digest")
+            raise ValueError("a kept figure's key is a digest in the letters a-p")
         # literals, not parameters (a parameter makes the DuckDB driver import pandas): the
-        # key a digest, the rest JSON text made here, quoted as SQL quotes ('' for ')
+        # key a digest in letters, the rest JSON text made here, quoted as SQL quotes ('' for ')
         values = ", ".join(_quoted(v) for v in (
             key, json.dumps(reads, sort_keys=True), value,
             datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")))
