@@ -334,6 +334,7 @@ def _warm(fig: Figures, public=None) -> None:
                 p = fig.memo(("default_period",), lambda: _default_period(fig))
                 for slug in ("overblik", "sager", "klager"):
                     VIEWS[slug](fig, Filters(p))
+                process.prepare(fig)
     except Exception:  # warming is a courtesy; a real request reports real errors
         pass
     finally:
