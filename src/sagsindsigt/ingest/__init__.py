@@ -286,12 +286,7 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
                                          frozenset(settings.closed_days),
                                          settings.deadline_roll_forward)
         staged[name] = s
-    failed = strict and result.rows_rejected > 0
-    if failed:
-        result.status = "afvist"
-        rows = "række" if result.rows_rejected == 1 else "rækker"
-        result.message = (f"{result.rows_rejected} {rows} blev afvist, og med --strict er intet "
-                          "indlæst.")
+    failed = _refused(result, strict)
     step("gemmer", 0, result.rows_read)
     with store.transaction():
         if not failed:
@@ -459,12 +454,7 @@ def _import_parts(store: Store, kind: Kind, path: Path, m: Mapping, result: Impo
         batch_id = result.batch_id = store.next_batch_id()
         reject_table = _reject_rows(batch_id, fname, rejects, records, hidden)
         result.rejects = reject_table.to_pylist()[:200]
-        failed = strict and result.rows_rejected > 0
-        if failed:
-            result.status = "afvist"
-            n = "række" if result.rows_rejected == 1 else "rækker"
-            result.message = (f"{result.rows_rejected} {n} blev afvist, og med --strict er "
-                              "intet indlæst.")
+        failed = _refused(result, strict)
         step("gemmer", 0, result.rows_read)
         with store.transaction():
             if not failed:
@@ -590,5 +580,15 @@ def _sha256(path: Path) -> str:
             h.update(chunk)
     return h.hexdigest()
 
+
+def _refused(result: ImportResult, strict: bool) -> bool:
+    """With ``--strict``, a file with rejected rows loads nothing: the batch is marked
+    refused with its one-sentence reason. Whether it was."""
+    if not (strict and result.rows_rejected > 0):
+        return False
+    result.status = "afvist"
+    rows = "række" if result.rows_rejected == 1 else "rækker"
+    result.message = f"{result.rows_rejected} {rows} blev afvist, og med --strict er intet indlæst."
+    return True
 
 __all__ = ["ImportError_", "ImportResult", "import_file", "secret_for", "SecretError"]

@@ -160,14 +160,8 @@ def validate(df: pl.DataFrame, kind: Kind, mapping: Mapping, pseudo: Pseudonymis
     if dup.any():
         counts = out.group_by(key_cols).agg(pl.len().alias("_n"))
         joined = out.select([ROW, *key_cols]).join(counts, on=key_cols, how="left",
-                                                   nulls_equal=True)
-        label = kind.field(key_cols[0]).label
-        shown = pl.concat_str([pl.col(k).cast(pl.Utf8).fill_null("") for k in key_cols],
-                              separator="/")
-        reason = (pl.lit(f"{label} '") + shown + pl.lit("' forekommer ")
-                  + pl.col("_n").cast(pl.Utf8) + pl.lit(" gange i filen; id'et skal være entydigt"))
-        r = joined.select(reason.alias("r"), shown.alias("v"))
-        problems.append(_problems(df[ROW], r["v"], dup, key_cols[0], r["r"]))
+                                                   nulls_equal=True, maintain_order="left")
+        problems.append(duplicate_problems(joined.filter(dup), kind))
 
     unknown = known_codes.unknown(out, kind, known)
     allowed = pl.col("field").is_in(sorted(mapping.allow_unknown))
