@@ -83,14 +83,23 @@ def cached(store, name: tuple, make):
         return json.loads(hit[1], object_hook=_decode)
     with tracking() as seen:
         value = make()
+    _keep(store, key, value, seen, versions)
+    return value
+
+
+def _keep(store, key: str, value, seen: set[str], versions: dict[str, int]) -> None:
+    """Keep ``value`` computed from the data at ``versions``, having read the tables
+    ``seen``. Not kept: a value whose reads are unknown, or one JSON would change (a date, a
+    tuple): it is made again instead."""
+    if not seen or "*" in seen or any(t not in versions for t in seen):
+        return
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False, default=_encode)
     except (TypeError, ValueError):
-        return value
-    same = json.loads(text, object_hook=_decode) == value
-    if same and seen and "*" not in seen and all(t in versions for t in seen):
-        store.keep_figure(key, {t: versions[t] for t in sorted(seen)}, text)
-    return value
+        return
+    if json.loads(text, object_hook=_decode) != value:  # a tuple comes back a list
+        return
+    store.keep_figure(key, {t: versions[t] for t in sorted(seen)}, text)
 
 
 def _encode(v):
@@ -129,19 +138,9 @@ def load(store, query) -> list | None:
 
 
 def save(store, query, rows: list, seen: set[str], versions: dict[str, int]) -> None:
-    """Keep ``rows`` computed from the data at ``versions``, having read the tables
-    ``seen``. Not kept: a result whose reads are unknown, or whose values JSON would change
-    (a date, a tuple): it is recomputed instead."""
-    if not seen or "*" in seen or any(t not in versions for t in seen):
-        return
-    data = [[getattr(r, f) for f in _ROW_FIELDS] for r in rows]
-    try:
-        text = json.dumps(data, ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError):
-        return
-    if json.loads(text) != data:  # a tuple comes back a list: compares unequal
-        return
-    store.keep_figure(key(query), {t: versions[t] for t in sorted(seen)}, text)
+    """Keep the rows of ``query`` (see :func:`_keep`)."""
+    _keep(store, key(query), [[getattr(r, f) for f in _ROW_FIELDS] for r in rows], seen,
+          versions)
 
 
 def prepare(store, progress=None) -> int:
