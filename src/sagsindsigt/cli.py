@@ -462,6 +462,32 @@ def report(ctx, kind, period, where, fmt, output, internal, threshold) -> None:
                f"{output} ({danish.number(len(data) / 1024)} kB).")
 
 
+@cli.group()
+def lake() -> None:
+    """Datasøen: tabellerne tallene læser, som Parquet-mapper (se docs/scale.md)."""
+
+
+@lake.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def lake_export(ctx, directory) -> None:
+    """Skriv databasens gældende poster som en datasø i DIRECTORY."""
+    from .store.lake import export
+
+    store = _store(ctx)
+
+    def progress(table: str, rows: int) -> None:
+        click.echo(f"  {table}: {danish.number(rows)} rækker", err=True)
+
+    try:
+        doc = export(store, directory, progress=progress)
+    except OSError as exc:
+        raise Failure(f"Datasøen kunne ikke skrives i {directory}: {exc.strerror}.") from exc
+    rows = sum(t["rows"] for t in doc["tables"].values())
+    click.echo(f"Datasøen i {directory} er skrevet: {len(doc['tables'])} tabeller, "
+               f"{danish.number(rows)} rækker.")
+
+
 @cli.command()
 @click.option("--years", default=4, show_default=True, help="Antal år (2012 og frem).")
 @click.option("--seed", default=2014, show_default=True)

@@ -378,6 +378,17 @@ class Store:
         (the caller promises that the key determines the expression)."""
         return run_keyed(self._engine.ibis, key, build)
 
+    def record_batches(self, table: str):
+        """Every row of a table the figures read, unscoped, as Arrow record batches in the
+        schema's column order (``lake export``: the lake is the municipality's, like the
+        store)."""
+        from .lake import arrow_schema, tables
+
+        if table not in tables():
+            raise KeyError(f"{table!r} is not a table of a lake")
+        cols = ", ".join(_q(c) for c, _ in schema.columns(table))
+        return self._engine.stream(f"SELECT {cols} FROM {_q(table)}", arrow_schema(table))
+
     def organisation_tree(self) -> list:
         """The whole organisation tree, whoever asks: scopes are resolved against it
         (:func:`sagsindsigt.access.resolve`). Pages use the scoped ``reads.organisation``."""

@@ -86,6 +86,11 @@ class Engine:
     def load_arrow(self, table: str, data: pa.Table) -> None:
         raise NotImplementedError
 
+    def stream(self, sql: str, schema: pa.Schema, rows: int = 250_000):
+        """The rows of ``sql`` as Arrow record batches of ``schema``, a part at a time (a
+        table larger than memory leaves the engine in bounded memory)."""
+        raise NotImplementedError
+
     def table_names(self) -> set[str]:
         return {r[0] for r in self.query(
             "SELECT table_name FROM information_schema.tables "
@@ -166,6 +171,12 @@ class DuckDBEngine(Engine):
         finally:
             self.raw.unregister(name)
 
+    def stream(self, sql, schema, rows=250_000):
+        reader = self.raw.cursor().execute(sql).fetch_record_batch(rows)
+        for b in reader:
+            yield pa.RecordBatch.from_arrays(
+                [b.column(i).cast(f.type) for i, f in enumerate(schema)], schema=schema)
+
     def load_arrow(self, table, data):
         name = f"_arrow_{table}"
         self.raw.register(name, data)
@@ -238,6 +249,18 @@ class PostgresEngine(Engine):
             cur.execute(sql.replace("?", "%s"), list(params) or None)
             rows = cur.fetchall()
         return rows
+
+    def stream(self, sql, schema, rows=250_000):
+        import psycopg
+
+        with psycopg.connect(**self._psycopg_params()) as con, \
+                con.cursor(name=f"stream_{id(self)}") as cur:  # a server-side cursor
+            cur.execute(sql)
+            while chunk := cur.fetchmany(rows):
+                cols = list(zip(*chunk, strict=True))
+                yield pa.RecordBatch.from_arrays(
+                    [pa.array(c, type=f.type) for c, f in zip(cols, schema, strict=True)],
+                    schema=schema)
 
     def load_arrow(self, table, data):
         # CSV through COPY: one round trip, and NULL (unquoted empty) stays distinct from text.
