@@ -167,7 +167,7 @@ TIMELINESS_RULES = [{
 }]
 
 
-def _targets(last: int) -> list[dict]:
+def targets(last: int) -> list[dict]:
     year = str(last)
     return [
         {"id": "klager_bif", "name": "Færre klager i BIF", "kpi": "complaint_rate",
@@ -581,9 +581,9 @@ def build_demo(store: Store, years: int = 4, seed: int = 2014,
         last_rounds = {f"{last}-Q4", f"{last}-H2", str(last)}
         d.reviews(concepts).filter(~pl.col("round").is_in(last_rounds)).write_csv(reviews)
         load("reviews", reviews, source="bif-kvalitet")
-        _plan_audits(store, concepts, last, seed)
+        plan_audits(store, concepts, last, seed)
         (workdir / "maaltal.yaml").write_text(
-            yaml.safe_dump(_targets(last), allow_unicode=True, sort_keys=False), encoding="utf-8")
+            yaml.safe_dump(targets(last), allow_unicode=True, sort_keys=False), encoding="utf-8")
         load("targets", workdir / "maaltal.yaml", source="kk-maaltal")
     if tmp is not None:
         tmp.cleanup()
@@ -593,7 +593,7 @@ def build_demo(store: Store, years: int = 4, seed: int = 2014,
             f"på {time.perf_counter() - t0:.0f} sekunder.")
 
 
-def _plan_audits(store: Store, concepts: list[dict], year: int, seed: int) -> None:
+def plan_audits(store: Store, concepts: list[dict], year: int, seed: int) -> None:
     """Draw the samples of the year's last rounds (audits/), with a few answers given."""
     from . import audits
 
