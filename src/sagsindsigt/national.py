@@ -535,10 +535,10 @@ class _Direct:
         if d.kind == "cases":
             staged = derive.with_case_derived(staged, self.types, self.closed, self.roll,
                                               self.due_memo)
-        out = {d.kind: self.versioner.rows(d.kind, staged.to_arrow(), batch)}
+        out = {d.kind: self.versioner.rows(d.kind, staged, batch)}
         if d.kind == "events":
             out["timeliness_items"] = self.versioner.rows(
-                "timeliness_items", self._timeliness(d, staged).to_arrow())
+                "timeliness_items", self._timeliness(d, staged))
         p = Period.parse(d.covers)
         row = {"id": batch, "kind": d.kind, "source": d.source, "file": d.file,
                "sha256": None, "covers_start": p.start, "covers_end": p.end,

@@ -22,6 +22,7 @@ from ..contract import KINDS
 from . import Store, lake, schema
 
 pa = lazy.module("pyarrow")
+pl = lazy.module("polars")
 pc = lazy.module("pyarrow.compute")
 pq = lazy.module("pyarrow.parquet")
 
@@ -37,38 +38,68 @@ class Versioner:
         self.con = duckdb.connect()
         self.con.execute(f"SET threads = {int(threads)}")
 
-    def rows(self, table: str, staged: pa.Table, batch: int | None = None) -> pa.Table:
+    def rows(self, table: str, staged: pl.DataFrame, batch: int | None = None) -> pa.Table:
         """``staged`` (``_source``, ``_key``, the kind's fields and derived columns, or the
         columns of a derived table) with every column of ``table`` in the schema's order and
-        types: ``_version`` 1, ``_batch`` = ``batch``, ``_hash`` over the fields cast to the
-        store's types, as the importer computes it."""
+        types: ``_version`` 1, ``_batch`` = ``batch``, and for a record kind ``_hash``, the
+        content hash the importer computes (:meth:`Store._content_hash`)."""
         cols = schema.columns(table)
-        have = set(staged.column_names)
-        typed = ", ".join(
-            f'CAST("{c}" AS {t}) AS "{c}"' if c in have else f'CAST(NULL AS {t}) AS "{c}"'
+        df = staged.select(
+            pl.col(c).cast(_POLARS[t]) if c in staged.columns
+            else pl.lit(None, dtype=_POLARS[t]).alias(c)
             for c, t in cols if c not in ("_version", "_batch", "_hash"))
-        pick = []
-        for c, _ in cols:
-            if c == "_version":
-                pick.append('CAST(1 AS BIGINT) AS "_version"')
-            elif c == "_batch":
-                pick.append(f'CAST({int(batch)} AS BIGINT) AS "_batch"')
-            elif c == "_hash":
-                pick.append(f'{Store._content_hash(None, KINDS[table])} AS "_hash"')
-            else:
-                pick.append(f'"{c}"')
-        self.con.register("_staged", staged)
+        if table in KINDS:
+            df = df.with_columns(_version=pl.lit(1, dtype=pl.Int64),
+                                 _batch=pl.lit(batch, dtype=pl.Int64),
+                                 _hash=self._hashes(KINDS[table], df))
+        return df.select(c for c, _ in cols).to_arrow().cast(lake.arrow_schema(table))
+
+    def _hashes(self, kind, df: pl.DataFrame) -> pl.Series:
+        """md5 over the fields as the engine casts them to text, ``\\x1f`` between them and
+        ``\\N`` for null: the text is made by polars (fast, in parallel) where it writes
+        what DuckDB's CAST writes, and the digest by DuckDB; otherwise the importer's own
+        SQL expression over the fields."""
+        types = dict(schema.kind_columns(kind, False))
+        parts = [_as_text(pl.col(f.name), types[f.name], df[f.name]) for f in kind.fields]
+        if all(p is not None for p in parts):
+            text = df.select(pl.concat_str(parts, separator="\x1f").alias("t")).to_arrow()
+            sql = "SELECT md5(t) AS h FROM _staged"
+        else:
+            text = df.select(f.name for f in kind.fields).to_arrow()
+            sql = f"SELECT {Store._content_hash(None, kind)} AS h FROM _staged"
+        self.con.register("_staged", text)
         try:
-            out = self.con.execute(
-                f"SELECT {', '.join(pick)} FROM (SELECT {typed} FROM _staged) x").arrow()
+            out = self.con.execute(sql).arrow()
             if isinstance(out, pa.RecordBatchReader):  # DuckDB ≥ 1.4: read it while registered
                 out = out.read_all()
         finally:
             self.con.unregister("_staged")
-        return out.cast(lake.arrow_schema(table))
+        return pl.Series("_hash", out.column("h").combine_chunks(), dtype=pl.Utf8)
 
     def close(self) -> None:
         self.con.close()
+
+
+_POLARS = {"VARCHAR": pl.Utf8, "BIGINT": pl.Int64, "DATE": pl.Date, "BOOLEAN": pl.Boolean,
+           "TIMESTAMP": pl.Datetime("us"), "DOUBLE": pl.Float64}
+NULL = "\\N"
+
+
+def _as_text(col: pl.Expr, declared: str, values: pl.Series) -> pl.Expr | None:
+    """A column as DuckDB's ``CAST(... AS VARCHAR)`` writes it (None where polars would
+    write it differently: doubles, timestamps with fractions of a second)."""
+    if declared == "VARCHAR":
+        return col.fill_null(NULL)
+    if declared == "BIGINT":
+        return col.cast(pl.Utf8).fill_null(NULL)
+    if declared == "DATE":
+        return col.dt.strftime("%Y-%m-%d").fill_null(NULL)
+    if declared == "BOOLEAN":
+        return pl.when(col.is_null()).then(pl.lit(NULL)).when(col).then(pl.lit("true")) \
+            .otherwise(pl.lit("false"))
+    if declared == "TIMESTAMP" and not (values.dt.microsecond() != 0).any():
+        return col.dt.strftime("%Y-%m-%d %H:%M:%S").fill_null(NULL)
+    return None
 
 
 class _Part:
