@@ -492,13 +492,33 @@ def lake_export(ctx, directory) -> None:
 @click.option("--years", default=4, show_default=True, help="Antal år (2012 og frem).")
 @click.option("--seed", default=2014, show_default=True)
 @click.option("--fresh", is_flag=True, help="Slet demodata og byg demoen forfra.")
+@click.option("--municipalities", "n_munis", default=1, show_default=True,
+              type=click.IntRange(1, 98),
+              help="Antal kommuner: 1 er demokommunen; flere giver en landsdækkende demo "
+                   "(København først, så efter folketal), hver i Københavns form skaleret "
+                   "efter folketal.")
+@click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(min=0.0001),
+              help="Gang alle kommunernes størrelser med dette tal (--municipalities > 1).")
+@click.option("--lake", "lake_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Skriv kommunerne som en datasø (Parquet) i mappen i stedet for i "
+                   "databasen (--municipalities > 1).")
+@click.option("--via-import", is_flag=True,
+              help="Indlæs kommunerne fil for fil gennem importen (langsomt; kun til få "
+                   "kommuner).")
 @click.pass_context
-def demo(ctx, years, seed, fresh) -> None:
-    """Fyld databasen med en realistisk demokommune."""
+def demo(ctx, years, seed, fresh, n_munis, scale, lake_dir, via_import) -> None:
+    """Fyld databasen med en realistisk demokommune (eller flere kommuner)."""
     from .demo import add_demo_users, build_demo
 
     if not 1 <= years <= 10:  # checked before anything is dropped
         raise Usage("Demoen kan bygges for 1 til 10 år (--years).")
+    if n_munis == 1 and (lake_dir or via_import or scale != 1.0):
+        raise Usage("--lake, --scale og --via-import bruges med --municipalities større end 1.")
+    if lake_dir and via_import:
+        raise Usage("--via-import indlæser i databasen; den kan ikke bruges med --lake.")
+    if lake_dir:
+        _national_lake(lake_dir, n_munis, years, seed, scale)
+        return
     store, _ = _init(ctx)
     built = store.meta("demo")
     has_data = store.has_rows("batches")
@@ -513,13 +533,47 @@ def demo(ctx, years, seed, fresh) -> None:
     if has_data:
         store.drop_all()
         store.init()
-    click.echo(f"Bygger demokommunen for {years} år (seed {seed}) ...")
-    summary = build_demo(store, years=years, seed=seed, echo=click.echo)
-    store.set_meta("demo", f"{years} år fra 2012, seed {seed}")
+    if n_munis == 1:
+        click.echo(f"Bygger demokommunen for {years} år (seed {seed}) ...")
+        summary = build_demo(store, years=years, seed=seed, echo=click.echo)
+        store.set_meta("demo", f"{years} år fra 2012, seed {seed}")
+    else:
+        from .national import build_store
+
+        click.echo(f"Bygger {n_munis} kommuner for {years} år (seed {seed}, skala "
+                   f"{_decimal(scale)}) ...")
+        summary = build_store(store, n_munis, years=years, seed=seed, scale=scale,
+                              via_import=via_import, echo=click.echo)
+        store.set_meta("demo", f"{n_munis} kommuner, {years} år fra 2012, seed {seed}, "
+                               f"skala {_decimal(scale)}")
     click.echo(summary)
     add_demo_users(store)
     _prepare(store)
     click.echo("Demobrugere oprettet (en pr. rolle); 'sagsindsigt serve' viser adgangskoderne.")
+
+
+def _decimal(x: float) -> str:
+    return f"{x:g}".replace(".", ",")
+
+
+def _national_lake(directory: Path, n: int, years: int, seed: int, scale: float) -> None:
+    """``demo --municipalities N --lake DIR``: the fast path, no database needed."""
+    import time
+
+    from .national import build_lake
+
+    click.echo(f"Skriver {n} kommuner for {years} år (seed {seed}, skala "
+               f"{_decimal(scale)}) som datasø i {directory} ...")
+    start = time.perf_counter()
+    try:
+        doc = build_lake(directory, n, years=years, seed=seed, scale=scale, echo=click.echo)
+    except OSError as exc:
+        raise Failure(f"Datasøen kunne ikke skrives i {directory}: {exc.strerror}.") from exc
+    t = doc["tables"]
+    click.echo(f"Datasøen i {directory} er skrevet: {danish.number(t['cases']['rows'])} sager, "
+               f"{danish.number(t['events']['rows'])} hændelser, "
+               f"{danish.number(t['complaints']['rows'])} klager på "
+               f"{danish.number(round(time.perf_counter() - start))} s.")
 
 
 @cli.command()

@@ -639,6 +639,9 @@ def add_demo_users(store: Store) -> None:
     from .ingest import secret_for
 
     key = secret_for(store).key
+    codes = {n.code for n in store.organisation_tree()}
     for name, role, scope in DEMO_USERS:
+        if scope not in codes and f"0101-{scope}" in codes:  # the national demo's København
+            scope = f"0101-{scope}"
         if users.get(store, name) is None:
             users.add(store, name, role, scope, users.demo_password(key, name), origin="demo")

@@ -288,11 +288,11 @@ class Generator:
         got = at(rec)
         first = at(rec + np.minimum(rng.integers(0, 3, n), span) * day)
         first = np.maximum(first, got + 5 * minute)
-        bif = admin == "BIF"
-        out = [("modtaget", got, np.ones(n, bool)),
-               ("visiteret", first, bif), ("fordelt", first, ~bif)]
-        # the first interview after visitation (demo: about 85 % within 4 weeks)
+        # visitation and the first interview after it (the timeliness rule; demo: about 85 %
+        # within 4 weeks) for kontanthjælp and forsikrede ledige; the others are assigned
         jobs = np.isin(ctype, ["KH", "FL"])
+        out = [("modtaget", got, np.ones(n, bool)),
+               ("visiteret", first, jobs), ("fordelt", first, ~jobs)]
         late = cases["unit"].str.slice(5).replace_strict(
             demo.UNIT_SKILL, default=0.0, return_dtype=pl.Float64).to_numpy()
         wait = rng.gamma(4.0, 4.4 * (1 - 2 * late), n)
