@@ -557,7 +557,9 @@ def _decimal(x: float) -> str:
 
 
 def _national_lake(directory: Path, n: int, years: int, seed: int, scale: float) -> None:
-    """``demo --municipalities N --lake DIR``: the fast path, no database needed."""
+    """``demo --municipalities N --lake DIR``: the fast path, no database needed (in two
+    processes from five municipalities on)."""
+    import os
     import time
 
     from .national import build_lake
@@ -566,7 +568,8 @@ def _national_lake(directory: Path, n: int, years: int, seed: int, scale: float)
                f"{_decimal(scale)}) som datasø i {directory} ...")
     start = time.perf_counter()
     try:
-        doc = build_lake(directory, n, years=years, seed=seed, scale=scale, echo=click.echo)
+        doc = build_lake(directory, n, years=years, seed=seed, scale=scale, echo=click.echo,
+                         workers=min(2, os.cpu_count() or 1) if n > 4 else 1)
     except OSError as exc:
         raise Failure(f"Datasøen kunne ikke skrives i {directory}: {exc.strerror}.") from exc
     t = doc["tables"]

@@ -57,6 +57,7 @@ ROOT = ("DK", "Danmark (syntetiske kommuner)")
 SHARED = {"organisation": "faelles-organisation", "case_types": "faelles-sagstyper",
           "timeliness_rules": "faelles-rettidighed", "concepts": "faelles-kvalitet",
           "targets": "faelles-maaltal"}
+EVENT_SLICE = 200_000  # cases whose events make one delivery (bounds the memory)
 MESSAGE = "Syntetiske data skrevet direkte af 'sagsindsigt demo --municipalities'."
 
 
@@ -178,8 +179,13 @@ class Generator:
                 yield Delivery("volumes", m.source, str(year),
                                f"{m.code}-tmf-sagsmaengder-{year}.parquet",
                                self._volumes(rng, m, year, f), admin)
-        yield Delivery("events", m.source, str(year), f"{m.code}-haendelser-{year}.parquet",
-                       self._events(rng, pl.concat(list(cases.values())), year, partial))
+        every = pl.concat(list(cases.values()))
+        slices = max(1, -(-every.height // EVENT_SLICE))  # a big year's log in parts
+        for i in range(slices):
+            part = every.slice(i * EVENT_SLICE, EVENT_SLICE)
+            name = f"{m.code}-haendelser-{year}" + (f"-{i + 1}" if slices > 1 else "")
+            yield Delivery("events", m.source, str(year), f"{name}.parquet",
+                           self._events(rng, part, year, partial))
         for admin in demo.COMPLAINTS:
             months = 6 if (admin == "SOF" and partial) else 12
             yield Delivery("complaints", m.source, f"{year}-H1" if months == 6 else str(year),
@@ -502,13 +508,14 @@ class _Direct:
     """Rows with the store's columns, the way the importer would have written them (key,
     derived columns, pseudonym, content hash), for a lake or a store."""
 
-    def __init__(self, gen: Generator, pseudo, next_batch: Callable[[], int]):
+    def __init__(self, gen: Generator, pseudo, next_batch: Callable[[], int],
+                 threads: int = 2):
         from .store.direct import Versioner
 
         s = Settings()
         self.closed, self.roll = frozenset(s.closed_days), s.deadline_roll_forward
         self.gen, self.pseudo, self.next_batch = gen, pseudo, next_batch
-        self.versioner = Versioner()
+        self.versioner = Versioner(threads)
         self.types = gen.case_type_rows().select("code", "administration", "benefit_area",
                                                  "deadline")
         self.due_memo: dict = {}
@@ -581,6 +588,7 @@ class _Direct:
                             "benefit_area", "anchor", "due", "done")
 
     _cases_of_year: pl.DataFrame
+    cases_key: tuple | None = None
 
     def remember_cases(self, rows) -> None:
         self._cases_of_year = rows
@@ -597,7 +605,8 @@ def _direct_stream(gen: Generator, direct: _Direct,
         key = (d.source, d.covers[:4])
         if key != current:
             current, cases = key, []
-        if d.kind == "events":
+        if d.kind == "events" and direct.cases_key != key:
+            direct.cases_key = key
             direct.remember_cases(pl.from_arrow(_concat(cases)) if cases else pl.DataFrame(
                 schema={c: pl.Utf8 for c in ("_source", "case_id", "administration", "unit",
                                              "case_type", "benefit_area")}))
@@ -606,7 +615,7 @@ def _direct_stream(gen: Generator, direct: _Direct,
             cases.append(out["cases"].select(["_source", "case_id", "administration", "unit",
                                               "case_type", "benefit_area"]))
         yield row, out
-        if d.kind == "events":
+        if d.kind == "complaints" and d.administration == list(demo.COMPLAINTS)[-1]:
             echo(f"  {d.source} {d.covers[:4]} ({time.perf_counter() - t0:.0f} s)")
 
 
@@ -617,42 +626,105 @@ def _concat(tables):
 
 
 def build_lake(root: str | Path, n: int, years: int = 4, seed: int = 2014, scale: float = 1.0,
-               echo: Callable[[str], None] = print) -> dict:
-    """Write N municipalities as a lake in ``root`` (the fast path); returns the manifest."""
+               echo: Callable[[str], None] = print, workers: int = 1) -> dict:
+    """Write N municipalities as a lake in ``root`` (the fast path); returns the manifest.
+    ``workers`` > 1: the municipalities shared among that many processes (each writes files
+    of its own), the largest first to the least loaded."""
     from .access import SYSTEM, acting_as
     from .store import Store
     from .store.direct import LakeAppender
 
-    gen = Generator(municipalities(n), years, seed, scale)
+    munis = municipalities(n)
+    gen = Generator(munis, years, seed, scale)
     appender = LakeAppender(root)
     with tempfile.TemporaryDirectory(prefix="sagsindsigt-national-") as tmp, acting_as(SYSTEM):
         from .ingest import secret_for
         from .privacy import create_secret
-        from .settings import Settings as S
 
         url = str(Path(tmp) / "reference.duckdb")
         ref = Store(url)
         ref.init()
-        create_secret(S().secret_path(url))
+        create_secret(Settings().secret_path(url))
         try:
             _import_reference(ref, gen, Path(tmp) / "files")
             for table in ("organisation", "case_types", "timeliness_rules", "concepts",
                           "concept_checks", "targets", "batches"):
                 for b in ref.record_batches(table):
                     appender.append(table, b)
-            pseudo = secret_for(ref)
-            direct = _Direct(gen, pseudo, ref.next_batch_id)
-            for row, out in _direct_stream(gen, direct, echo):
-                for table, rows in out.items():
-                    appender.append(table, rows)
-                appender.append("batches", _batch_table([row]))
+            key = secret_for(ref).key
+            first = ref.next_batch_id()
+            workers = max(1, min(workers, n))
+            shares: list[list[str]] = [[] for _ in range(workers)]
+            load = [0] * workers
+            for m in sorted(munis, key=lambda m: -m.population):
+                i = load.index(min(load))
+                shares[i].append(m.code)
+                load[i] += m.population
+            jobs = [(str(root), str(appender.tmp), f"w{i}" if workers > 1 else "", share,
+                     years, seed, scale, key, first + i, workers)
+                    for i, share in enumerate(shares)]
+            if workers == 1:
+                rows = [_lake_worker(*jobs[0], echo=echo, appender=appender)]
+            else:
+                rows = _in_processes(jobs, echo)
         except BaseException:
             appender.abort()
             raise
         finally:
             ref.close()
-    return appender.finish(source="sagsindsigt demo --municipalities", municipalities=n,
+    return appender.finish(workers=[r for r in rows if r is not appender.rows],
+                           source="sagsindsigt demo --municipalities", municipalities=n,
                            years=years, seed=seed, scale=scale)
+
+
+def _in_processes(jobs: list[tuple], echo: Callable[[str], None]) -> list[dict[str, int]]:
+    """Run the workers in processes of their own (spawned: polars and DuckDB keep threads),
+    one thread of polars and DuckDB each."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    old = os.environ.get("POLARS_MAX_THREADS")
+    os.environ["POLARS_MAX_THREADS"] = "1"
+    try:
+        with ProcessPoolExecutor(len(jobs), mp_context=multiprocessing.get_context("spawn")
+                                 ) as pool:
+            futures = [pool.submit(_lake_worker, *job) for job in jobs]
+            return [f.result() for f in futures]
+    finally:
+        if old is None:
+            os.environ.pop("POLARS_MAX_THREADS", None)
+        else:
+            os.environ["POLARS_MAX_THREADS"] = old
+
+
+def _lake_worker(root: str, tmp: str, name: str, codes: list[str], years: int, seed: int,
+                 scale: float, key: bytes, first_id: int, step: int,
+                 echo: Callable[[str], None] | None = None, appender=None) -> dict[str, int]:
+    """One worker of :func:`build_lake`: its municipalities' rows appended to the lake's
+    temporary folder; batch ids ``first_id``, ``first_id + step`` ... (unique among the
+    workers). Returns its rows per table."""
+    import itertools
+
+    from .privacy import Pseudonymiser
+    from .store.direct import LakeAppender
+
+    by_code = {m.code: m for m in all_municipalities()}
+    gen = Generator([by_code[c] for c in codes], years, seed, scale)
+    if appender is None:
+        appender = LakeAppender(root, Path(tmp), f"part-{name}-")
+    ids = itertools.count(first_id, step)
+    direct = _Direct(gen, Pseudonymiser(key), lambda: next(ids),
+                     threads=1 if name else 2)
+    say = echo or (lambda text: print(text, flush=True))
+    for row, out in _direct_stream(gen, direct, say):
+        for table, rows in out.items():
+            appender.append(table, rows)
+        appender.append("batches", _batch_table([row]))
+    direct.versioner.close()
+    if appender.prefix == "part-":  # the caller's own appender: it closes in finish()
+        return appender.rows
+    return appender.close()
 
 
 def _batch_table(rows: list[dict]):

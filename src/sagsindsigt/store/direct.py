@@ -106,8 +106,8 @@ class _Part:
     """One partition folder of a lake table: row groups of ``ROW_GROUP`` rows, files of at
     most ``lake.ROWS_PER_FILE`` rows (``part-0.parquet``, ``part-1.parquet`` ...)."""
 
-    def __init__(self, folder: Path, schema_: pa.Schema):
-        self.folder, self.schema = folder, schema_
+    def __init__(self, folder: Path, schema_: pa.Schema, prefix: str = "part-"):
+        self.folder, self.schema, self.prefix = folder, schema_, prefix
         self.buffer: list[pa.Table] = []
         self.buffered = 0
         self.files = 0
@@ -138,7 +138,8 @@ class _Part:
         if self.writer is not None:
             self.writer.close()
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.writer = pq.ParquetWriter(self.folder / f"part-{self.files}.parquet", self.schema)
+        self.writer = pq.ParquetWriter(self.folder / f"{self.prefix}{self.files}.parquet",
+                                       self.schema, use_dictionary=_DICTIONARY)
         self.files += 1
         self.in_file = 0
 
@@ -149,20 +150,45 @@ class _Part:
             self.writer = None
 
 
+# columns with few distinct values are dictionary-encoded; ids, keys and hashes are not
+# (encoding them costs time and gains nothing)
+_DICTIONARY = ["_source", "administration", "unit", "case_type", "outcome", "deadline",
+               "benefit_area", "activity", "actor", "lifecycle", "kind", "channel", "via",
+               "points", "appeal_outcome", "summary", "round", "concept", "reviewer",
+               "reviewer_role", "check", "result", "rule", "status", "source", "file"]
+
+
 class LakeAppender:
     """Writes a whole lake from rows appended table by table, in any order and as many times
     as wanted, in the layout of :mod:`.lake` (Hive partitions, ``part-N.parquet`` files of at
     most ``lake.ROWS_PER_FILE`` rows). Nothing is visible in ``root`` until :meth:`finish`,
-    which replaces the tables' folders and writes the manifest last."""
+    which replaces the tables' folders and writes the manifest last.
 
-    def __init__(self, root: str | Path):
+    Several processes can write one lake: each a :meth:`worker` appender over the same
+    folder, with file names of its own, closed with :meth:`close`; then the first appender's
+    :meth:`finish` puts them all in place."""
+
+    def __init__(self, root: str | Path, tmp: Path | None = None, prefix: str = "part-"):
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / lake.MANIFEST).unlink(missing_ok=True)  # incomplete until finish()
-        self.tmp = self.root / f".append-{uuid.uuid4().hex[:8]}"
-        self.tmp.mkdir()
+        self.prefix = prefix
+        if tmp is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            (self.root / lake.MANIFEST).unlink(missing_ok=True)  # incomplete until finish()
+            tmp = self.root / f".append-{uuid.uuid4().hex[:8]}"
+            tmp.mkdir()
+        self.tmp = tmp
         self.parts: dict[tuple[str, str], _Part] = {}
         self.rows = dict.fromkeys(lake.tables(), 0)
+
+    def worker(self, name: str) -> LakeAppender:
+        """An appender for another process, writing ``part-NAME-N.parquet`` files."""
+        return LakeAppender(self.root, self.tmp, f"part-{name}-")
+
+    def close(self) -> dict[str, int]:
+        """Close this appender's files; returns its rows per table."""
+        for part in self.parts.values():
+            part.close()
+        return self.rows
 
     def append(self, table: str, data: pa.Table | pa.RecordBatch) -> None:
         """Rows of ``table`` with its columns (:func:`lake.arrow_schema`, cast if needed)."""
@@ -189,14 +215,18 @@ class LakeAppender:
     def _part(self, table: str, path: str, want: pa.Schema) -> _Part:
         part = self.parts.get((table, path))
         if part is None:
-            part = self.parts[(table, path)] = _Part(self.tmp / table / path, want)
+            part = self.parts[(table, path)] = _Part(self.tmp / table / path, want,
+                                                     self.prefix)
         return part
 
-    def finish(self, **info) -> dict:
-        """Close every file, put the tables in place and write ``_lake.json``."""
+    def finish(self, workers: list[dict[str, int]] = (), **info) -> dict:
+        """Close every file, put the tables in place and write ``_lake.json`` (``workers``:
+        the rows the worker appenders wrote)."""
         try:
-            for part in self.parts.values():
-                part.close()
+            self.close()
+            for rows in workers:
+                for t, n in rows.items():
+                    self.rows[t] += n
             for table in lake.tables():
                 folder = self.tmp / table
                 if not any(folder.rglob("*.parquet")):  # no rows: an empty file keeps columns
