@@ -186,3 +186,28 @@ def test_demo_lake_from_the_command_line(tmp_path):
     assert r.exit_code == 0, r.output
     assert "Datasøen i" in r.output and lake.read_manifest(tmp_path / "lake")["scale"] == 0.002
     assert not (tmp_path / "sagsindsigt.duckdb").exists()
+
+
+def test_two_worker_processes_write_the_same_lake(fast_lake, tmp_path, monkeypatch):
+    """Shared among processes (each writing files of its own), the lake holds the same rows;
+    only the batch ids differ (each worker draws its own)."""
+    root, doc, key = fast_lake
+    monkeypatch.setenv("SAGSINDSIGT_SECRET_FILE", str(key))
+    other = national.build_lake(tmp_path / "two", 2, years=1, scale=SCALE, workers=2,
+                                echo=lambda _: None)
+    assert {t: v["rows"] for t, v in other["tables"].items()} == \
+        {t: v["rows"] for t, v in doc["tables"].items()}
+    files = {p.name for p in (tmp_path / "two" / "events").rglob("*.parquet")}
+    assert {"part-w0-0.parquet", "part-w1-0.parquet"} <= files
+    con = duckdb.connect()
+    for table in lake.tables():
+        cols = ", ".join(f'"{c}"' for c in lake.arrow_schema(table).names
+                         if c not in ("_batch", "id", "loaded_at"))
+
+        def rel(where, table=table, cols=cols):
+            return (f"SELECT {cols} FROM read_parquet('{where}/{table}/**/*.parquet', "
+                    "hive_partitioning=true)")
+
+        a, b = rel(root), rel(tmp_path / "two")
+        assert con.sql(f"SELECT count(*) FROM (({a}) EXCEPT ALL ({b}))").fetchone()[0] == 0, \
+            table
