@@ -127,7 +127,7 @@ class Generator:
         self.extract_day = date(self.years[-1] + 1, 1, 15)
         cph = next(m for m in all_municipalities() if m.code == COPENHAGEN)
         self.cph_population = cph.population
-        self.case_types = [ct for ct in demo.CASE_TYPES]
+        self.case_types = list(demo.CASE_TYPES)
         self.concepts = [yaml.safe_load(p.read_text(encoding="utf-8"))
                          for p in sorted(demo.CONCEPTS_DIR.glob("*.yaml"))]
 
