@@ -141,37 +141,33 @@ def test_importer_and_fast_path_write_the_same_rows(fast_lake, tmp_path, monkeyp
     assert con.sql(f"SELECT count(*) FROM (({b}) EXCEPT ALL ({a}))").fetchone()[0] == 0
 
 
-def test_two_municipalities_loaded_directly_into_a_store_give_figures(tmp_path):
+def test_two_municipalities_loaded_directly_into_a_store_give_figures(store):
     """The store path of ``demo --municipalities 2`` (without its ``prepare``, minutes of
-    page warm-up): figures for every administration, and the demo users' scopes found."""
+    page warm-up), on DuckDB and PostgreSQL: figures for every administration, and the demo
+    users' scopes found."""
     from sagsindsigt.access import users
     from sagsindsigt.demo import add_demo_users
     from sagsindsigt.ingest import secret_for
     from sagsindsigt.kpis import Query, compute
 
-    store = Store(str(tmp_path / "national.duckdb"))
-    store.init()
-    try:
-        with acting_as(SYSTEM):
-            secret_for(store)
-            text = national.build_store(store, 2, years=1, scale=SCALE, echo=lambda _: None)
-            assert text.startswith("2 kommuner er bygget")
-            add_demo_users(store)
-            assert users.get(store, "laeser-jca").scope == "0101-JCA"
-            res = compute(store, Query.make("deadline_compliance", "2012", ["administration"],
-                                            [], False))
-            values = {x.dims["administration"]: x.value for x in res.rows}
-            assert {a for a, v in values.items() if v is not None} == set(national.ADMINS)
-            assert 50 < values["BIF"] < 100
-            res = compute(store, Query.make("timeliness", "2012", [], ["administration=BIF"],
-                                            False))
-            assert 70 < res.rows[0].value < 95
-            res = compute(store, Query.make("cases_received", "2012", ["unit"],
-                                            ["administration=SOF"], False))
-            assert {x.dims["unit"] for x in res.rows} == {
-                "0101-SCK", "0101-HCK", "0101-RCK", "0751-SCK", "0751-HCK", "0751-RCK"}
-    finally:
-        store.close()
+    with acting_as(SYSTEM):
+        secret_for(store)
+        text = national.build_store(store, 2, years=1, scale=SCALE, echo=lambda _: None)
+        assert text.startswith("2 kommuner er bygget")
+        add_demo_users(store)
+        assert users.get(store, "laeser-jca").scope == "0101-JCA"
+        res = compute(store, Query.make("deadline_compliance", "2012", ["administration"],
+                                        [], False))
+        values = {x.dims["administration"]: x.value for x in res.rows}
+        assert {a for a, v in values.items() if v is not None} == set(national.ADMINS)
+        assert 50 < values["BIF"] < 100
+        res = compute(store, Query.make("timeliness", "2012", [], ["administration=BIF"],
+                                        False))
+        assert 70 < res.rows[0].value < 95
+        res = compute(store, Query.make("cases_received", "2012", ["unit"],
+                                        ["administration=SOF"], False))
+        assert {x.dims["unit"] for x in res.rows} == {
+            "0101-SCK", "0101-HCK", "0101-RCK", "0751-SCK", "0751-HCK", "0751-RCK"}
 
 
 def test_lake_options_are_refused_for_one_municipality(tmp_path):
