@@ -35,7 +35,7 @@ def _store(ctx: click.Context, create: bool = False):
     root = ctx.find_root()
     obj = root.obj
     if obj.get("store") is None:
-        obj["store"] = Store(obj["db"])
+        obj["store"] = Store(obj["db"], lake=obj.get("lake"))
         root.call_on_close(obj["store"].close)  # the file free for the next process
         if create:
             obj["store"].init()
@@ -46,12 +46,15 @@ def _store(ctx: click.Context, create: bool = False):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", envvar="SAGSINDSIGT_DB", default="sagsindsigt.duckdb", show_default=True,
-              help="Databasen: en DuckDB-fil eller postgresql://bruger@vært/db.")
+              help="Databasen: en DuckDB-fil, postgresql://bruger@vært/db eller en datasø "
+              "alene (spark:MAPPE; kun tal).")
+@click.option("--lake", envvar="SAGSINDSIGT_LAKE", help="Læs tallenes tabeller fra en datasø "
+              "med Spark (spark:MAPPE) ved siden af databasen (se docs/scale.md).")
 @click.option("--debug", is_flag=True, help="Vis hele fejlsporet ved fejl.")
 @click.pass_context
-def cli(ctx: click.Context, db: str, debug: bool) -> None:
+def cli(ctx: click.Context, db: str, lake: str | None, debug: bool) -> None:
     """Sagsindsigt: ledelsesinformation og måltal om kvaliteten i sagsbehandlingen."""
-    ctx.obj = {"db": db, "debug": debug, "store": None}
+    ctx.obj = {"db": db, "lake": lake, "debug": debug, "store": None}
 
 
 @cli.command()
@@ -565,6 +568,8 @@ def serve(ctx, host, port, workers, no_auth) -> None:
     click.echo(f"Sagsindsigt kører på http://{host}:{port} (stop med Ctrl+C).")
     secure = None if not loopback else False  # on loopback plain http carries the cookie
     if workers > 1:
+        if store.lake_url:
+            os.environ["SAGSINDSIGT_LAKE"] = store.lake_url
         os.environ.update({"SAGSINDSIGT_DB": store.url,
                            "SAGSINDSIGT_AUTH": "0" if no_auth else "1"})
         if secure is False:
