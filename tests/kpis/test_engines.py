@@ -3,8 +3,9 @@
 PostgreSQL and Spark for the same data, figure by figure.
 
 The data are loaded once through the importer into DuckDB (and PostgreSQL); Spark reads the
-lake ``sagsindsigt lake export`` writes of the DuckDB store (``--db spark:PATH``), and a DuckDB
-store with that lake beside it (``--lake``) reads its figures there. Like ibis's backend
+lake ``sagsindsigt lake export`` writes of the DuckDB store (``--db spark:PATH``), a DuckDB
+store with that lake beside it (``--lake``) reads its figures there, and an embedded DuckDB
+reads the same lake (``--db lake:PATH``). Like ibis's backend
 tests, one parametrised suite, with an explicit mark where an engine cannot. One Spark session
 for the test process (the "demo" worker group: one worker, one JVM), small data.
 """
@@ -29,7 +30,7 @@ from .conftest import TODAY, load_town
 
 pytestmark = pytest.mark.xdist_group("demo")  # one worker: one Spark session, one demo store
 
-ENGINES = ["duckdb", "postgres", "spark", "duckdb+lake"]
+ENGINES = ["duckdb", "postgres", "spark", "duckdb+lake", "parquet"]
 KPIS = [k.id for k in all_kpis()]
 
 
@@ -85,12 +86,22 @@ def lake_town(town_stores, tmp_path_factory):
     s.close()
 
 
+@pytest.fixture(scope="module")
+def parquet_town(town_stores):
+    """The lake read by an embedded DuckDB (lake:PATH): no Java needed."""
+    s = Store(f"lake:{town_stores['lake']}")
+    yield s
+    s.close()
+
+
 def engine_store(request, engine: str):
     stores = request.getfixturevalue("town_stores")
     if engine == "spark":
         return request.getfixturevalue("spark_town")
     if engine == "duckdb+lake":
         return request.getfixturevalue("lake_town")
+    if engine == "parquet":
+        return request.getfixturevalue("parquet_town")
     if engine not in stores:
         pytest.skip("PostgreSQL svarer ikke: PostgreSQL-varianten springes over.")
     return stores[engine]

@@ -71,9 +71,10 @@ class Store:
         # the tables of the figures read from a lake beside the store (--lake spark:PATH)
         self._lake: Engine | None = None
         if lake:
-            if not lake.startswith("spark:"):
+            if not lake.startswith(("spark:", "lake:")):
                 self._engine.close()
-                raise StoreError(f"Datasøen '{lake}' skal angives som spark:MAPPE.")
+                raise StoreError(f"Datasøen '{lake}' skal angives som spark:MAPPE (Spark) "
+                                 "eller lake:MAPPE (DuckDB).")
             if self._engine.read_only:
                 raise StoreError("--lake bruges sammen med en DuckDB- eller PostgreSQL-"
                                  "database (--db); en datasø alene angives med --db spark:MAPPE.")
@@ -94,7 +95,8 @@ class Store:
 
     @property
     def backend(self) -> str:
-        """``duckdb``, ``postgres`` or ``spark`` (a lake on its own, read-only)."""
+        """``duckdb``, ``postgres``, or a lake on its own (read-only): ``spark`` or
+        ``duckdb-lake``."""
         return self._engine.name
 
     @property

@@ -337,17 +337,21 @@ def run_keyed(backend, key: tuple, build) -> pl.DataFrame:
 
 def connect(url: str) -> Engine:
     """Open a store by URL: a DuckDB file path or duckdb:// URL, postgresql://, or a lake
-    folder read by Spark (spark:PATH, read-only)."""
+    folder, read-only, read by Spark (spark:PATH) or by an embedded DuckDB (lake:PATH)."""
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresEngine(url)
     if url.startswith("spark:"):
         from .spark import SparkLake
 
         return SparkLake(url[len("spark:"):].removeprefix("//") or ".")
+    if url.startswith("lake:"):
+        from .lake import ParquetLake
+
+        return ParquetLake(url[len("lake:"):].removeprefix("//") or ".")
     if url.startswith("duckdb://"):
         url = url[len("duckdb://"):] or ":memory:"
     if "://" in url:
         raise StoreError(
             f"Ukendt database-URL '{url}': brug en DuckDB-fil, postgresql://bruger@vært/db "
-            "eller spark:MAPPE (en datasø).")
+            "eller en datasø: spark:MAPPE eller lake:MAPPE.")
     return DuckDBEngine(url)

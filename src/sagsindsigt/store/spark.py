@@ -15,20 +15,17 @@ session of its own over it (its own table names), so a process can hold several 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from pathlib import Path
 
 from .. import lazy
-from ..contract import KINDS
 from . import lake, schema
-from .engines import Engine, StoreError
+from .engines import StoreError
+from .lake import LakeEngine
 
 ibis = lazy.module("ibis")
 
-READ_ONLY = ("En datasø (spark:) kan kun læses: indlæs data i en DuckDB- eller "
-             "PostgreSQL-database og skriv søen med 'sagsindsigt lake export'.")
 NO_SPARK = ("Spark kræver pyspark og Java 17: installér dem med 'uv sync --extra spark' (eller "
             "'pip install \"sagsindsigt[spark]\"') og 'apt-get install openjdk-17-jre-headless'.")
 
@@ -86,29 +83,15 @@ def _first_line(exc: Exception) -> str:
     return text[0][:200] if text else type(exc).__name__
 
 
-class SparkLake(Engine):
-    """A lake folder as an engine: every lake table a view of its Parquet folder."""
+class SparkLake(LakeEngine):
+    """A lake read by Spark: every lake table a temporary view of its Parquet folder."""
 
     name = "spark"
-    read_only = True
 
     def __init__(self, path: str):
-        super().__init__()
-        self.path = Path(path)
-        if not self.path.is_dir():
-            raise StoreError(f"Datasøen {path} findes ikke: skriv den med "
-                             "'sagsindsigt lake export' eller ret stien.")
-        self.manifest = lake.read_manifest(self.path)
+        super().__init__(path)
         self.raw = None
         self._session = None
-
-    @property
-    def version(self) -> int:
-        """The lake's data version: a new export (its manifest) is a new version."""
-        m = self.path / lake.MANIFEST
-        text = m.read_bytes() if m.exists() else repr(sorted(
-            (str(p), p.stat().st_mtime_ns) for p in self.path.iterdir())).encode()
-        return int(hashlib.sha256(text).hexdigest()[:12], 16)
 
     def _attach_ibis(self):
         session = root_session()
@@ -123,48 +106,22 @@ class SparkLake(Engine):
         column a foreign lake lacks: null, or its default for the store's own columns)."""
         from pyspark.sql import functions as F
 
-        want = schema.columns(table)
-        folder = self.path / table
-        if folder.is_dir() and any(folder.rglob("*.parquet")):
+        folder = lake.files(self.path, table)
+        if folder is not None:
             df = session.read.option("basePath", str(folder)).parquet(str(folder))
         else:
-            df = session.createDataFrame([], ", ".join(f"`{c}` {_spark_type(t)}"
-                                                       for c, t in want))
-        have = set(df.columns)
-        kind = KINDS.get(table)
+            df = session.createDataFrame([], ", ".join(
+                f"`{c}` {_spark_type(t)}" for c, t in schema.columns(table)))
         cols = []
-        for c, t in want:
-            if c in have:
-                cols.append(F.col(f"`{c}`").cast(_spark_type(t)).alias(c))
-            elif kind is not None and c == "_key":
-                cols.append(F.concat_ws("|", *[F.col(k).cast("string") for k in kind.key])
-                            .alias(c))
+        for c, t, how, what in lake.reading(table, set(df.columns)):
+            if how == "column":
+                col = F.col(f"`{c}`")
+            elif how == "key":
+                col = F.concat_ws("|", *[F.col(f"`{k}`").cast("string") for k in what])
             else:
-                default = {"_source": F.lit("lake"), "_version": F.lit(1),
-                           "_batch": F.lit(0), "_hash": F.lit("")}.get(c, F.lit(None))
-                cols.append(default.cast(_spark_type(t)).alias(c))
+                col = F.lit(what)
+            cols.append(col.cast(_spark_type(t)).alias(c))
         df.select(*cols).createOrReplaceTempView(table)
-
-    def table_names(self) -> set[str]:
-        return set(lake.tables())
-
-    def column_names(self, table: str) -> list[str]:
-        return [c for c, _ in schema.columns(table)]
-
-    def execute(self, sql, params=()):
-        raise StoreError(READ_ONLY)
-
-    def query(self, sql, params=()):
-        raise StoreError(READ_ONLY)
-
-    def side_query(self, sql):
-        raise StoreError(READ_ONLY)
-
-    def load_arrow(self, table, data):
-        raise StoreError(READ_ONLY)
-
-    def transaction(self):
-        raise StoreError(READ_ONLY)
 
     def close(self) -> None:
         self._ibis = None  # the process's Spark session stays for the next lake
