@@ -57,6 +57,7 @@ def town_stores(tmp_path_factory):
             stores["postgres"] = pg
         export(duck, path / "lake")
         stores["lake"] = path / "lake"
+        stores["secret"] = path / "t.secret"
         yield stores
     finally:
         for close in closers:
@@ -112,7 +113,11 @@ def queries(kpi_id: str) -> list[Query]:
     kpi = next(k for k in all_kpis() if k.id == kpi_id)
     second = next((d for d in ("unit", "rule", "check", "kind") if d in kpi.dims), None)
     bys = [[], ["administration"]] + ([[second]] if second else [])
-    return [Query.make(kpi_id, period, by) for period in ("2014", "2014-Q1") for by in bys]
+    out = [Query.make(kpi_id, period, by) for period in ("2014", "2014-Q1") for by in bys]
+    if "points" in kpi.dims:  # a list column, exploded or filtered by one of its values
+        out += [Query.make(kpi_id, "2014", ["points"]),
+                Query.make(kpi_id, "2014", [], ["points=sagsbehandlingstid"])]
+    return out
 
 
 def figures(store, q: Query) -> list[dict]:
@@ -241,3 +246,42 @@ def test_overview_and_control_chart_months_are_the_same_on_spark(demo_store, spa
         want = month_rows(demo_store, "deadline_compliance", months)
     assert want and same({m: r.__dict__ for m, r in got.items()},
                          {m: r.__dict__ for m, r in want.items()})
+
+
+# -- the web app on a lake ---------------------------------------------------------------------
+PAGES = ["/", "/side/sager?period=2014", "/side/klager?period=2014", "/proces",
+         "/side/sammenligning?period=2014"]
+
+
+def _page_text(client, path: str) -> str:
+    """A page's visible text (the parts that are the same whoever renders it)."""
+    import re
+
+    r = client.get(path)
+    assert r.status_code == 200, (path, r.status_code, r.text[:300])
+    main = r.text.split("<main", 1)[-1].split("</main>", 1)[0]
+    text = re.sub(r"<[^>]+>", " ", main)
+    text = re.sub(r"csrf[^ ]*|\s+", " ", text)
+    return text.strip()
+
+
+def test_the_web_app_shows_the_same_pages_on_a_lake_beside_its_store(lake_town, town_stores,
+                                                                     monkeypatch):
+    """--db STORE --lake spark:PATH: the pages compute on Spark and say what DuckDB says."""
+    from fastapi.testclient import TestClient
+
+    monkeypatch.setenv("SAGSINDSIGT_SECRET_FILE", str(town_stores["secret"]))
+    from sagsindsigt.web import create_app
+
+    lake_app = create_app(lake_town, warm=False, auth=False, secure_cookies=False)
+    duck_app = create_app(town_stores["duckdb"], warm=False, auth=False, secure_cookies=False)
+    with TestClient(lake_app) as on_lake, TestClient(duck_app) as on_duck:
+        for path in PAGES:
+            got, want = _page_text(on_lake, path), _page_text(on_duck, path)
+            if got != want:
+                import difflib
+
+                diff = [d for d in difflib.ndiff(want.split(" "), got.split(" "))
+                        if d[0] in "+-"]
+                pytest.fail(f"{path} differs on the lake: {' '.join(diff[:40])}")
+    assert "Socialforvaltningen" in want
