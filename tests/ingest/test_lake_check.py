@@ -185,6 +185,8 @@ def test_duplicate_keys_within_a_source_across_files(tmp_path):
         "samme kilde (_source); id'et skal være entydigt",
         "cases/part-1.parquet, række 1, felt case_id: sags-id 'c1' forekommer 2 gange i "
         "samme kilde (_source); id'et skal være entydigt"]
+    cases = table(check_lake(root, limit=0, today=TODAY), "cases")
+    assert (cases.bad_rows, cases.bad) == (2, [])
 
 
 def test_all_bad_rows_counted_the_first_listed(tmp_path):

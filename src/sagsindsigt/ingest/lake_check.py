@@ -139,7 +139,7 @@ class LakeCheck:
         return sum(t.bad_rows for t in self.tables)
 
     def as_dict(self) -> dict:
-        return {"lake": self.root, "ok": not self.errors, "errors": self.errors,
+        return {"lake": mask_cpr(self.root), "ok": not self.errors, "errors": self.errors,
                 "bad_rows": self.bad_rows, "limit": self.limit,
                 "manifest": self.manifest is not None,
                 "findings": [f.__dict__ for f in self.findings],
@@ -178,6 +178,8 @@ def check_lake(root: str | Path, limit: int = DEFAULT_LIMIT, today: date | None 
                ) -> LakeCheck:
     """Check the lake in ``root``; raises :class:`LakeUsage` when it is none."""
     root = Path(root)
+    if root.is_file():
+        raise LakeUsage(f"{mask_cpr(str(root))} er en fil, ikke en mappe med en datasø.")
     if not root.is_dir():
         raise LakeUsage(f"Mappen {mask_cpr(str(root))} findes ikke.")
     names = lake.tables()
@@ -694,9 +696,9 @@ class _Table:
             dup = part.join(n, on=["h1", "h2"])
             self.tc.bad_rows += dup.filter(~pl.col("bad")).height
             firsts.append(dup.sort("file", "row").head(self.limit))
-        if not firsts:
+        first = pl.concat(firsts).sort("file", "row").head(self.limit) if firsts else None
+        if first is None or not first.height:
             return
-        first = pl.concat(firsts).sort("file", "row").head(self.limit)
         shown = []
         for idx in first["file"].unique().sort().to_list():
             at = first.filter(pl.col("file") == idx)
@@ -714,11 +716,14 @@ class _Table:
         frag = _fragment(path)
         have = set(frag.physical_schema.names)
         data = frag.to_table(columns=[c for c in [*keys, "_source"] if c in have])
-        picked = pl.from_arrow(data.take(pa.array([r - 1 for r in at["row"].to_list()])))
+        data = data.take(pa.array([r - 1 for r in at["row"].to_list()]))
+        picked = pl.from_arrow(data)
         out = {ROW: at["row"], "_n": at["_n"], "_file": pl.Series([idx] * at.height)}
         for k in keys:
-            if k in picked.columns:
-                out[k] = picked[k].cast(pl.Utf8)
+            if k in picked.columns:  # shown as validate shows it (a time in UTC)
+                col = self.cols[k]
+                how = readable(data.schema.field(k).type, col.type) or "text"
+                out[k] = _as_contract(picked[k], col, how).cast(pl.Utf8)
             else:
                 out[k] = pl.Series(k, [parts.get(k)] * at.height, dtype=pl.Utf8)
         if "_source" in picked.columns:
