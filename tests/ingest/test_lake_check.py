@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -215,6 +215,32 @@ def test_an_empty_table_and_columns_of_an_unreadable_type(tmp_path):
     assert any("afgjort (decided) har typen list<" in t for t in texts), texts
     assert any("Ukendte kolonner læses ikke: extra" in t for t in texts)
     assert any("due, benefit_area" in t or "benefit_area, due" in t for t in texts)
+    (root / "cases" / "part-9.parquet").write_bytes(b"PAR1 ikke parquet")
+    cases = table(check_lake(root, today=TODAY), "cases")
+    assert any(f.level == "fejl" and "Filen cases/part-9.parquet kan ikke læses som Parquet"
+               in f.text for f in cases.findings)
+
+
+def test_types_other_tools_write(tmp_path):
+    """Spark's and pandas' types: a timestamp in nanoseconds with a zone, 32-bit integers,
+    dictionary-encoded text; an event's key compared in UTC."""
+    root = tmp_path / "spark"
+    at = [datetime(2014, 3, 3, 10, tzinfo=UTC), datetime(2014, 3, 3, 11, tzinfo=UTC),
+          datetime(2014, 3, 4, 11, tzinfo=UTC), datetime(2014, 3, 4, 11, tzinfo=UTC)]
+    write(root, "events/year=2014/part-0.parquet", {
+        "case_id": pa.array(["c1", "c1", "c2", "c2"]).dictionary_encode(),
+        "activity": ["a", "b", "a", "a"], "at": pa.array(at, pa.timestamp("ns", tz="UTC"))})
+    write(root, "volumes/administration=SOF/year=2014/part-0.parquet", {
+        "period_start": [date(2014, 1, 1), date(2014, 2, 1)],
+        "period_end": ["2014-01-31", "2014-01-01"],
+        "cases_received": pa.array([10, 20], pa.int32())})
+    result = check_lake(root, today=TODAY)
+    events, volumes = table(result, "events"), table(result, "volumes")
+    assert events.bad_rows == 2
+    assert events.bad[0]["reason"] == ("sags-id 'c2/a/2014-03-04 11:00:00.000000/' forekommer 2 "
+                                       "gange i tabellen; id'et skal være entydigt")
+    assert [(r["row"], r["field"]) for r in volumes.bad] == [(2, "period_end")]
+    assert volumes.bad[0]["reason"].startswith("periodeslut (period_end) 01-01-2014 ligger før")
 
 
 def test_not_a_lake(tmp_path):

@@ -438,7 +438,12 @@ class _Table:
                 for key in parts:
                     if key != lake.YEAR and key not in self.cols:
                         extra.setdefault(key, rel)
-                self._rows(len(self.files) - 1, frag, how, parts)
+                try:
+                    self._rows(len(self.files) - 1, frag, how, parts)
+                except (OSError, pa.ArrowException):  # a damaged page found while reading
+                    tc.findings.append(Finding(ERROR, f"Filen {rel} kan ikke læses helt som "
+                                               "Parquet: den er beskadiget; rækkerne efter "
+                                               "fejlen er ikke kontrolleret."))
             self._duplicates()
         finally:
             if self.spill is not None:
@@ -480,9 +485,11 @@ class _Table:
                                        f"{col.shown}{where}; navngiv kolonnen '{name}'."))
         for name, types in unreadable.items():
             col = self.cols[name]
+            n = len(types)
             tc.findings.append(Finding(ERROR, f"Kolonnen {col.shown} har typen {types[0]}, som "
-                                       f"ikke kan læses som {_type_name(col)} ({len(types)} "
-                                       "filer); kolonnen er ikke kontrolleret."))
+                                       f"ikke kan læses som {_type_name(col)} (i {n} "
+                                       f"{'fil' if n == 1 else 'filer'}); kolonnen er ikke "
+                                       "kontrolleret der."))
         if extra:
             tc.findings.append(Finding(NOTE, "Ukendte kolonner læses ikke: "
                                        + ", ".join(mask_cpr(c) for c in sorted(extra)) + "."))
