@@ -491,6 +491,62 @@ def lake_export(ctx, directory) -> None:
                f"{danish.number(rows)} rækker.")
 
 
+@lake.command("check")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Fejlbehæftede rækker, der vises pr. tabel (alle tælles).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.pass_context
+def lake_check(ctx, directory, limit, fmt) -> None:
+    """Kontrollér en datasø i DIRECTORY, skrevet af et andet værktøj, mod datakontrakten
+    (kolonner, typer, koder) med importens begrundelser. Åbner ingen database."""
+    from .ingest.lake_check import LakeUsage, check_lake
+
+    try:
+        result = check_lake(directory, limit=limit)
+    except LakeUsage as exc:
+        raise Usage(str(exc)) from exc
+    except OSError as exc:
+        raise Failure(f"Datasøen i {directory} kunne ikke læses: {exc.strerror}.") from exc
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        _print_lake_check(result)
+    if result.errors:
+        ctx.exit(EXIT_REJECTED)
+
+
+def _rows(n: int) -> str:
+    return "1 række" if n == 1 else f"{danish.number(n)} rækker"
+
+
+def _print_lake_check(result) -> None:
+    for f in result.findings:
+        click.echo(f"{f.level.capitalize()}: {f.text}")
+    for t in result.tables:
+        if not t.present:
+            click.echo(f"{t.table}: mangler. {t.findings[0].text}")
+            continue
+        click.echo(f"{t.table}: {_rows(t.rows)} kontrolleret i {danish.number(t.files)} "
+                   f"{'fil' if t.files == 1 else 'filer'}, {danish.number(t.bad_rows)} med "
+                   "fejl.")
+        for f in t.findings:
+            click.echo(f"  {f.level.capitalize()}: {f.text}")
+        for r in t.bad:
+            click.echo(f"  {r['file']}, række {r['row']}, felt {r['field']}: {r['reason']}.")
+        shown = len({(r["file"], r["row"]) for r in t.bad})
+        if t.bad_rows > shown:
+            click.echo(f"  ... og {_rows(t.bad_rows - shown)} mere med fejl (--limit viser "
+                       "flere).")
+    if result.errors:
+        click.echo(f"Datasøen har fejl: {_rows(result.bad_rows)} med fejl og "
+                   f"{danish.number(result.errors - result.bad_rows)} fejl i filer, kolonner "
+                   "eller manifest.")
+    else:
+        click.echo("Datasøen følger datakontrakten.")
+
+
 @cli.command()
 @click.option("--years", default=4, show_default=True, help="Antal år (2012 og frem).")
 @click.option("--seed", default=2014, show_default=True)
