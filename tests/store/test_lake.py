@@ -86,6 +86,17 @@ def test_cli_figures_from_a_lake_alone_and_beside_a_store(town_db, tmp_path, cap
     assert json.loads(got) == json.loads(want)
     code, got, err = run(capsys, "--db", "spark:sø", "overview", "--period", "2014")
     assert code == 0 and "Socialforvaltningen" in got, err
+    # a report from the lake alone holds the cells the store's report holds
+    from openpyxl import load_workbook
+
+    def cells(db, name):
+        code, out, err = run(capsys, "--db", db, "report", "oekonomiudvalg", "--period", "2014",
+                             "--format", "xlsx", "-o", name)
+        assert code == 0, err
+        book = load_workbook(tmp_path / name)
+        return [[c.value for c in row] for ws in book for row in ws.iter_rows()]
+
+    assert cells("spark:sø", "lake.xlsx") == cells(town_db, "store.xlsx")
 
 
 def test_a_lake_refuses_writes_in_one_danish_sentence(town_db, tmp_path, capsys):
