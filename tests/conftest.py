@@ -129,3 +129,25 @@ def demo_store(tmp_path_factory):
             os.environ["SAGSINDSIGT_SECRET_FILE"] = old
     store.secret_file = path / "demo.secret"
     return store
+
+
+_spark_ok: str | None = None
+
+
+def spark_or_skip() -> None:
+    """Skip a Spark test, saying how to get Spark, on a machine without Java or pyspark (the
+    DuckDB and PostgreSQL variants still run)."""
+    global _spark_ok
+    if _spark_ok is None:
+        import importlib.util
+        import shutil
+
+        if importlib.util.find_spec("pyspark") is None:
+            _spark_ok = "pyspark mangler ('uv sync' installerer det med udviklingsværktøjerne)"
+        elif shutil.which("java") is None:
+            _spark_ok = "Java mangler (apt-get install openjdk-17-jre-headless)"
+        else:
+            _spark_ok = ""
+    if _spark_ok:
+        pytest.skip(f"Spark-varianten springes over: {_spark_ok}; DuckDB og PostgreSQL kører "
+                    "stadig.")

@@ -35,7 +35,7 @@ def _store(ctx: click.Context, create: bool = False):
     root = ctx.find_root()
     obj = root.obj
     if obj.get("store") is None:
-        obj["store"] = Store(obj["db"])
+        obj["store"] = Store(obj["db"], lake=obj.get("lake"))
         root.call_on_close(obj["store"].close)  # the file free for the next process
         if create:
             obj["store"].init()
@@ -46,12 +46,15 @@ def _store(ctx: click.Context, create: bool = False):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", envvar="SAGSINDSIGT_DB", default="sagsindsigt.duckdb", show_default=True,
-              help="Databasen: en DuckDB-fil eller postgresql://bruger@vært/db.")
+              help="Databasen: en DuckDB-fil, postgresql://bruger@vært/db eller en datasø "
+              "alene (spark:MAPPE; kun tal).")
+@click.option("--lake", envvar="SAGSINDSIGT_LAKE", help="Læs tallenes tabeller fra en datasø "
+              "med Spark (spark:MAPPE) ved siden af databasen (se docs/scale.md).")
 @click.option("--debug", is_flag=True, help="Vis hele fejlsporet ved fejl.")
 @click.pass_context
-def cli(ctx: click.Context, db: str, debug: bool) -> None:
+def cli(ctx: click.Context, db: str, lake: str | None, debug: bool) -> None:
     """Sagsindsigt: ledelsesinformation og måltal om kvaliteten i sagsbehandlingen."""
-    ctx.obj = {"db": db, "debug": debug, "store": None}
+    ctx.obj = {"db": db, "lake": lake, "debug": debug, "store": None}
 
 
 @cli.command()
@@ -488,6 +491,62 @@ def lake_export(ctx, directory) -> None:
                f"{danish.number(rows)} rækker.")
 
 
+@lake.command("check")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Fejlbehæftede rækker, der vises pr. tabel (alle tælles).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.pass_context
+def lake_check(ctx, directory, limit, fmt) -> None:
+    """Kontrollér en datasø i DIRECTORY, skrevet af et andet værktøj, mod datakontrakten
+    (kolonner, typer, koder) med importens begrundelser. Åbner ingen database."""
+    from .ingest.lake_check import LakeUsage, check_lake
+
+    try:
+        result = check_lake(directory, limit=limit)
+    except LakeUsage as exc:
+        raise Usage(str(exc)) from exc
+    except OSError as exc:
+        raise Failure(f"Datasøen i {directory} kunne ikke læses: {exc.strerror}.") from exc
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        _print_lake_check(result)
+    if result.errors:
+        ctx.exit(EXIT_REJECTED)
+
+
+def _rows(n: int) -> str:
+    return "1 række" if n == 1 else f"{danish.number(n)} rækker"
+
+
+def _print_lake_check(result) -> None:
+    for f in result.findings:
+        click.echo(f"{f.level.capitalize()}: {f.text}")
+    for t in result.tables:
+        if not t.present:
+            click.echo(f"{t.table}: mangler. {t.findings[0].text}")
+            continue
+        click.echo(f"{t.table}: {_rows(t.rows)} kontrolleret i {danish.number(t.files)} "
+                   f"{'fil' if t.files == 1 else 'filer'}, {danish.number(t.bad_rows)} med "
+                   "fejl.")
+        for f in t.findings:
+            click.echo(f"  {f.level.capitalize()}: {f.text}")
+        for r in t.bad:
+            click.echo(f"  {r['file']}, række {r['row']}, felt {r['field']}: {r['reason']}.")
+        shown = len({(r["file"], r["row"]) for r in t.bad})
+        if t.bad_rows > shown:
+            click.echo(f"  ... og {_rows(t.bad_rows - shown)} mere med fejl (--limit viser "
+                       "flere).")
+    if result.errors:
+        click.echo(f"Datasøen har fejl: {_rows(result.bad_rows)} med fejl og "
+                   f"{danish.number(result.errors - result.bad_rows)} fejl i filer, kolonner "
+                   "eller manifest.")
+    else:
+        click.echo("Datasøen følger datakontrakten.")
+
+
 @cli.command()
 @click.option("--years", default=4, show_default=True, help="Antal år (2012 og frem).")
 @click.option("--seed", default=2014, show_default=True)
@@ -622,6 +681,8 @@ def serve(ctx, host, port, workers, no_auth) -> None:
     click.echo(f"Sagsindsigt kører på http://{host}:{port} (stop med Ctrl+C).")
     secure = None if not loopback else False  # on loopback plain http carries the cookie
     if workers > 1:
+        if store.lake_url:
+            os.environ["SAGSINDSIGT_LAKE"] = store.lake_url
         os.environ.update({"SAGSINDSIGT_DB": store.url,
                            "SAGSINDSIGT_AUTH": "0" if no_auth else "1"})
         if secure is False:

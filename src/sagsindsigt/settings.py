@@ -12,6 +12,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SAGSINDSIGT_")
 
     db: str = "sagsindsigt.duckdb"
+    # a lake the figures are read from by Spark, beside the store (spark:PATH; docs/scale.md)
+    lake: str | None = None
     # The key for pseudonymising citizen ids. Given directly, or read from a file that
     # `sagsindsigt init` creates (default: beside a DuckDB file, else ./sagsindsigt.secret).
     secret: SecretStr | None = None

@@ -76,6 +76,11 @@ REVIEWS = [
 
 @pytest.fixture
 def town(store, tmp_path):
+    return load_town(store, tmp_path)
+
+
+def load_town(store, tmp_path):
+    """The town's files written to ``tmp_path`` and imported into ``store``."""
     files = {"case_types": ("ct.csv", CASE_TYPES), "cases": ("cases.csv", CASES),
              "complaints": ("k.csv", COMPLAINTS), "timeliness_rules": ("rules.yaml", RULES),
              "events": ("events.csv", EVENTS), "concepts": ("concept.yaml", CONCEPT)}

@@ -189,12 +189,17 @@ def _months(first: date, last: date) -> tuple[date, date]:
     return first.replace(day=1), Period.month(last.year, last.month).end
 
 
-def _stage(kind: Kind, valid: pl.DataFrame, source: str) -> pl.DataFrame:
+def record_key(kind: Kind) -> pl.Expr:
+    """A record's ``_key`` from its typed key fields (its identity within its source)."""
     key = pl.concat_str([pl.col(k).cast(pl.Utf8).fill_null("") for k in kind.key], separator="|")
     for k in kind.key_optional:
         key = key + pl.when(pl.col(k).is_null()).then(pl.lit("")).otherwise(
             pl.lit("|") + pl.col(k).cast(pl.Utf8))
-    return valid.with_columns(_source=pl.lit(source), _key=key)
+    return key
+
+
+def _stage(kind: Kind, valid: pl.DataFrame, source: str) -> pl.DataFrame:
+    return valid.with_columns(_source=pl.lit(source), _key=record_key(kind))
 
 
 def import_file(store: Store, kind_name: str, path: str | Path, *, source: str | None = None,

@@ -83,6 +83,14 @@ def validate(df: pl.DataFrame, kind: Kind, mapping: Mapping, pseudo: Pseudonymis
             default = DEFAULTS.get((kind.name, f.name))
             typed[f.name] = pl.Series(f.name, [default] * n, dtype=dtype)
             continue
+        if dtype != pl.Utf8 and df[f.name].dtype == dtype:
+            # already typed (a lake's Parquet column, ``lake_check``): nothing to parse, the
+            # checks of typed values below still apply; an import gives text only
+            typed[f.name] = df[f.name]
+            if f.required and (missing := df[f.name].is_null()).any():
+                problems.append(_problems(df[ROW], df[f.name], missing, f.name,
+                                          f"feltet {f.label or f.name} ({f.name}) er tomt"))
+            continue
         raw = df[f.name].str.strip_chars()
         raw = raw.to_frame().select(
             pl.when(pl.col(f.name) == "").then(None).otherwise(pl.col(f.name)).alias(f.name)
@@ -181,16 +189,17 @@ def validate(df: pl.DataFrame, kind: Kind, mapping: Mapping, pseudo: Pseudonymis
                    warnings=known_codes.warnings(kept, known))
 
 
-def duplicate_problems(rows: pl.DataFrame, kind: Kind) -> pl.DataFrame:
+def duplicate_problems(rows: pl.DataFrame, kind: Kind, within: str = "filen") -> pl.DataFrame:
     """The problems (ROW, field, value, reason) of ``rows`` (ROW, the kind's key fields and
     ``_n``, how often the key occurs in the file): every row of an id that is not unique in
-    its file — the reason ``validate`` gives, for a file checked in parts."""
+    its file — the reason ``validate`` gives, for a file checked in parts. ``within``: where
+    the id must be unique, as the reason names it (a lake's table: ``lake_check``)."""
     key_cols = [*kind.key, *kind.key_optional]
     label = kind.field(key_cols[0]).label
     shown = pl.concat_str([pl.col(k).cast(pl.Utf8).fill_null("") for k in key_cols],
                           separator="/")
     reason = (pl.lit(f"{label} '") + shown + pl.lit("' forekommer ")
-              + pl.col("_n").cast(pl.Utf8) + pl.lit(" gange i filen; id'et skal være entydigt"))
+              + pl.col("_n").cast(pl.Utf8) + pl.lit(f" gange i {within}; id'et skal være entydigt"))
     r = rows.select(reason.alias("r"), shown.alias("v"))
     return _problems(rows[ROW], r["v"], pl.Series([True] * rows.height), key_cols[0], r["r"])
 

@@ -208,10 +208,16 @@ class Context:
         if name == "volumes" and "benefit_area" in (*self.q.by, *self.q.where):
             t = _volumes_with_benefit_area(self.store, t)
         if "points" in self.q.by and "points" in t.columns:
-            t = t.mutate(points=t.points.split("|").unnest())
+            t = t.mutate(points=self.listed(t.points).unnest())
         if where:
             t = self.apply_where(t)
         return t
+
+    def listed(self, col: ibis.Value) -> ibis.Value:
+        """A ``|``-separated list (complaint points) as an array. Spark's ``split`` reads
+        its separator as a regular expression, and Ibis passes it on as it is: there the bar
+        is escaped (unescaped it splits between every character)."""
+        return col.split("\\|" if self.store.figures_engine == "spark" else "|")
 
     def apply_where(self, t: ibis.Table) -> ibis.Table:
         for dim, values in self.q.where.items():
@@ -222,7 +228,7 @@ class Context:
                 vals = [v.lower() in ("true", "ja", "1") for v in values]
                 t = t.filter(col.isin(vals))
             elif dim == "points" and "points" not in self.q.by:
-                t = t.filter(ibis.or_(*[col.split("|").contains(v) for v in values]))
+                t = t.filter(ibis.or_(*[self.listed(col).contains(v) for v in values]))
             else:
                 t = t.filter(col.isin(values))
         return t

@@ -154,11 +154,21 @@ def _per_case(store, q: ProcessQuery) -> ibis.Table:
     first and last event, throughput in days and its case facts."""
     e = _events(store, q)
     return e.group_by(["_source", "case_id"]).aggregate(
-        variant=e.activity.group_concat(SEP, order_by=[e.at, e.activity]),
+        variant=_sequence(store, e),
         events=e.count(), first_at=e.at.min(), last_at=e.at.max(),
         administration=e.administration.max(), unit=e.unit.max(),
         case_type=e.case_type.max(), received=e.received.max(), decided=e.decided.max(),
         due=e.due.max())
+
+
+def _sequence(store, e: ibis.Table) -> ibis.Value:
+    """A case's activities in time order (then by name), joined by SEP. Spark has no ordered
+    string aggregate: there the (time, activity) pairs are collected and sorted, which gives
+    the same order."""
+    if store.figures_engine != "spark":
+        return e.activity.group_concat(SEP, order_by=[e.at, e.activity])
+    pairs = ibis.struct({"at": e.at, "activity": e.activity}).collect().sort()
+    return pairs.map(lambda p: p.activity).join(SEP)
 
 
 def variants(store, q: ProcessQuery, top: int | None = None) -> list[dict[str, Any]]:
@@ -168,7 +178,7 @@ def variants(store, q: ProcessQuery, top: int | None = None) -> list[dict[str, A
     def build():
         e = _events(store, q)  # one lean pass: the sequence and the first and last time
         c = e.group_by(["_source", "case_id"]).aggregate(
-            variant=e.activity.group_concat(SEP, order_by=[e.at, e.activity]),
+            variant=_sequence(store, e),
             first_at=e.at.min(), last_at=e.at.max())
         c = c.mutate(days=(c.last_at.epoch_seconds() - c.first_at.epoch_seconds()) / DAY)
         return c.group_by("variant").aggregate(cases=c.count(), median_days=c.days.median())

@@ -64,9 +64,25 @@ class Store:
     one schema (:mod:`sagsindsigt.store.schema`). A lint rule keeps other rooms off the engine.
     """
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, lake: str | None = None):
         self.url = url
+        self.lake_url = lake or None
         self._engine: Engine = connect(url)
+        # the tables of the figures read from a lake beside the store (--lake spark:PATH)
+        self._lake: Engine | None = None
+        if lake:
+            if not lake.startswith(("spark:", "lake:")):
+                self._engine.close()
+                raise StoreError(f"Datasøen '{lake}' skal angives som spark:MAPPE (Spark) "
+                                 "eller lake:MAPPE (DuckDB).")
+            if self._engine.read_only:
+                raise StoreError("--lake bruges sammen med en DuckDB- eller PostgreSQL-"
+                                 "database (--db); en datasø alene angives med --db spark:MAPPE.")
+            try:
+                self._lake = connect(lake)
+            except Exception:
+                self._engine.close()
+                raise
         self._tables: dict[str, ibis.Table] = {}
         # key → (the tables the value read, the value), the least recently used dropped first
         self._cache: OrderedDict[tuple, tuple[frozenset[str], Any]] = OrderedDict()
@@ -79,16 +95,42 @@ class Store:
 
     @property
     def backend(self) -> str:
-        """``duckdb`` or ``postgres``."""
+        """``duckdb``, ``postgres``, or a lake on its own (read-only): ``spark`` or
+        ``duckdb-lake``."""
         return self._engine.name
+
+    @property
+    def read_only(self) -> bool:
+        """A lake opened on its own (``spark:PATH``): figures only, no writes."""
+        return self._engine.read_only
+
+    @property
+    def figures_engine(self) -> str:
+        """The engine that computes the figures: the lake's when one is beside the store."""
+        return (self._lake or self._engine).name
+
+    def _lake_reads(self) -> tuple[Engine | None, frozenset[str]]:
+        """The lake the figures' tables are read from, and those tables."""
+        from .lake import tables
+
+        if self._lake is not None:
+            return self._lake, frozenset(tables()) - {"batches"}
+        if self._engine.read_only:
+            return self._engine, frozenset(tables())
+        return None, frozenset()
 
     # -- caches ---------------------------------------------------------------------------
     def data_version(self) -> dict[str, int]:
         """The data version of every table (one small query, on a connection of its own so
         that it never waits behind a long query): each write bumps the tables it changed, in
         its transaction, so every process sees what changed when it commits."""
-        return {n: int(v) for n, v in self._engine.side_query(
+        v = {} if self.read_only else {n: int(v) for n, v in self._engine.side_query(
             "SELECT name, version FROM data_versions")}
+        lake, names = self._lake_reads()
+        if lake is not None:  # a new export of the lake is a new version of its tables
+            version = lake.version
+            v.update(dict.fromkeys(names, version))
+        return v
 
     def touch(self, *tables: str) -> None:
         """Mark tables as changed: their data versions are bumped in one statement when the
@@ -323,15 +365,23 @@ class Store:
                 self._engine.execute("DROP FUNCTION IF EXISTS access_log_append_only()")
 
     def is_initialised(self) -> bool:
+        if self.read_only:
+            return self._engine.manifest is not None
         return "meta" in self._engine.table_names()
 
     def require(self) -> None:
+        if self.read_only and not self.is_initialised():
+            raise StoreError(f"{self.url} er ikke en datasø: mappen mangler {'_lake.json'} "
+                             "(skriv den med 'sagsindsigt lake export').")
         if not self.is_initialised():
             raise StoreError(
                 f"Databasen {self.url} er ikke oprettet endnu: kør først 'sagsindsigt init'."
             )
 
     def meta(self, key: str) -> str | None:
+        if self.read_only:  # a lake's manifest tells what it holds
+            m = self._engine.manifest or {}
+            return {"schema_version": m.get("schema")}.get(key, m.get(key))
         rows = self._engine.query("SELECT value FROM meta WHERE key = ?", [key])
         return rows[0][0] if rows else None
 
@@ -359,7 +409,9 @@ class Store:
             note((name,))
         t = self._tables.get(name)
         if t is None:
-            t = self._tables[name] = self._engine.ibis.table(name)
+            lake, names = self._lake_reads()
+            engine = lake if name in names else self._engine
+            t = self._tables[name] = engine.ibis.table(name)
         return t
 
     def batch_facts(self) -> ibis.Table:
@@ -367,6 +419,8 @@ class Store:
         written once, with its records, so a read that joins it to a table's rows depends on
         that table only, not on every later batch (coverage). Unscoped: batches carry no
         administration; the joined rows bring the scope."""
+        if self._lake is not None:  # the batches that wrote the lake's rows
+            return self._lake.ibis.table("batches")
         return self._raw("batches", tracked=False)
 
     def run(self, expr: ibis.Table) -> pl.DataFrame:
@@ -376,7 +430,7 @@ class Store:
     def run_keyed(self, key: tuple, build: Callable[[], ibis.Table]) -> pl.DataFrame:
         """The rows of ``build()``, built and compiled only the first time ``key`` is seen
         (the caller promises that the key determines the expression)."""
-        return run_keyed(self._engine.ibis, key, build)
+        return run_keyed((self._lake or self._engine).ibis, key, build)
 
     def record_batches(self, table: str):
         """Every row of a table the figures read, unscoped, as Arrow record batches in the
@@ -669,6 +723,8 @@ class Store:
 
     def close(self) -> None:
         self._engine.close()
+        if self._lake is not None:
+            self._lake.close()
 
 
 def _quoted(text: str) -> str:

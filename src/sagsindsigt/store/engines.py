@@ -40,6 +40,7 @@ class StoreError(RuntimeError):
 class Engine:
     name = "?"
     raw: object  # the driver's connection (duckdb, psycopg)
+    read_only = False  # a lake (spark:) is
 
     def __init__(self):
         self._ibis = None
@@ -172,7 +173,7 @@ class DuckDBEngine(Engine):
             self.raw.unregister(name)
 
     def stream(self, sql, schema, rows=250_000):
-        reader = self.raw.cursor().execute(sql).fetch_record_batch(rows)
+        reader = self.raw.cursor().execute(sql).to_arrow_reader(rows)
         for b in reader:
             yield pa.RecordBatch.from_arrays(
                 [b.column(i).cast(f.type) for i, f in enumerate(schema)], schema=schema)
@@ -316,7 +317,11 @@ def run_keyed(backend, key: tuple, build) -> pl.DataFrame:
     sql, schema, deps = hit
     if deps != EVERYTHING:  # built from an expression made before (run_expr): noted then
         note(deps)
-    if backend.name == "duckdb":
+    if backend.name == "pyspark":
+        from .spark import run
+
+        data = run(backend, sql).rename_columns(schema.names).cast(schema)
+    elif backend.name == "duckdb":
         data = backend.con.execute(sql).arrow()
         if isinstance(data, pa.RecordBatchReader):
             data = data.read_all()
@@ -331,13 +336,22 @@ def run_keyed(backend, key: tuple, build) -> pl.DataFrame:
 
 
 def connect(url: str) -> Engine:
-    """Open a store by URL: a DuckDB file path or duckdb:// URL, or postgresql://."""
+    """Open a store by URL: a DuckDB file path or duckdb:// URL, postgresql://, or a lake
+    folder, read-only, read by Spark (spark:PATH) or by an embedded DuckDB (lake:PATH)."""
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresEngine(url)
+    if url.startswith("spark:"):
+        from .spark import SparkLake
+
+        return SparkLake(url[len("spark:"):].removeprefix("//") or ".")
+    if url.startswith("lake:"):
+        from .lake import ParquetLake
+
+        return ParquetLake(url[len("lake:"):].removeprefix("//") or ".")
     if url.startswith("duckdb://"):
         url = url[len("duckdb://"):] or ":memory:"
     if "://" in url:
         raise StoreError(
-            f"Ukendt database-URL '{url}': brug en DuckDB-fil eller postgresql://bruger@vært/db."
-        )
+            f"Ukendt database-URL '{url}': brug en DuckDB-fil, postgresql://bruger@vært/db "
+            "eller en datasø: spark:MAPPE eller lake:MAPPE.")
     return DuckDBEngine(url)

@@ -19,6 +19,7 @@ column of the path only, never of the records.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import uuid
@@ -29,8 +30,9 @@ from pathlib import Path
 from .. import lazy
 from ..contract import KINDS
 from . import schema
-from .engines import arrow_type
+from .engines import DuckDBEngine, Engine, StoreError, arrow_type
 
+ibis = lazy.module("ibis")
 pa = lazy.module("pyarrow")
 pc = lazy.module("pyarrow.compute")
 ds = lazy.module("pyarrow.dataset")
@@ -66,6 +68,32 @@ def partition_columns(table: str) -> list[str]:
     if table not in PARTITIONS:
         return []
     return ([admin] if admin else []) + [YEAR]
+
+
+# the store's own columns a lake written by another tool may lack: read as these
+DEFAULTS = {"_source": "lake", "_version": 1, "_batch": 0, "_hash": ""}
+
+
+def reading(table: str, have: set[str]) -> list[tuple[str, str, str, object]]:
+    """How to read each column of ``table`` from files holding the columns ``have``:
+    (column, declared type, how, what) with how ``column`` (read it), ``key`` (the record's
+    key fields joined by ``|``, for ``_key``) or ``value`` (a constant, None for null)."""
+    kind = KINDS.get(table)
+    out = []
+    for c, t in schema.columns(table):
+        if c in have:
+            out.append((c, t, "column", c))
+        elif kind is not None and c == "_key":
+            out.append((c, t, "key", kind.key))
+        else:
+            out.append((c, t, "value", DEFAULTS.get(c)))
+    return out
+
+
+def files(root: str | Path, table: str) -> Path | None:
+    """The folder of ``table`` if it holds Parquet files."""
+    folder = Path(root) / table
+    return folder if folder.is_dir() and any(folder.rglob("*.parquet")) else None
 
 
 def _with_year(table: str, batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -151,3 +179,97 @@ def export(store, root: str | Path, progress: Callable[[str, int], None] | None 
         if progress:
             progress(table, rows[table])
     return write_manifest(root, rows, source=store.backend)
+
+
+# -- reading a lake ---------------------------------------------------------------------------
+READ_ONLY = ("En datasø kan kun læses: indlæs data i en DuckDB- eller PostgreSQL-database og "
+             "skriv søen med 'sagsindsigt lake export'.")
+
+
+class LakeEngine(Engine):
+    """A lake folder as a read-only engine: every lake table a view of its Parquet folder,
+    in the store's column types. Figures only: every write is refused in one sentence."""
+
+    read_only = True
+
+    def __init__(self, path: str):
+        Engine.__init__(self)
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise StoreError(f"Datasøen {path} findes ikke: skriv den med "
+                             "'sagsindsigt lake export' eller ret stien.")
+        self.manifest = read_manifest(self.path)
+
+    @property
+    def version(self) -> int:
+        """The lake's data version: a new export (its manifest) is a new version."""
+        m = self.path / MANIFEST
+        text = m.read_bytes() if m.exists() else repr(sorted(
+            (str(p), p.stat().st_mtime_ns) for p in self.path.iterdir())).encode()
+        return int(hashlib.sha256(text).hexdigest()[:12], 16)
+
+    def table_names(self) -> set[str]:
+        return set(tables())
+
+    def column_names(self, table: str) -> list[str]:
+        return [c for c, _ in schema.columns(table)]
+
+    def execute(self, sql, params=()):
+        raise StoreError(READ_ONLY)
+
+    def query(self, sql, params=()):
+        raise StoreError(READ_ONLY)
+
+    def side_query(self, sql):
+        raise StoreError(READ_ONLY)
+
+    def load_arrow(self, table, data):
+        raise StoreError(READ_ONLY)
+
+    def transaction(self):
+        raise StoreError(READ_ONLY)
+
+
+class ParquetLake(LakeEngine, DuckDBEngine):
+    """A lake read by an embedded DuckDB (``--db lake:PATH``): no Java, one machine."""
+
+    name = "duckdb-lake"
+
+    def __init__(self, path: str):
+        DuckDBEngine.__init__(self, ":memory:")
+        LakeEngine.__init__(self, path)
+        for table in tables():
+            self.raw.execute(f'CREATE VIEW "{table}" AS {self._select(table)}')
+
+    def _select(self, table: str) -> str:
+        folder = files(self.path, table)
+        if folder is None:
+            have: set[str] = set()
+            source = "(SELECT 1) WHERE false"
+        else:
+            glob = str(folder / "**" / "*.parquet").replace("'", "''")
+            source = (f"read_parquet('{glob}', hive_partitioning = true, "
+                      "hive_types_autocast = false, union_by_name = true)")
+            have = {r[0] for r in self.raw.execute(f"DESCRIBE SELECT * FROM {source}")
+                    .fetchall()}
+        cols = []
+        for c, t, how, what in reading(table, have):
+            if how == "column":
+                expr = f'"{c}"'
+            elif how == "key":
+                expr = "concat_ws('|', " + ", ".join(f'CAST("{k}" AS VARCHAR)'
+                                                     for k in what) + ")"
+            elif what is None:
+                expr = "NULL"
+            else:
+                expr = repr(what) if isinstance(what, int) else "'" + str(what) + "'"
+            cols.append(f'CAST({expr} AS {t}) AS "{c}"')
+        return f"SELECT {', '.join(cols)} FROM {source}"
+
+    execute = LakeEngine.execute
+    query = LakeEngine.query
+    side_query = LakeEngine.side_query
+    load_arrow = LakeEngine.load_arrow
+    transaction = LakeEngine.transaction
+    table_names = LakeEngine.table_names
+    column_names = LakeEngine.column_names

@@ -10,7 +10,9 @@ def app_from_env():
 
     from ..settings import Settings
 
-    return create_app(Settings().db, auth=os.environ.get("SAGSINDSIGT_AUTH", "1") != "0")
+    settings = Settings()
+    return create_app(settings.db, lake=settings.lake,
+                      auth=os.environ.get("SAGSINDSIGT_AUTH", "1") != "0")
 
 
 __all__ = ["app_from_env", "create_app", "prepare"]

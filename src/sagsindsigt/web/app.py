@@ -25,7 +25,7 @@ from ..kpis import KpiUsageError, all_kpis
 from ..present.exports import csv_bytes, xlsx_bytes
 from ..present.labels import scope_label
 from ..present.tables import Cell
-from ..store import Store, reads
+from ..store import Store, StoreError, reads
 from .audits import audits_router
 from .pages import LEVELS, MENU, PAGES, Figures, Filters, href, period_options
 from .reports import reports_router
@@ -40,7 +40,7 @@ Adjustment_ = Annotated[Literal["auto", "none", "multiplicative", "additive"],
 
 
 def create_app(db: str | Store, warm: bool = True, auth: bool = True,
-               secure_cookies: bool | None = None) -> FastAPI:
+               secure_cookies: bool | None = None, lake: str | None = None) -> FastAPI:
     """The app over one store. ``warm``: before it accepts the first request, the app reads
     the figures of the first pages into its cache (kept in the store when the data changed,
     :func:`prepare`; computed and kept now if not), so the first visitors never wait for a
@@ -51,7 +51,10 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
     from . import access as web_access
     from . import sso as web_sso
 
-    store = db if isinstance(db, Store) else Store(db)
+    store = db if isinstance(db, Store) else Store(db, lake=lake)
+    if store.read_only:
+        raise StoreError("Web-appen gemmer brugere, sessioner og adgangslog og kan ikke køre "
+                         "på en datasø alene: brug --db DATABASE --lake spark:MAPPE.")
     store.require()
     settings = Settings()
     fig = Figures(store, pool=settings.pool_size)

@@ -113,7 +113,7 @@ class Figures:
         self.store = store
         self.lock = store.lock  # one connection per store: queries take turns
         # PostgreSQL: up to ``pool`` connections compute figures at once (DuckDB: one)
-        self._pool = pool if store.backend == "postgres" else 1
+        self._pool = pool if store.figures_engine == "postgres" else 1
         self._extra: list = []
         self._pool_lock = threading.Lock()
         self._cache_lock = threading.RLock()
@@ -214,7 +214,7 @@ class Figures:
                     if s.lock.acquire(blocking=False):
                         return s
                 if len(self._extra) < self._pool - 1:
-                    extra = type(self.store)(self.store.url)
+                    extra = type(self.store)(self.store.url, lake=self.store.lake_url)
                     extra.lock.acquire()
                     self._extra.append(extra)
                     return extra
