@@ -45,7 +45,7 @@ import polars as pl
 import yaml
 
 from . import demo
-from .calendar import Deadline, Period
+from .calendar import Period
 from .contract import KINDS
 from .settings import Settings
 
@@ -521,8 +521,7 @@ class _Direct:
         self.due_memo: dict = {}
         self.memo: dict[str, str] = {}  # citizen pseudonyms of the current municipality
         self.memo_source: str | None = None
-        rule = demo.TIMELINESS_RULES[0]
-        self.rule, self.limit = rule, Deadline.parse(rule["limit"])
+        self.rule = demo.TIMELINESS_RULES[0]
         self.rule_due: dict[date, date] = {}
 
     def tables(self, d: Delivery) -> tuple[dict, dict[str, object]]:
@@ -556,36 +555,12 @@ class _Direct:
         return row, out
 
     def _timeliness(self, d: Delivery, events: pl.DataFrame) -> pl.DataFrame:
-        """The timeliness rule's items of these events (derive.timeliness_items, for the
-        cases of one municipality-year: their events are all in this delivery)."""
-        rule = self.rule
-        ev = events.filter(pl.col("activity").is_in([rule["anchor"], rule["required"]]))
-        anchors = (ev.filter(pl.col("activity") == rule["anchor"])
-                   .group_by("_source", "case_id")
-                   .agg(pl.col("at").min().dt.date().alias("anchor"),
-                        pl.col("unit").first().alias("event_unit")))
-        req = ev.filter(pl.col("activity") == rule["required"]).select(
-            "_source", "case_id", pl.col("at").dt.date().alias("req"))
-        done = (anchors.join(req, on=["_source", "case_id"], how="inner")
-                .filter(pl.col("req") >= pl.col("anchor"))
-                .group_by("_source", "case_id").agg(pl.col("req").min().alias("done")))
-        items = anchors.join(done, on=["_source", "case_id"], how="left")
-        for a in items["anchor"].unique().to_list():
-            if a not in self.rule_due:
-                self.rule_due[a] = self.limit.due(a, extra=self.closed,
-                                                  roll_forward=self.roll)
-        items = items.with_columns(
-            due=pl.col("anchor").replace_strict(self.rule_due, default=None,
-                                                return_dtype=pl.Date),
-            rule=pl.lit(rule["id"]))
-        cases = self._cases_of_year.select("_source", "case_id", "administration", "unit",
-                                           "case_type", "benefit_area")
-        items = items.join(cases, on=["_source", "case_id"], how="left")
-        items = items.with_columns(unit=pl.coalesce("unit", "event_unit"),
-                                   administration=pl.coalesce(
-                                       "administration", pl.lit(rule["administration"])))
-        return items.select("rule", "case_id", "_source", "administration", "unit", "case_type",
-                            "benefit_area", "anchor", "due", "done")
+        """The timeliness rule's items of these events (derive.rule_items, for the cases of
+        one municipality-year: their events are all in this delivery)."""
+        from .store import derive
+
+        return derive.rule_items(events, self._cases_of_year, self.rule, self.rule_due,
+                                 self.closed, self.roll)
 
     _cases_of_year: pl.DataFrame
     cases_key: tuple | None = None

@@ -90,14 +90,16 @@ def refresh_timeliness_cases(store, source: str) -> None:
     store.touch("timeliness_items")
 
 
+ITEM_COLUMNS = {"rule": pl.Utf8, "case_id": pl.Utf8, "_source": pl.Utf8,
+                "administration": pl.Utf8, "unit": pl.Utf8, "case_type": pl.Utf8,
+                "benefit_area": pl.Utf8, "anchor": pl.Date, "due": pl.Date, "done": pl.Date}
+
+
 def timeliness_items(store, closed_days=frozenset(), roll_forward: bool = True) -> pa.Table:
     """(rule, case) rows: the first anchor event, its due date and the first required event on
     or after the anchor."""
     rules = pl.from_arrow(store._raw("timeliness_rules").to_pyarrow())
-    empty = pl.DataFrame(schema={"rule": pl.Utf8, "case_id": pl.Utf8, "_source": pl.Utf8,
-                                 "administration": pl.Utf8, "unit": pl.Utf8,
-                                 "case_type": pl.Utf8, "benefit_area": pl.Utf8,
-                                 "anchor": pl.Date, "due": pl.Date, "done": pl.Date})
+    empty = pl.DataFrame(schema=ITEM_COLUMNS)
     if rules.is_empty():
         return empty.to_arrow()
     ev = store._raw("events")
@@ -107,29 +109,39 @@ def timeliness_items(store, closed_days=frozenset(), roll_forward: bool = True) 
     cs = store._raw("cases")
     cases = pl.from_arrow(cs.select("_source", "case_id", "administration", "unit", "case_type",
                                     "benefit_area").to_pyarrow())
-    out = []
-    for rule in rules.iter_rows(named=True):
-        limit = Deadline.parse(rule["limit"])
-        anchors = (events.filter(pl.col("activity") == rule["anchor"])
-                   .group_by("_source", "case_id")
-                   .agg(pl.col("at").min().dt.date().alias("anchor"),
-                        pl.col("unit").first().alias("event_unit")))
-        req = events.filter(pl.col("activity") == rule["required"]).select(
-            "_source", "case_id", pl.col("at").dt.date().alias("req"))
-        done = (anchors.join(req, on=["_source", "case_id"], how="inner")
-                .filter(pl.col("req") >= pl.col("anchor"))
-                .group_by("_source", "case_id").agg(pl.col("req").min().alias("done")))
-        items = anchors.join(done, on=["_source", "case_id"], how="left")
-        uniq = items["anchor"].unique().to_list()
-        dues = {a: limit.due(a, extra=closed_days, roll_forward=roll_forward)
-                for a in uniq if isinstance(a, date)}
-        items = items.with_columns(
-            due=pl.col("anchor").replace_strict(dues, default=None, return_dtype=pl.Date),
-            rule=pl.lit(rule["id"]))
-        items = items.join(cases, on=["_source", "case_id"], how="left")
-        items = items.with_columns(unit=pl.coalesce("unit", "event_unit"))
-        if rule.get("administration"):
-            items = items.with_columns(administration=pl.coalesce(
-                "administration", pl.lit(rule["administration"])))
-        out.append(items.select(empty.columns))
+    out = [rule_items(events, cases, rule, {}, closed_days, roll_forward)
+           for rule in rules.iter_rows(named=True)]
     return pl.concat([empty, *out], how="vertical_relaxed").to_arrow()
+
+
+def rule_items(events: pl.DataFrame, cases: pl.DataFrame, rule: dict,
+               dues: dict[date, date], closed_days=frozenset(),
+               roll_forward: bool = True) -> pl.DataFrame:
+    """One timeliness rule's (rule, case) rows (:data:`ITEM_COLUMNS`) from events
+    (``_source``, ``case_id``, ``activity``, ``at``, ``unit``) and the cases they join.
+    ``dues``: anchor day → due day, filled as needed (one dict may serve many calls)."""
+    limit = Deadline.parse(rule["limit"])
+    anchors = (events.filter(pl.col("activity") == rule["anchor"])
+               .group_by("_source", "case_id")
+               .agg(pl.col("at").min().dt.date().alias("anchor"),
+                    pl.col("unit").first().alias("event_unit")))
+    req = events.filter(pl.col("activity") == rule["required"]).select(
+        "_source", "case_id", pl.col("at").dt.date().alias("req"))
+    done = (anchors.join(req, on=["_source", "case_id"], how="inner")
+            .filter(pl.col("req") >= pl.col("anchor"))
+            .group_by("_source", "case_id").agg(pl.col("req").min().alias("done")))
+    items = anchors.join(done, on=["_source", "case_id"], how="left")
+    for a in items["anchor"].unique().to_list():
+        if isinstance(a, date) and a not in dues:
+            dues[a] = limit.due(a, extra=closed_days, roll_forward=roll_forward)
+    items = items.with_columns(
+        due=pl.col("anchor").replace_strict(dues, default=None, return_dtype=pl.Date),
+        rule=pl.lit(rule["id"]))
+    items = items.join(cases.select("_source", "case_id", "administration", "unit",
+                                    "case_type", "benefit_area"),
+                       on=["_source", "case_id"], how="left")
+    items = items.with_columns(unit=pl.coalesce("unit", "event_unit"))
+    if rule.get("administration"):
+        items = items.with_columns(administration=pl.coalesce(
+            "administration", pl.lit(rule["administration"])))
+    return items.select(list(ITEM_COLUMNS))
