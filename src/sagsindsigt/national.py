@@ -607,7 +607,7 @@ def build_lake(root: str | Path, n: int, years: int = 4, seed: int = 2014, scale
     of its own), the largest first to the least loaded."""
     from .access import SYSTEM, acting_as
     from .store import Store
-    from .store.direct import LakeAppender
+    from .store.lake import LakeAppender
 
     munis = municipalities(n)
     gen = Generator(munis, years, seed, scale)
@@ -682,7 +682,7 @@ def _lake_worker(root: str, tmp: str, name: str, codes: list[str], years: int, s
     import itertools
 
     from .privacy import Pseudonymiser
-    from .store.direct import LakeAppender
+    from .store.lake import LakeAppender
 
     by_code = {m.code: m for m in all_municipalities()}
     gen = Generator([by_code[c] for c in codes], years, seed, scale)

@@ -76,6 +76,7 @@ class Store:
                 raise StoreError(f"Datasøen '{lake}' skal angives som spark:MAPPE (Spark) "
                                  "eller lake:MAPPE (DuckDB).")
             if self._engine.read_only:
+                self._engine.close()
                 raise StoreError("--lake bruges sammen med en DuckDB- eller PostgreSQL-"
                                  "database (--db); en datasø alene angives med --db spark:MAPPE.")
             try:
@@ -83,6 +84,15 @@ class Store:
             except Exception:
                 self._engine.close()
                 raise
+        # the lake the figures' tables are read from, and those tables
+        from .lake import tables
+
+        if self._lake is not None:
+            self._lake_tables = (self._lake, frozenset(tables()) - {"batches"})
+        elif self._engine.read_only:
+            self._lake_tables = (self._engine, frozenset(tables()))
+        else:
+            self._lake_tables = (None, frozenset())
         self._tables: dict[str, ibis.Table] = {}
         # key → (the tables the value read, the value), the least recently used dropped first
         self._cache: OrderedDict[tuple, tuple[frozenset[str], Any]] = OrderedDict()
@@ -109,16 +119,6 @@ class Store:
         """The engine that computes the figures: the lake's when one is beside the store."""
         return (self._lake or self._engine).name
 
-    def _lake_reads(self) -> tuple[Engine | None, frozenset[str]]:
-        """The lake the figures' tables are read from, and those tables."""
-        from .lake import tables
-
-        if self._lake is not None:
-            return self._lake, frozenset(tables()) - {"batches"}
-        if self._engine.read_only:
-            return self._engine, frozenset(tables())
-        return None, frozenset()
-
     # -- caches ---------------------------------------------------------------------------
     def data_version(self) -> dict[str, int]:
         """The data version of every table (one small query, on a connection of its own so
@@ -126,7 +126,7 @@ class Store:
         its transaction, so every process sees what changed when it commits."""
         v = {} if self.read_only else {n: int(v) for n, v in self._engine.side_query(
             "SELECT name, version FROM data_versions")}
-        lake, names = self._lake_reads()
+        lake, names = self._lake_tables
         if lake is not None:  # a new export of the lake is a new version of its tables
             version = lake.version
             v.update(dict.fromkeys(names, version))
@@ -371,7 +371,7 @@ class Store:
 
     def require(self) -> None:
         if self.read_only and not self.is_initialised():
-            raise StoreError(f"{self.url} er ikke en datasø: mappen mangler {'_lake.json'} "
+            raise StoreError(f"{self.url} er ikke en datasø: mappen mangler _lake.json "
                              "(skriv den med 'sagsindsigt lake export').")
         if not self.is_initialised():
             raise StoreError(
@@ -409,7 +409,7 @@ class Store:
             note((name,))
         t = self._tables.get(name)
         if t is None:
-            lake, names = self._lake_reads()
+            lake, names = self._lake_tables
             engine = lake if name in names else self._engine
             t = self._tables[name] = engine.ibis.table(name)
         return t

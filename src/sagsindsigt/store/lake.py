@@ -23,7 +23,7 @@ import hashlib
 import json
 import shutil
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,7 +35,7 @@ from .engines import DuckDBEngine, Engine, StoreError, arrow_type
 ibis = lazy.module("ibis")
 pa = lazy.module("pyarrow")
 pc = lazy.module("pyarrow.compute")
-ds = lazy.module("pyarrow.dataset")
+pq = lazy.module("pyarrow.parquet")
 
 FORMAT = "sagsindsigt-lake"
 VERSION = 1
@@ -50,6 +50,7 @@ PARTITIONS: dict[str, tuple[str | None, str]] = {
     "events": (None, "at"),
 }
 ROWS_PER_FILE = 2_000_000
+ROW_GROUP = 500_000  # rows a partition buffers before it writes a row group
 
 
 def tables() -> list[str]:
@@ -96,54 +97,153 @@ def files(root: str | Path, table: str) -> Path | None:
     return folder if folder.is_dir() and any(folder.rglob("*.parquet")) else None
 
 
-def _with_year(table: str, batch: pa.RecordBatch) -> pa.RecordBatch:
-    _, col = PARTITIONS[table]
-    years = pc.year(batch.column(col)).cast(pa.string())
-    return pa.RecordBatch.from_arrays([*batch.columns, years],
-                                      names=[*batch.schema.names, YEAR])
+class _Part:
+    """One partition folder of a lake table: row groups of ``ROW_GROUP`` rows, files of at
+    most ``ROWS_PER_FILE`` rows (``part-0.parquet``, ``part-1.parquet`` ...)."""
+
+    def __init__(self, folder: Path, schema_: pa.Schema, prefix: str = "part-"):
+        self.folder, self.schema, self.prefix = folder, schema_, prefix
+        self.buffer: list[pa.Table] = []
+        self.buffered = 0
+        self.files = 0
+        self.in_file = 0
+        self.writer = None
+
+    def add(self, t: pa.Table) -> None:
+        self.buffer.append(t)
+        self.buffered += t.num_rows
+        if self.buffered >= ROW_GROUP:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.buffered:
+            return
+        t = pa.concat_tables(self.buffer)
+        self.buffer, self.buffered = [], 0
+        start = 0
+        while start < t.num_rows:
+            if self.writer is None or self.in_file >= ROWS_PER_FILE:
+                self._open()
+            n = min(t.num_rows - start, ROWS_PER_FILE - self.in_file)
+            self.writer.write_table(t.slice(start, n), row_group_size=ROW_GROUP)
+            self.in_file += n
+            start += n
+
+    def _open(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.writer = pq.ParquetWriter(self.folder / f"{self.prefix}{self.files}.parquet",
+                                       self.schema, use_dictionary=_DICTIONARY)
+        self.files += 1
+        self.in_file = 0
+
+    def close(self) -> None:
+        self.flush()
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
 
 
-def write_table(root: str | Path, table: str, batches: Iterable[pa.RecordBatch]) -> int:
-    """Write one table of a lake from record batches in the store's column order; the old
-    folder is replaced only when the new one is complete. Returns the rows written."""
-    root = Path(root)
-    want = arrow_schema(table)
-    parts = partition_columns(table)
-    written = 0
+# columns with few distinct values are dictionary-encoded; ids, keys and hashes are not
+# (encoding them costs time and gains nothing)
+_DICTIONARY = ["_source", "administration", "unit", "case_type", "outcome", "deadline",
+               "benefit_area", "activity", "actor", "lifecycle", "kind", "channel", "via",
+               "points", "appeal_outcome", "summary", "round", "concept", "reviewer",
+               "reviewer_role", "check", "result", "rule", "status", "source", "file"]
 
-    def cast() -> Iterator[pa.RecordBatch]:
-        nonlocal written
-        for b in batches:
-            b = pa.RecordBatch.from_arrays(
-                [b.column(n).cast(f.type) for n, f in zip(want.names, want, strict=True)],
-                schema=want)
-            written += b.num_rows
-            yield _with_year(table, b) if parts else b
 
-    out_schema = want.append(pa.field(YEAR, pa.string())) if parts else want
-    tmp = root / f".{table}-{uuid.uuid4().hex[:8]}"
-    try:
-        ds.write_dataset(
-            cast(), tmp, schema=out_schema, format="parquet",
-            partitioning=ds.partitioning(pa.schema([(p, pa.string()) for p in parts]),
-                                         flavor="hive") if parts else None,
-            basename_template="part-{i}.parquet", max_rows_per_file=ROWS_PER_FILE,
-            max_rows_per_group=min(ROWS_PER_FILE, 1_000_000), max_open_files=4096,
-            existing_data_behavior="overwrite_or_ignore")
-        if not tmp.exists():  # no rows: an empty file keeps the table's columns
-            tmp.mkdir(parents=True)
-        if not any(tmp.rglob("*.parquet")):
-            import pyarrow.parquet as pq
+class LakeAppender:
+    """Writes a whole lake from rows appended table by table, in any order and as many times
+    as wanted, in the layout of this module (Hive partitions, ``part-N.parquet`` files of at
+    most ``ROWS_PER_FILE`` rows). Nothing is visible in ``root`` until :meth:`finish`,
+    which replaces the tables' folders and writes the manifest last.
 
-            pq.write_table(want.empty_table(), tmp / "part-0.parquet")
-        old = root / table
-        if old.exists():
-            shutil.rmtree(old)
-        tmp.rename(old)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    return written
+    Several processes can write one lake: each a :meth:`worker` appender over the same
+    folder, with file names of its own, closed with :meth:`close`; then the first appender's
+    :meth:`finish` puts them all in place."""
+
+    def __init__(self, root: str | Path, tmp: Path | None = None, prefix: str = "part-"):
+        self.root = Path(root)
+        self.prefix = prefix
+        if tmp is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            (self.root / MANIFEST).unlink(missing_ok=True)  # incomplete until finish()
+            tmp = self.root / f".append-{uuid.uuid4().hex[:8]}"
+            tmp.mkdir()
+        self.tmp = tmp
+        self.parts: dict[tuple[str, str], _Part] = {}
+        self.rows = dict.fromkeys(tables(), 0)
+
+    def worker(self, name: str) -> LakeAppender:
+        """An appender for another process, writing ``part-NAME-N.parquet`` files."""
+        return LakeAppender(self.root, self.tmp, f"part-{name}-")
+
+    def close(self) -> dict[str, int]:
+        """Close this appender's files; returns its rows per table."""
+        for part in self.parts.values():
+            part.close()
+        return self.rows
+
+    def append(self, table: str, data: pa.Table | pa.RecordBatch) -> None:
+        """Rows of ``table`` with its columns (:func:`arrow_schema`, cast if needed)."""
+        want = arrow_schema(table)
+        if isinstance(data, pa.RecordBatch):
+            data = pa.Table.from_batches([data])
+        data = data.select(want.names).cast(want)
+        if not data.num_rows:
+            return
+        self.rows[table] += data.num_rows
+        names = partition_columns(table)
+        if not names:
+            self._part(table, "", want).add(data)
+            return
+        admin, col = PARTITIONS[table]
+        year = pc.cast(pc.year(data.column(col)), pa.string())
+        keys = [pc.binary_join_element_wise("administration=", data.column(admin), "")] \
+            if admin else []
+        keys.append(pc.binary_join_element_wise("year=", year, ""))
+        path = keys[0] if len(keys) == 1 else pc.binary_join_element_wise(*keys, "/")
+        if admin:  # a column of the path (Hive), not of the files
+            data = data.drop_columns([admin])
+            want = want.remove(want.get_field_index(admin))
+        for p in pc.unique(path).to_pylist():
+            self._part(table, p, want).add(data.filter(pc.equal(path, p)))
+
+    def _part(self, table: str, path: str, want: pa.Schema) -> _Part:
+        part = self.parts.get((table, path))
+        if part is None:
+            part = self.parts[(table, path)] = _Part(self.tmp / table / path, want,
+                                                     self.prefix)
+        return part
+
+    def finish(self, workers: list[dict[str, int]] = (), **info) -> dict:
+        """Close every file, put the tables in place and write ``_lake.json`` (``workers``:
+        the rows the worker appenders wrote)."""
+        try:
+            self.close()
+            for rows in workers:
+                for t, n in rows.items():
+                    self.rows[t] += n
+            for table in tables():
+                folder = self.tmp / table
+                if not any(folder.rglob("*.parquet")):  # no rows: an empty file keeps columns
+                    folder.mkdir(parents=True, exist_ok=True)
+                    pq.write_table(arrow_schema(table).empty_table(),
+                                   folder / "part-0.parquet")
+                old = self.root / table
+                if old.exists():
+                    shutil.rmtree(old)
+                folder.rename(old)
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        return write_manifest(self.root, self.rows, **info)
+
+    def abort(self) -> None:
+        for part in self.parts.values():
+            if part.writer is not None:
+                part.writer.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def write_manifest(root: str | Path, rows: dict[str, int], **info) -> dict:
@@ -170,15 +270,17 @@ def export(store, root: str | Path, progress: Callable[[str, int], None] | None 
            ) -> dict:
     """Write the current records of ``store`` (whatever the caller's scope: the lake is the
     municipality's, like the store) as a lake in ``root``; returns the manifest."""
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    (root / MANIFEST).unlink(missing_ok=True)  # incomplete until the manifest is written again
-    rows = {}
-    for table in tables():
-        rows[table] = write_table(root, table, store.record_batches(table))
-        if progress:
-            progress(table, rows[table])
-    return write_manifest(root, rows, source=store.backend)
+    out = LakeAppender(root)
+    try:
+        for table in tables():
+            for batch in store.record_batches(table):
+                out.append(table, batch)
+            if progress:
+                progress(table, out.rows[table])
+    except BaseException:
+        out.abort()
+        raise
+    return out.finish(source=store.backend)
 
 
 # -- reading a lake ---------------------------------------------------------------------------
@@ -199,14 +301,21 @@ class LakeEngine(Engine):
             raise StoreError(f"Datasøen {path} findes ikke: skriv den med "
                              "'sagsindsigt lake export' eller ret stien.")
         self.manifest = read_manifest(self.path)
+        self._seen: tuple[int, int] | None = None
+        self._version = 0
 
     @property
     def version(self) -> int:
-        """The lake's data version: a new export (its manifest) is a new version."""
+        """The lake's data version: a new export (its manifest) is a new version. Asked
+        before every request: the manifest is read again only when its file changed."""
         m = self.path / MANIFEST
-        text = m.read_bytes() if m.exists() else repr(sorted(
-            (str(p), p.stat().st_mtime_ns) for p in self.path.iterdir())).encode()
-        return int(hashlib.sha256(text).hexdigest()[:12], 16)
+        stat = m.stat() if m.exists() else None
+        seen = (stat.st_mtime_ns, stat.st_size) if stat else None
+        if seen is None or seen != self._seen:
+            text = m.read_bytes() if stat else repr(sorted(
+                (str(p), p.stat().st_mtime_ns) for p in self.path.iterdir())).encode()
+            self._seen, self._version = seen, int(hashlib.sha256(text).hexdigest()[:12], 16)
+        return self._version
 
     def table_names(self) -> set[str]:
         return set(tables())
@@ -265,11 +374,3 @@ class ParquetLake(LakeEngine, DuckDBEngine):
                 expr = repr(what) if isinstance(what, int) else "'" + str(what) + "'"
             cols.append(f'CAST({expr} AS {t}) AS "{c}"')
         return f"SELECT {', '.join(cols)} FROM {source}"
-
-    execute = LakeEngine.execute
-    query = LakeEngine.query
-    side_query = LakeEngine.side_query
-    load_arrow = LakeEngine.load_arrow
-    transaction = LakeEngine.transaction
-    table_names = LakeEngine.table_names
-    column_names = LakeEngine.column_names
