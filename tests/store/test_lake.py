@@ -69,8 +69,17 @@ def test_a_second_export_replaces_the_first(town_db, tmp_path, capsys):
     assert not [p for p in (tmp_path / "sø").iterdir() if p.name.startswith(".")]
 
 
-def test_cli_figures_from_a_lake_alone_and_beside_a_store(town_db, tmp_path, capsys):
+def test_cli_figures_from_a_lake_alone_and_beside_a_store(town_db, tmp_path, capsys,
+                                                         monkeypatch):
     spark_or_skip()
+    from sagsindsigt.store.spark import root_session
+
+    # Spark started in another directory (as by an earlier command of a long-lived process):
+    # the relative lake path below is still this directory's
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    root_session()
+    monkeypatch.chdir(tmp_path)
     assert run(capsys, "--db", town_db, "lake", "export", "sø")[0] == 0
     args = ["kpi", "deadline_compliance", "--period", "2014", "--by", "administration",
             "--format", "json"]

@@ -296,7 +296,8 @@ class LakeEngine(Engine):
 
     def __init__(self, path: str):
         Engine.__init__(self)
-        self.path = Path(path)
+        # absolute: Spark's JVM resolves a relative path against its own start directory
+        self.path = Path(path).absolute()
         if not self.path.is_dir():
             raise StoreError(f"Datasøen {path} findes ikke: skriv den med "
                              "'sagsindsigt lake export' eller ret stien.")
