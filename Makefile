@@ -7,7 +7,8 @@ DB ?= sagsindsigt.duckdb
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
-	@$(UV) sync --locked --quiet
+	@$(UV) sync --locked --quiet --compile-bytecode
+	@$(UV) run --no-sync python -m compileall -q src >/dev/null
 
 demo: setup
 	$(UV) run sagsindsigt --db $(DB) demo

@@ -258,6 +258,46 @@ def test_import_prepares_and_a_one_shot_figure_needs_no_heavy_library(db, capsys
     assert "allerede indlæst" in out
 
 
+NAMES = """
+import json, sys
+from sagsindsigt.kpis.keep import latest_year
+from sagsindsigt.present.labels import Labels
+from sagsindsigt.store import Store
+store = Store(sys.argv[1])
+out = {"year": latest_year(store), "types": Labels.of(store).case_types}
+out["heavy"] = sorted(m for m in ("ibis", "polars", "pyarrow", "pandas") if m in sys.modules)
+print(json.dumps(out))
+"""
+
+
+def names(db: str) -> dict:
+    """A new process asking the default period and the names of codes (what a one-shot report
+    reads besides its figures)."""
+    p = subprocess.run([sys.executable, "-c", NAMES, db], capture_output=True, text=True,
+                       check=True)
+    return json.loads(p.stdout)
+
+
+def test_the_default_period_and_the_names_are_kept_until_their_data_change(db, capsys,
+                                                                            tmp_path):
+    """Issue 16, point 4: after an import a one-shot report reads the latest year and the
+    names of codes from the store, without the query layer; a change to what they were read
+    from makes the next process read them again."""
+    code, out, _ = run(capsys, "--db", db, "import", "cases", "cases.csv", "--covers", "2014")
+    assert "Tallene er beregnet og gemt" in out
+    assert names(db) == {"year": "2014", "types": {"A": "A"}, "heavy": []}
+    (tmp_path / "types2.csv").write_text("code;name;administration\nA;Aktivering;SOF\n",
+                                         encoding="utf-8")
+    assert main(["--db", db, "import", "case_types", "types2.csv", "--no-prepare"]) == 0
+    (tmp_path / "later.csv").write_text(CASES.replace("2014", "2015"), encoding="utf-8")
+    assert main(["--db", db, "import", "cases", "later.csv", "--source", "b",
+                 "--no-prepare"]) == 3  # its 31 February rejected, as in cases.csv
+    fresh = names(db)
+    assert fresh["year"] == "2015" and fresh["types"] == {"A": "Aktivering"}
+    assert "ibis" in fresh["heavy"]  # read again, and kept for the next one
+    assert names(db) == {**fresh, "heavy": []}
+
+
 def test_no_prepare_leaves_the_figure_to_its_first_query(db, capsys, tmp_path):
     (tmp_path / "more.csv").write_text(CASES.replace("3;SOF", "4;SOF").replace("1;SOF", "5;SOF"),
                                        encoding="utf-8")

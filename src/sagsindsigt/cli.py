@@ -254,7 +254,7 @@ def kpi(ctx, kpi_id, list_, period, by, where, annualise, view, overdispersion, 
     if not kpi_id:
         raise Usage("Angiv et nøgletal, fx 'sagsindsigt kpi complaint_rate', eller --list.")
     try:
-        from .store.reads import latest_year
+        from .kpis.keep import latest_year
 
         store = _store(ctx)
         q = Query.make(kpi_id, period or latest_year(store), by, where, annualise)
@@ -362,8 +362,8 @@ def _spc(store, q, fmt: str) -> None:
 def overview(ctx, period) -> None:
     """Overblik: klager i forhold til sagsmængde pr. forvaltning (seed 000's tabel)."""
     from .kpis import KpiUsageError
+    from .kpis.keep import latest_year
     from .present.seed import overview as seed_overview
-    from .store.reads import latest_year
 
     store = _store(ctx)
     try:
@@ -450,7 +450,7 @@ def report(ctx, kind, period, where, fmt, output, internal, threshold) -> None:
         prepare_in_background()
     store = _store(ctx)
     try:
-        from .store.reads import latest_year
+        from .kpis.keep import latest_year
 
         rep = build_report(store, kind, period or latest_year(store), list(where),
                            internal=internal, threshold=threshold)
@@ -1064,8 +1064,8 @@ def audit_calibrate(ctx, concept, round_, n, case_ids) -> None:
 def practice(ctx, period, where, days, fmt) -> None:
     """Registreringspraksis pr. enhed: scorekort til ledelsesdialogen."""
     from .calendar import PeriodError
+    from .kpis.keep import latest_year
     from .practice import scorecard
-    from .store.reads import latest_year
 
     scope = {}
     for item in where:

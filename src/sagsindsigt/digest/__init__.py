@@ -36,6 +36,7 @@ from ..access import AccessError, Principal, acting_as, resolve
 from ..danish import day as dk_day
 from ..danish import number
 from ..danish import value as dk_value
+from ..kpis import keep
 from ..present import overview
 from ..present.labels import Labels
 from ..present.worklist import day_note
@@ -149,7 +150,7 @@ def compose(store, who: Principal, address: str | None, base_url: str,
         overdue = wl.worklist(store, wl.OVERDUE, today=today)
         soon = wl.worklist(store, wl.SOON, today=today)
         get = getter(store)
-        period = reads.latest_year(store)
+        period = keep.latest_year(store)
         statuses = [(t, evaluate(store, t, lambda k, p, w: get(k, p, [], w)))
                     for t in reads.targets(store)]
         keyed = {(st.kpi, t["administration"], st.period): st for t, st in statuses}

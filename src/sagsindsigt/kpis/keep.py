@@ -143,6 +143,14 @@ def save(store, query, rows: list, seen: set[str], versions: dict[str, int]) -> 
           versions)
 
 
+def latest_year(store) -> str:
+    """:func:`sagsindsigt.store.reads.latest_year` (the default period of every surface),
+    kept like a figure: a one-shot command does not scan the cases to learn it."""
+    from ..store import reads
+
+    return cached(store, ("latest_year",), lambda: reads.latest_year(store))
+
+
 def prepare(store, progress=None) -> int:
     """Compute and keep what a one-shot command asks most: every KPI for every calendar year
     with data, for the whole municipality and by administration (the acting principal's
@@ -153,6 +161,7 @@ def prepare(store, progress=None) -> int:
     span = reads.received_span(store)
     if span is None:
         return 0
+    latest_year(store)
     jobs = [(k.id, str(year), by) for year in range(span[1].year, span[0].year - 1, -1)
             for k in all_kpis() for by in ([], ["administration"])
             if not by or "administration" in k.dims]
@@ -166,4 +175,5 @@ def prepare(store, progress=None) -> int:
     return len(jobs)
 
 
-__all__ = ["SETTINGS", "cached", "code_digest", "compute", "key", "load", "prepare", "save"]
+__all__ = ["SETTINGS", "cached", "code_digest", "compute", "key", "latest_year", "load", "prepare",
+           "save"]

@@ -64,7 +64,16 @@ class Labels:
 
     @classmethod
     def of(cls, store) -> Labels:
-        """The labels of the acting principal (reads inside its scope)."""
+        """The labels of the acting principal (reads inside its scope), kept in the store
+        with the figures (:func:`sagsindsigt.kpis.keep.cached`): a one-shot report names its
+        rows without reading the organisation again."""
+        from ..kpis import keep
+
+        return cls(scope=current().data_scope,
+                   **keep.cached(store, ("labels",), lambda: cls._names(store)))
+
+    @classmethod
+    def _names(cls, store) -> dict[str, dict[str, str]]:
         texts: dict[str, set[str]] = {}
         concepts = reads.concepts(store)
         for c in concepts:
@@ -78,7 +87,8 @@ class Labels:
             checks={k: next(iter(v)) for k, v in texts.items() if len(v) == 1},
             rules={r["id"]: r["name"] for r in reads.timeliness_rules(store)})
         lab.targets = {t["id"]: lab.target(t) for t in reads.targets(store)}
-        return lab
+        return {f: getattr(lab, f) for f in ("units", "case_types", "concepts", "checks",
+                                             "rules", "targets")}
 
     # -- dimensions and their members -------------------------------------------------------
     def dim(self, dim: str) -> str:

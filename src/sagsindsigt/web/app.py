@@ -21,7 +21,7 @@ from ..access import Principal, acting_as, current
 from ..danish import day as dk_day
 from ..danish import number
 from ..danish import value as dk_value
-from ..kpis import KpiUsageError, all_kpis
+from ..kpis import KpiUsageError, all_kpis, keep
 from ..present.exports import csv_bytes, xlsx_bytes
 from ..present.labels import scope_label
 from ..present.tables import Cell
@@ -287,7 +287,7 @@ def _csrf_field():
 
 
 def _default_period(fig: Figures) -> str:
-    return fig.read(reads.latest_year)
+    return fig.read(keep.latest_year)
 
 
 def whose(fig: Figures, f: Filters | None = None) -> str:

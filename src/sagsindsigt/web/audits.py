@@ -20,6 +20,7 @@ from ..access import acting_name, current
 from ..calendar import MONTHS_DA, Period
 from ..contract.codes import CHECK_CATEGORIES, REVIEW_RESULTS, REVIEWER_ROLES
 from ..kpis import get as get_kpi
+from ..kpis import keep
 from ..present.charts import line_chart
 from ..present.exports import sample_workbook, xlsx_bytes
 from ..present.labels import scope_label
@@ -97,7 +98,7 @@ def audits_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
     def aarshjul(request: Request, year: int | None = None, confidence: float = 95,
                  tolerable: float = 5, expected: float = 0, population: int | None = None):
         # the latest year with data in the caller's scope, not a year with only late rounds
-        year = year or int(fig.read(reads.latest_year))
+        year = year or int(fig.read(keep.latest_year))
         states = locked(audits.round_states, store, year)
         rows: dict[str, list] = {}
         for s in states:

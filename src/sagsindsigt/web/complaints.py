@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from .. import complaints as core
 from ..access import acting_name, current
 from ..complaints.form import FIELDS, fields_for, form_values
+from ..kpis import keep
 from ..store import reads
 from .pages import Figures, Filters
 
@@ -33,7 +34,7 @@ def router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
         field_errors: dict[str, list[str]] = {}
         for e in errors or []:
             field_errors.setdefault(e["field"], []).append(e["reason"])
-        period = fig.memo(("default_period",), lambda: fig.read(reads.latest_year))
+        period = fig.memo(("default_period",), lambda: fig.read(keep.latest_year))
         fields = fields_for(current().write_scope, fig.read(reads.organisation),
                             fig.labels().node)
         html = templates.get_template("complaint_registration.html").render({

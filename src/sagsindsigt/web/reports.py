@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from ..access import current
-from ..kpis import KpiUsageError
+from ..kpis import KpiUsageError, keep
 from ..store import reads
 from .pages import Figures, Filters, period_options
 from .report_jobs import Busy, ReportJobs
@@ -104,7 +104,7 @@ def reports_router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
                       key=lambda x: (x[2] or "", x[1]))
 
     def latest() -> str:
-        return fig.read(reads.latest_year)
+        return fig.read(keep.latest_year)
 
     @r.get("/rapporter", response_class=HTMLResponse)
     def page(request: Request, period: str | None = None):

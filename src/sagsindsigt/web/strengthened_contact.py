@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from .. import strengthened_contact as core
+from ..kpis import keep
 from ..present.charts import bar_chart
 from ..present.tables import Cell, Column, Table
 from ..store import reads
@@ -104,7 +105,7 @@ def router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
 
 
 def _period(fig: Figures) -> str:
-    return fig.read(reads.latest_year)
+    return fig.read(keep.latest_year)
 
 
 __all__ = ["SEARCH_URL", "SLUG", "router", "view"]

@@ -15,7 +15,7 @@ from .. import targets as core
 from ..access import current
 from ..danish import change as dk_change
 from ..danish import value as dk_value
-from ..kpis import KpiUsageError, all_kpis, spc
+from ..kpis import KpiUsageError, all_kpis, keep, spc
 from ..kpis import get as get_kpi
 from ..present.charts import target_chart
 from ..present.tables import Cell, Column, Table
@@ -136,7 +136,7 @@ def router(fig: Figures, templates: Jinja2Templates) -> APIRouter:
         field_errors: dict[str, list[str]] = {}
         for e in errors or []:
             field_errors.setdefault(e["field"], []).append(e["reason"])
-        period = fig.read(reads.latest_year)
+        period = fig.read(keep.latest_year)
         kpi = values.get("kpi")
         labels = fig.labels()
         scope = current().write_scope
