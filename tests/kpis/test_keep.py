@@ -95,20 +95,32 @@ def test_scopes_and_settings_are_part_of_the_key(duck, tmp_path, monkeypatch):
 
 
 def test_values_json_cannot_hold_are_computed_not_kept(duck, tmp_path):
-    """A row with a date in it is not kept (JSON would give it back as text)."""
-    from datetime import date
+    """A row with a tuple in it is not kept (JSON would give it back as a list); dates and
+    times are kept tagged and come back as they were."""
+    from datetime import UTC, date, datetime
 
     from sagsindsigt.kpis.base import Row
 
     load(duck, tmp_path)
     q = Query.make("cases_received", "2014")
+    when = {"since": date(2014, 1, 1), "at": datetime(2014, 3, 1, 8, 30, tzinfo=UTC),
+            "local": datetime(2014, 3, 1, 8, 30)}
     with acting_as(SYSTEM):
         versions = duck.check_version()
-        keep.save(duck, q, [Row({}, 1, extra={"since": date(2014, 1, 1)})], {"cases"},
-                  versions)
+        keep.save(duck, q, [Row({}, 1, extra={"pair": (1, 2)})], {"cases"}, versions)
         assert keep.load(duck, q) is None
-        keep.save(duck, q, [Row({}, 1)], {"cases"}, versions)
-        assert keep.load(duck, q)[0].value == 1
+        keep.save(duck, q, [Row({}, 1, extra=when)], {"cases"}, versions)
+        assert keep.load(duck, q)[0].extra == when
+        made = []
+
+        def make():  # a value read from the cases
+            made.append(duck.table("cases"))
+            return {"days": [date(2014, 2, 3), date(2014, 2, 4)], "n": 2}
+
+        first = keep.cached(duck, ("dates",), make)
+        again = keep.cached(other_process(duck), ("dates",), make)
+        assert again == first and len(made) == 1  # the second came from the store
+        assert type(again["days"][0]) is date
 
 
 def test_any_text_is_kept_as_it_was(store, tmp_path):

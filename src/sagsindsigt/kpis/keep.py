@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -74,7 +75,7 @@ def cached(store, name: tuple, make):
     """Any value made from the store's data (a process analysis, a control chart's monthly
     rows, the worklist's counts), kept like a KPI result under ``name`` (put everything the
     value depends on besides the data, the scope and the code in it: a date, filters). A
-    value JSON cannot hold exactly (a date, a tuple) is made each time, not kept."""
+    value JSON cannot hold exactly (a tuple, a set) is made each time, not kept."""
     key = _digest({"value": list(name)})
     versions = store.check_version()
     hit = store.kept_figure(key)
@@ -89,8 +90,8 @@ def cached(store, name: tuple, make):
 
 def _keep(store, key: str, value, seen: set[str], versions: dict[str, int]) -> None:
     """Keep ``value`` computed from the data at ``versions``, having read the tables
-    ``seen``. Not kept: a value whose reads are unknown, or one JSON would change (a date, a
-    tuple): it is made again instead."""
+    ``seen``. Not kept: a value whose reads are unknown, or one JSON would change (a tuple,
+    a set; dates and times are tagged, :func:`_encode`): it is made again instead."""
     if not seen or "*" in seen or any(t not in versions for t in seen):
         return
     try:
@@ -103,14 +104,25 @@ def _keep(store, key: str, value, seen: set[str], versions: dict[str, int]) -> N
 
 
 def _encode(v):
-    """A KPI row (a control chart's monthly rows are rows) as JSON: its fields in order."""
+    """A KPI row (a control chart's monthly rows are rows) as JSON: its fields in order; a
+    date or a time as ISO 8601 text, tagged so that it comes back a date or a time."""
     if isinstance(v, Row):
         return {"__row__": [getattr(v, f) for f in _ROW_FIELDS]}
+    if isinstance(v, datetime):
+        return {"__datetime__": v.isoformat()}
+    if isinstance(v, date):
+        return {"__date__": v.isoformat()}
     raise TypeError(type(v).__name__)
 
 
 def _decode(d: dict):
-    return Row(**dict(zip(_ROW_FIELDS, d["__row__"], strict=True))) if "__row__" in d else d
+    if "__row__" in d:
+        return Row(**dict(zip(_ROW_FIELDS, d["__row__"], strict=True)))
+    if "__datetime__" in d:
+        return datetime.fromisoformat(d["__datetime__"])
+    if "__date__" in d:
+        return date.fromisoformat(d["__date__"])
+    return d
 
 
 def compute(store, query: Query) -> Result:
@@ -134,7 +146,8 @@ def load(store, query) -> list | None:
         return None
     reads, value = hit
     note(reads)  # an enclosing cache depends on what the kept result read
-    return [Row(**dict(zip(_ROW_FIELDS, r, strict=True))) for r in json.loads(value)]
+    return [Row(**dict(zip(_ROW_FIELDS, r, strict=True)))
+            for r in json.loads(value, object_hook=_decode)]
 
 
 def save(store, query, rows: list, seen: set[str], versions: dict[str, int]) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..calendar import Period
-from ..kpis import KpiUsageError, Result
+from ..kpis import KpiUsageError, Result, keep
 from ..kpis import get as get_kpi
 from ..present.labels import Labels
 from ..present.seed import seed_table
@@ -138,7 +138,7 @@ class Builder:
             Column("scope", "Afgrænsning"), Column("target", "Mål"),
             Column("actual", "Faktisk"), Column("status", "Status")])
         admins = _values(self.where, "administration")
-        for target in self.src.locked(lambda: reads.targets(self.src.store)):
+        for target in self.targets():
             if target["period"] != self.period.label:
                 continue
             if admins and target.get("administration") not in admins:
@@ -159,12 +159,18 @@ class Builder:
             t.why_empty = self._no_targets(admins)
         return t
 
+    def targets(self) -> list[dict]:
+        """The targets inside the reader's scope, kept with the figures (a one-shot report
+        reads them from the store)."""
+        store = self.src.store
+        return self.src.locked(
+            lambda: keep.cached(store, ("targets",), lambda: reads.targets(store)))
+
     def _no_targets(self, admins: list[str]) -> str:
         """Why the targets table is empty, and where targets are set instead."""
         scope = _in_text(self.labels.where(*_filter_scope(self.where)))
-        periods = sorted({t["period"] for t in self.src.locked(
-            lambda: reads.targets(self.src.store))
-            if not admins or t.get("administration") in admins})
+        periods = sorted({t["period"] for t in self.targets()
+                          if not admins or t.get("administration") in admins})
         text = (f"Der er ikke sat måltal for {self.period.danish()} for {scope}, så der er "
                 "intet at vurdere her.")
         if periods:
@@ -325,7 +331,11 @@ def batches_behind(src: Source, kpis: list[str], period: Period,
         kinds |= set(BATCH_KINDS.get(get_kpi(k).table, ()))
     admins = _values(list(where), "administration") or None
     out = []
-    for d in src.locked(lambda: reads.batches(src.store, kinds, administrations=admins)):
+    def batches() -> list[dict]:
+        return reads.batches(src.store, kinds, administrations=admins)
+
+    for d in src.locked(lambda: keep.cached(src.store, ("batches", sorted(kinds), admins),
+                                            batches)):
         if d["status"] != "indlæst":
             continue
         s, e = d["covers_start"], d["covers_end"]
