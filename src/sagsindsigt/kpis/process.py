@@ -76,10 +76,18 @@ class ProcessQuery:
         return ((p.start, p.end) if p else None, tuple(self.where.items()))
 
 
-def _events(store, q: ProcessQuery, complete: bool = True) -> ibis.Table:
+def _events(store, q: ProcessQuery, complete: bool = True, facts: bool = True) -> ibis.Table:
     """The analysed events of the query (``complete``: only complete events and those without
-    a transition; else every transition), each with its case's start (``case_start``)."""
-    e = reads.process_events(store)
+    a transition; else every transition), each with its case's start (``case_start``).
+    ``facts=False``: the case facts are not needed by the caller, so where no filter, period
+    or scope needs them either the events come alone, without the join to their cases (then
+    the table has no ``received``: :func:`_with_facts` joins them to the rows that need
+    them)."""
+    e = None
+    if not facts and not q.where and q.period is None:
+        e = reads.process_events_lean(store)
+    if e is None:
+        e = reads.process_events(store)
     if complete:
         e = e.filter(e.lifecycle.isnull() | (e.lifecycle.lower() == "complete"))
     for dim, values in q.where.items():
@@ -89,6 +97,16 @@ def _events(store, q: ProcessQuery, complete: bool = True) -> ibis.Table:
         e = e.mutate(case_start=ibis.coalesce(e.received, e.at.min().over(w).date()))
         e = e.filter((e.case_start >= q.period.start) & (e.case_start <= q.period.end))
     return e
+
+
+def _with_facts(store, t: ibis.Table, how: str = "left") -> ibis.Table:
+    """``t`` (rows of lean events) with its case's ``received``, ``decided`` and ``due``
+    (null where the case is not in the store); ``t`` as it is where it has them already."""
+    if "received" in t.columns:
+        return t
+    f = reads.process_case_facts(store)
+    j = t.join(f, (t["_source"] == f.f_source) & (t.case_id == f.f_case), how=how)
+    return j.drop("f_source", "f_case")
 
 
 def _steps(e: ibis.Table) -> ibis.Table:
@@ -106,22 +124,35 @@ def _at_midnight(d: ibis.Value) -> ibis.Value:
     return d.cast("timestamp")
 
 
-def _edges(store, q: ProcessQuery) -> ibis.Table:
+def _edges(store, q: ProcessQuery, late: bool = False) -> ibis.Table:
     """Every directly-follows step of every case, with ``▶``/``■`` at its ends: columns
-    ``_source``, ``case_id``, ``src``, ``dst``, ``hours`` (null where unknown)."""
-    s = _steps(_events(store, q))
-    inner = s.select(
-        "_source", "case_id", src=ibis.coalesce(s.prev, ibis.literal(START)), dst=s.activity,
-        hours=ibis.cases((s.prev.notnull(), _hours(s.at, s.prev_at)),
-                         (s.received.notnull(), _hours(s.at, _at_midnight(s.received))),
+    ``_source``, ``case_id``, ``src``, ``dst``, ``hours`` (null where unknown). One window
+    pass over the events (no join); the case facts (receipt, decision) are joined to a case's
+    first and last event only, the rows that need them. ``late``: only the cases decided after
+    their due date (joined to the events before the window pass)."""
+    e = _events(store, q, facts=False)
+    if late:
+        e = _with_facts(store, e, how="inner")
+        e = e.filter(e.decided.notnull() & e.due.notnull() & (e.decided > e.due))
+    s = _steps(e.select("_source", "case_id", "activity", "at",
+                        *(c for c in ("received", "decided") if c in e.columns)))
+    inner = s.filter(s.prev.notnull())
+    inner = inner.select("_source", "case_id", src=inner.prev, dst=inner.activity,
+                         hours=_hours(inner.at, inner.prev_at))
+    b = _with_facts(store, s.filter(s.prev.isnull() | s.nxt.isnull()))
+    first = b.filter(b.prev.isnull())
+    starts = first.select(
+        "_source", "case_id", src=ibis.literal(START), dst=first.activity,
+        hours=ibis.cases((first.received.notnull(),
+                          _hours(first.at, _at_midnight(first.received))),
                          else_=ibis.null("float64")))
-    last = s.filter(s.nxt.isnull())
+    last = b.filter(b.nxt.isnull())
     ends = last.select(
         "_source", "case_id", src=last.activity, dst=ibis.literal(END),
         hours=ibis.cases((last.decided.notnull(),
                           _hours(_at_midnight(last.decided), _at_midnight(last.at.date()))),
                          else_=ibis.null("float64")))
-    return ibis.union(inner, ends.cast(inner.schema()))
+    return ibis.union(inner, starts.cast(inner.schema()), ends.cast(inner.schema()))
 
 
 def _cached(store, name: str, q: ProcessQuery, build, *extra):
@@ -162,10 +193,11 @@ def _per_case(store, q: ProcessQuery) -> ibis.Table:
 
 
 def _sequence(store, e: ibis.Table) -> ibis.Value:
-    """A case's activities in time order (then by name), joined by SEP. Spark has no ordered
-    string aggregate: there the (time, activity) pairs are collected and sorted, which gives
-    the same order."""
-    if store.figures_engine != "spark":
+    """A case's activities in time order (then by name), joined by SEP. PostgreSQL orders
+    them in its string aggregate; DuckDB's ordered aggregates are slow at millions of cases
+    (and Spark has none), so there the (time, activity) pairs are collected, sorted (which
+    gives the same order) and joined."""
+    if store.figures_engine == "postgres":
         return e.activity.group_concat(SEP, order_by=[e.at, e.activity])
     pairs = ibis.struct({"at": e.at, "activity": e.activity}).collect().sort()
     return pairs.map(lambda p: p.activity).join(SEP)
@@ -176,7 +208,7 @@ def variants(store, q: ProcessQuery, top: int | None = None) -> list[dict[str, A
     activities), ``cases``, ``share`` (0–100, of the query's cases) and ``median_days``
     (throughput from first to last event)."""
     def build():
-        e = _events(store, q)  # one lean pass: the sequence and the first and last time
+        e = _events(store, q, facts=False)  # one pass: the sequence, first and last time
         c = e.group_by(["_source", "case_id"]).aggregate(
             variant=_sequence(store, e),
             first_at=e.at.min(), last_at=e.at.max())
@@ -236,12 +268,7 @@ def bottlenecks(store, q: ProcessQuery) -> list[dict[str, Any]]:
     (``transition`` | ``activity``), ``from`` (null for an activity), ``to``, ``cases``,
     ``occurrences``, ``total_days``, ``median_days``, ``rank``."""
     def build():
-        d = _edges(store, q)
-        late = _per_case(store, q)
-        late = late.filter(late.decided.notnull() & late.due.notnull()
-                           & (late.decided > late.due))
-        late = late.select(l_source="_source", l_case="case_id")
-        d = d.join(late, (d["_source"] == late.l_source) & (d.case_id == late.l_case))
+        d = _edges(store, q, late=True)
         d = d.filter(d.hours.notnull()).mutate(days=d.hours / 24.0)
         trans = d.group_by(["src", "dst"]).aggregate(
             cases=d.case_id.nunique(), occurrences=d.count(), total_days=d.days.sum(),

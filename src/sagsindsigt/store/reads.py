@@ -401,6 +401,28 @@ def process_events(store) -> ibis.Table:
     return store.scoped(j)
 
 
+def process_events_lean(store) -> ibis.Table | None:
+    """The events alone (``_source``, ``case_id``, ``activity``, ``at``, ``actor``,
+    ``lifecycle``), without the join to their cases, where the caller's scope holds every
+    event (then the join decides nothing): ``None`` otherwise, and the caller reads
+    :func:`process_events`. A process analysis with no filter on its cases joins the case
+    facts to the few rows that need them (a case's first and last event) instead of to every
+    event."""
+    if not current().data_scope.everything:
+        return None
+    return store._raw("events").select("_source", "case_id", "activity", "at", "actor",
+                                       "lifecycle")
+
+
+def process_case_facts(store) -> ibis.Table:
+    """Each case's receipt, decision and due date by (``f_source``, ``f_case``), unscoped:
+    only for joining to events already inside the caller's scope
+    (:func:`process_events_lean`)."""
+    c = store._raw("cases")
+    return c.select(f_source="_source", f_case="case_id", received="received",
+                    decided="decided", due="due")
+
+
 def stalled_cases(store, days: dict[str, date], idle: int, administration: str | None = None,
                   unit: str | None = None, case_type: str | None = None
                   ) -> list[dict[str, Any]]:
@@ -593,7 +615,8 @@ __all__ = [
     "audit_events", "audit_round", "audit_round_facts", "audit_sample", "batches", "case_types",
     "complaint", "complaint_versions", "concepts", "coverage", "coverage_by_source",
     "decided_cases", "latest_year", "Node", "open_cases", "organisation", "outside_scope",
-    "pending_rejects", "process_events", "received_span", "recent_registrations", "registrations",
+    "pending_rejects", "process_case_facts", "process_events", "process_events_lean",
+    "received_span", "recent_registrations", "registrations",
     "rejects", "require_visible", "review_rounds", "reviews", "round_reviews", "stalled_cases",
     "targets", "timeliness_rules",
 ]
