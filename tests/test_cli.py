@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -296,6 +297,45 @@ def test_the_default_period_and_the_names_are_kept_until_their_data_change(db, c
     assert fresh["year"] == "2015" and fresh["types"] == {"A": "Aktivering"}
     assert "ibis" in fresh["heavy"]  # read again, and kept for the next one
     assert names(db) == {**fresh, "heavy": []}
+
+
+REPORT = """
+import json, sys
+from sagsindsigt.cli import main
+code = main(["--db", sys.argv[1], "report", "oekonomiudvalg", "-o", sys.argv[2]])
+heavy = sorted(m for m in ("ibis", "polars", "pyarrow", "pandas", "vl_convert")
+               if m in sys.modules)
+print(json.dumps({"code": code, "heavy": heavy}), file=sys.stderr)
+"""
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils mangler")
+def test_a_one_shot_report_after_an_import_starts_neither_query_layer_nor_chart_engine(
+        db, capsys, tmp_path):
+    """Issue 16, point 4: the import prepares the default report's figures and draws its
+    charts into the store; a new process then lays out the PDF only, and it reads as the
+    report drawn afresh."""
+    code, out, _ = run(capsys, "--db", db, "import", "cases", "cases.csv", "--covers", "2014")
+    assert "Tallene er beregnet og gemt" in out
+    kept = tmp_path / "kept.pdf"
+    p = subprocess.run([sys.executable, "-c", REPORT, db, str(kept)], capture_output=True,
+                       text=True, check=True)
+    assert json.loads(p.stderr.strip().splitlines()[-1]) == {"code": 0, "heavy": []}
+    from sagsindsigt.access import SYSTEM, acting_as
+    from sagsindsigt.reports import build_report, render
+    from sagsindsigt.store import Store
+
+    drawn = tmp_path / "drawn.pdf"
+    store = Store(db)
+    with acting_as(SYSTEM):
+        drawn.write_bytes(render(build_report(store, "oekonomiudvalg", "2014"), "pdf"))
+    store.close()
+
+    def text(path):
+        return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True,
+                              capture_output=True, text=True).stdout
+
+    assert "Klager i forhold til sagsmængde" in text(kept) and text(kept) == text(drawn)
 
 
 def test_no_prepare_leaves_the_figure_to_its_first_query(db, capsys, tmp_path):

@@ -444,10 +444,12 @@ def report(ctx, kind, period, where, fmt, output, internal, threshold) -> None:
     from .kpis import KpiUsageError
     from .reports import build_report, render
 
-    if fmt in ("pdf", "html"):  # WeasyPrint and the chart engine load while the figures are
-        from .reports.pdf import prepare_in_background  # computed (the database's time)
+    if fmt == "pdf":  # WeasyPrint loads while the figures are read or computed; the chart
+        import threading  # engine starts only for a chart not kept in the store
 
-        prepare_in_background()
+        from .reports.pdf import prepare_pages
+
+        threading.Thread(target=prepare_pages, name="rapport-forberedelse", daemon=True).start()
     store = _store(ctx)
     try:
         from .kpis.keep import latest_year
@@ -456,7 +458,7 @@ def report(ctx, kind, period, where, fmt, output, internal, threshold) -> None:
                            internal=internal, threshold=threshold)
     except KpiUsageError as exc:
         raise Usage(str(exc)) from exc
-    data = render(rep, fmt)
+    data = render(rep, fmt, store=store)
     try:
         output.write_bytes(data)
     except OSError as exc:

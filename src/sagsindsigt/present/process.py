@@ -86,7 +86,8 @@ def process_map(edges: list[dict], weight: str = "antal", share: int = 100,
             pos[n] = (x0 + j * (BOX_W + GAP_X), PAD + i * (BOX_H + GAP_Y))
     top = max((_w(e, weight) for e in shown), default=1.0) or 1.0
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
-             f'width="{width:.0f}" height="{height:.0f}" class="process-map" role="img" aria-labelledby="pm-title pm-desc">',
+             f'width="{width:.0f}" height="{height:.0f}" class="process-map" role="img" '
+             'aria-labelledby="pm-title pm-desc">',
              f'<title id="pm-title">{escape(title)}</title>',
              f'<desc id="pm-desc">{escape(_describe(shown, edges, weight))}</desc>',
              '<defs><marker id="pm-arrow" viewBox="0 0 10 10" refX="9" refY="5" '

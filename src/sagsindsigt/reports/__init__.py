@@ -14,6 +14,7 @@ from collections.abc import Callable
 from ..calendar import Period
 from ..present.charts import report_chart
 from ..present.tables import LEFT_OUT, Table, has_figure
+from ..store.deps import tracking
 from .kinds import KINDS, TITLES, build, check
 from .model import COUNT, Report, Source
 from .suppression import suppress
@@ -39,7 +40,9 @@ def build_report(store, kind: str, period: str | Period, where: list[str] | None
         progress("figures", 0.0)
         src.on_get = lambda n: progress("figures", min(0.95, (n - start) / expected))
     try:
-        report = build(src, kind, period, where, internal, threshold)
+        with tracking() as seen:
+            report = build(src, kind, period, where, internal, threshold)
+        report.reads = frozenset(seen)
     finally:
         src.on_get = None
     _QUERIES[kind] = max(src.calls - start, 1)
@@ -79,7 +82,9 @@ def leave_out_rows_without_figures(t: Table, report: Report) -> None:
                        "valgte filtre, så tabellen er tom.")
 
 
-def render(report: Report, fmt: str, progress: Progress | None = None) -> bytes:
+def render(report: Report, fmt: str, progress: Progress | None = None, store=None) -> bytes:
+    """The report as bytes in ``fmt``. With ``store`` the drawn charts are kept there
+    (:func:`sagsindsigt.reports.pdf.draw_charts`), for a one-shot command's next report."""
     say = progress or (lambda stage, share: None)
     if fmt == "xlsx":
         from .xlsx import render_xlsx
@@ -91,12 +96,12 @@ def render(report: Report, fmt: str, progress: Progress | None = None) -> bytes:
     if fmt == "html":
         from .pdf import draw_charts, render_html
 
-        charts = draw_charts(report, lambda share: say("charts", share))
+        charts = draw_charts(report, lambda share: say("charts", share), store)
         return render_html(report, charts).encode("utf-8")
     if fmt == "pdf":
         from .pdf import render_pdf
 
-        return render_pdf(report, progress)
+        return render_pdf(report, progress, store)
     raise ValueError(f"Ukendt format '{fmt}': brug pdf, xlsx eller html.")
 
 

@@ -46,6 +46,7 @@ class Report:
     batches: list[dict]
     made: date = field(default_factory=date.today)
     notes: list[str] = field(default_factory=list)
+    reads: frozenset[str] = frozenset()  # the tables its figures were read from
 
     def tables(self) -> list[Table]:
         return [t for s in self.sections for t in s.tables]

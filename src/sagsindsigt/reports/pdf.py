@@ -86,23 +86,37 @@ def charted(t: Table) -> bool:
     return bool(t.rows and t.chart and t.chart.spec and t.chart.spec["data"]["values"])
 
 
-def draw_charts(report: Report, progress: Callable[[float], None] | None = None
-                ) -> dict[int, str]:
+def draw_charts(report: Report, progress: Callable[[float], None] | None = None,
+                store=None) -> dict[int, str]:
     """Every chart of the report drawn once, by the ``id`` of its table (the template asks
-    for each by its table); ``progress`` hears the share drawn after each."""
+    for each by its table); ``progress`` hears the share drawn after each. With ``store``
+    each drawing is kept there like a figure (keyed by its spec, which holds its data; gone
+    when a table the report's figures read changes), so a new process does not start the
+    chart engine to draw it again."""
     tables = [t for t in report.tables() if charted(t)]
     out = {}
     for i, t in enumerate(tables, start=1):
-        out[id(t)] = svg(t.chart.spec)
+        out[id(t)] = svg(t.chart.spec) if store is None else _kept(store, report, t.chart.spec)
         if progress:
             progress(i / len(tables))
     return out
 
 
+def _kept(store, report: Report, spec: dict) -> str:
+    from ..kpis import keep
+    from ..store.deps import note
+
+    def draw() -> str:
+        note(report.reads)  # drawn from figures that read these tables
+        return svg(spec)
+
+    return keep.cached(store, ("chart", json.dumps(spec, sort_keys=True, default=str)), draw)
+
+
 _prepared = threading.Lock()
 _ready = threading.Event()
 SAMPLE = ("<html lang=da><style>html{font:9.5pt \"DejaVu Sans\"}</style><body><p>Æ ø å "
-          "<b>1.234,5 %</b></p><img src=\"{}\" alt=\"\"></body></html>")
+          "<b>1.234,5 %</b></p>{}</body></html>")
 
 
 def prepare() -> None:
@@ -116,8 +130,16 @@ def prepare() -> None:
 
         chart = svg({"mark": "bar", "data": {"values": [{"a": 1}]},
                      "encoding": {"x": {"field": "a", "type": "quantitative"}}})
-        HTML(string=SAMPLE.replace("{}", chart)).write_pdf()
+        HTML(string=SAMPLE.replace("{}", f'<img src="{chart}" alt="">')).write_pdf()
         _ready.set()
+
+
+def prepare_pages() -> None:
+    """WeasyPrint with Pango and the fonts loaded (the tiny page of :func:`prepare`, without
+    a chart): what a one-shot report whose charts are kept in the store waits for."""
+    from weasyprint import HTML
+
+    HTML(string=SAMPLE.replace("{}", "")).write_pdf()
 
 
 _started: list[threading.Thread] = []
@@ -181,15 +203,16 @@ def render_html(report: Report, charts: dict[int, str] | None = None) -> str:
         filters="; ".join(f"{k}: {v}" for k, v in report.filters) or "ingen")
 
 
-def render_pdf(report: Report, progress: Callable[[str, float], None] | None = None
-               ) -> bytes:
+def render_pdf(report: Report, progress: Callable[[str, float], None] | None = None,
+               store=None) -> bytes:
     """The report printed on A4. ``progress(stage, share)`` hears the charts being drawn
-    ("charts") and the pages being laid out and written ("pages")."""
+    ("charts") and the pages being laid out and written ("pages"); ``store``: see
+    :func:`draw_charts`."""
     from weasyprint import HTML
 
     say = progress or (lambda stage, share: None)
     say("charts", 0.0)
-    charts = draw_charts(report, lambda share: say("charts", share))
+    charts = draw_charts(report, lambda share: say("charts", share), store)
     html = render_html(report, charts)
     say("pages", 0.0)
     doc = HTML(string=html, base_url=str(HERE)).render()

@@ -347,16 +347,19 @@ def _warm(fig: Figures, public=None) -> None:
 
 def _warm_reports(fig: Figures, period: str) -> None:
     """The Rapporter page's default choices made ready: WeasyPrint, the fonts and the chart
-    engine loaded, and the figures of each report for the whole municipality in the default
-    period computed (then a report costs its drawing only)."""
+    engine loaded, the figures of each report for the whole municipality in the default
+    period computed and its charts drawn and kept in the store (then a report costs its
+    layout only, here and in a one-shot ``sagsindsigt report``)."""
     from ..reports import KINDS, Source, build_report
-    from ..reports.pdf import prepare
+    from ..reports.pdf import draw_charts, prepare
 
     prepare()
     for kind in KINDS:
         try:
-            build_report(fig.store, kind, period, [],
-                         source=Source(fig.store, get=fig.get, lock=fig.lock))
+            report = build_report(fig.store, kind, period, [],
+                                  source=Source(fig.store, get=fig.get, lock=fig.lock))
+            with fig.lock:
+                draw_charts(report, store=fig.store)
         except Exception:  # warming is a courtesy: the request that asks reports the error
             continue
 
