@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .. import lazy
-from ..access import restrict, scope_key
+from ..access import restrict, scope_conditions, scope_key
 from ..contract import KINDS, Kind
 from . import schema
 from .deps import changed_names, drop_stale, frozen, note, tracking
@@ -396,6 +396,26 @@ class Store:
         (:func:`sagsindsigt.access.restrict`): the rows outside it do not exist for the caller."""
         return restrict(self._raw(name))
 
+    def rows(self, name: str, columns: list[str], scoped: bool = True) -> pl.DataFrame:
+        """Some columns of a current table as a Polars frame, inside the acting principal's
+        scope (``scoped``; the same rule as :meth:`table`), read by SQL without Ibis: an
+        import reads the codes it checks rows against this way, so that the importing
+        process loads neither Ibis nor pandas (issue 16). For small tables (the rows come
+        as tuples); not for a lake's tables."""
+        types = dict(schema.columns(name))
+        cols = ", ".join(_q(c) for c in columns if types[c])
+        conds = []
+        for col, values in (scope_conditions(types) if scoped else []):
+            conds.append(f"{_q(col)} IN ({', '.join(_quoted(v) for v in sorted(values))})"
+                         if values else "FALSE")
+        where = f" WHERE {' AND '.join(conds)}" if conds else ""
+        note((name,))
+        sql = f"SELECT {cols} FROM {_q(name)}{where}"
+        # rows as tuples (small tables: the organisation, case types), not through Arrow,
+        # which would load pyarrow
+        return pl.DataFrame(self._engine.query(sql), orient="row",
+                            schema={c: _polars_type(types[c]) for c in columns})
+
     def scoped(self, expr: ibis.Table) -> ibis.Table:
         """The scope rule applied to a derived expression (a join that brings an
         administration or unit to rows that carry none of their own)."""
@@ -576,13 +596,19 @@ class Store:
             self._engine.execute("RESET checkpoint_threshold")
 
     # -- writing: versioned records ----------------------------------------------------------
-    def record_batch(self, batch: dict, rejects: pa.Table | None) -> None:
-        """Append a batch row and its rejected rows (call inside a transaction)."""
-        cols = schema.columns("batches")
-        self._engine.load_arrow("batches", pa.Table.from_pylist(
-            [{n: batch.get(n) for n, _ in cols}], schema=_arrow_schema(cols)))
+    def record_batch(self, batch: dict, rejects: pa.Table | pl.DataFrame | None) -> None:
+        """Append a batch row and its rejected rows, an Arrow table or a Polars frame (call
+        inside a transaction)."""
+        cols = [n for n, _ in schema.columns("batches")]
+        self._engine.execute(  # one row: its values as literals on DuckDB (no pandas)
+            f"INSERT INTO batches ({', '.join(_q(n) for n in cols)}) "
+            f"VALUES ({', '.join('?' for _ in cols)})", [batch.get(n) for n in cols])
         self.touch("batches")
-        if rejects is not None and rejects.num_rows:
+        if isinstance(rejects, pl.DataFrame):
+            if rejects.height:
+                self._engine.load_frame("rejects", rejects)
+                self.touch("rejects")
+        elif rejects is not None and rejects.num_rows:
             self._engine.load_arrow("rejects", rejects)
             self.touch("rejects")
 
@@ -745,15 +771,13 @@ class Staging:
         self._cols = cols
         self.columns = [c for c, _ in cols]
 
-    def append(self, rows: pa.Table) -> None:
-        """Add rows (the staging table's columns; a missing derived column is NULL)."""
-        if rows.num_rows:
-            types = dict(self._cols)
-            arrays = [rows.column(c) if c in rows.column_names
-                      else pa.nulls(rows.num_rows, arrow_type(types[c])) for c in self.columns]
-            data = pa.table(arrays, names=self.columns)
-            data = data.cast(pa.schema([(c, arrow_type(t)) for c, t in self._cols]))
-            self._store._engine.load_arrow(self.name, data)
+    def append(self, rows: pl.DataFrame) -> None:
+        """Add rows, a Polars frame (the staging table's columns; a missing derived column
+        is NULL), through :meth:`Engine.load_frame` (no pandas on DuckDB)."""
+        if rows.height:
+            self._store._engine.load_frame(self.name, rows.select([
+                (pl.col(c) if c in rows.columns else pl.lit(None)).cast(_polars_type(t))
+                .alias(c) for c, t in self._cols]))
 
     def duplicates(self, limit: int) -> tuple[int, int, pl.DataFrame | None]:
         """The rows whose id (the kind's key fields) occurs more than once in the file: how
