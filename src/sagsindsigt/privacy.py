@@ -15,6 +15,7 @@ import polars as pl
 _CPR = re.compile(r"(?<![0-9])[0-3][0-9][01][0-9][0-9]{2}[- ]?[0-9]{4}(?![0-9])")
 _CPR_RUST = r"(^|[^0-9])[0-3][0-9][01][0-9][0-9]{2}[- ]?[0-9]{4}([^0-9]|$)"
 MASK = "XXXXXX-XXXX"
+CPR_ANYWHERE = _CPR_RUST  # a CPR-shaped number anywhere in a text, for Polars' str.contains
 
 
 class SecretError(RuntimeError):

@@ -97,6 +97,15 @@ def test_same_file_again_and_a_newer_extract_in_parts(store, tmp_path, monkeypat
     assert current.height == 11
     assert current.filter(pl.col("case_id") == "C-9")["_version"].to_list() == [2]
     assert not current["citizen"].str.contains("1234").any()  # pseudonymised in every part
+    # the content hash made as a part is staged is the store's hash of the stored values
+    # (what a registration or a rehash computes), in the history and the current table
+    from sagsindsigt.contract import get_kind
+
+    formula = store._content_hash(get_kind("cases"))
+    for table in ("cases", "cases_history"):
+        assert store._engine.query(
+            f"SELECT count(*), count(CASE WHEN _hash = {formula} THEN 1 END) FROM {table}"
+        )[0] == ((11, 11) if table == "cases" else (12, 12))
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])

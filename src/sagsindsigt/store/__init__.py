@@ -633,8 +633,8 @@ class Store:
         name = f"_import_{kind.name}"
         fields = {f.name for f in kind.fields}
         cols = [("_row", "BIGINT"), ("_ok", "BOOLEAN"), ("_source", "VARCHAR"),
-                ("_key", "VARCHAR")] + [(c, t) for c, t in schema.kind_columns(kind, True)
-                                        if c in fields or c in derived]
+                ("_key", "VARCHAR"), ("_hash", "VARCHAR")] + [
+            (c, t) for c, t in schema.kind_columns(kind, True) if c in fields or c in derived]
         e = self._engine
         limit = None
         if memory_mb and self.backend == "duckdb":
@@ -670,11 +670,7 @@ class Store:
         an Arrow table, or the good rows of a :class:`Staging` table.
         """
         if isinstance(staged, Staging):
-            n = staged.good_rows()
-            derived = [c for c, _ in DERIVED.get(kind.name, []) if c in staged.columns]
-            return self._write_versions(kind, batch_id,
-                                        f"(SELECT * FROM {_q(staged.name)} WHERE _ok)", n,
-                                        derived)
+            return self._write_staged(kind, batch_id, staged)
         if staged.num_rows == 0:
             return WriteResult(0, 0)
         fields = [f.name for f in kind.fields]
@@ -722,6 +718,62 @@ class Store:
                     f'{flist}{dlist} FROM "{changed}"')
         finally:
             e.execute(f'DROP TABLE IF EXISTS "{changed}"')
+        return WriteResult(loaded=loaded, unchanged=rows - loaded)
+
+    def _write_staged(self, kind: Kind, batch_id: int, staged: Staging) -> WriteResult:
+        """Write the good rows of an import's staging table that are new or changed as their
+        next versions: the content hash computed once, in the staging table; when the
+        source has no current records of this kind yet (a first load), every good row is
+        version 1 and goes straight into the history and the current table; else the rows
+        that changed are found by one join with the current table, kept as row numbers and
+        versions only (16 bytes a row), and written from the staging table by them."""
+        rows = staged.good_rows()
+        if rows == 0:
+            return WriteResult(0, 0)
+        self.touch(kind.name, f"{kind.name}_history")
+        e, st, cur = self._engine, _q(staged.name), _q(kind.name)
+        fields = [f.name for f in kind.fields]
+        flist = ", ".join(_q(f) for f in fields)
+        derived = [c for c, _ in DERIVED.get(kind.name, []) if c in staged.columns]
+        dlist = "".join(", " + _q(d) for d in derived)
+        # hashed as staged on DuckDB (Staging.append); on PostgreSQL here
+        if self.backend != "duckdb":
+            e.execute(f"UPDATE {st} SET _hash = {self._content_hash(kind)} WHERE _ok")
+        seen = e.query(f"SELECT count(*) FROM (SELECT 1 FROM {cur} c WHERE c._source IN "
+                       f"(SELECT DISTINCT _source FROM {st}) LIMIT 1) x")[0][0]
+        if not seen:  # a first load of this source: nothing to compare with
+            picked, version = f"{st} s WHERE s._ok", "1"
+            loaded = rows
+        else:
+            changed = f"_changed_{kind.name}"
+            e.execute(f'DROP TABLE IF EXISTS "{changed}"')
+            e.execute(
+                f'CREATE TEMP TABLE "{changed}" AS SELECT s._row, coalesce(c._version, 0) + 1 '
+                f"AS _version FROM {st} s LEFT JOIN {cur} c ON c._source = s._source "
+                "AND c._key = s._key WHERE s._ok AND (c._hash IS NULL OR c._hash <> s._hash)")
+            picked, version = f'{st} s JOIN "{changed}" v ON v._row = s._row', "v._version"
+            loaded = e.query(f'SELECT count(*) FROM "{changed}"')[0][0]
+        try:
+            if loaded:
+                sel = ", ".join(f"s.{_q(f)}" for f in fields)
+                e.execute(
+                    f'INSERT INTO "{kind.name}_history" (_source, _key, _version, _batch, '
+                    f"_hash, {flist}) SELECT s._source, s._key, {version}, {int(batch_id)}, "
+                    f"s._hash, {sel} FROM {picked}")
+                if seen and e.query(f'SELECT count(*) FROM "_changed_{kind.name}" '
+                                    "WHERE _version > 1")[0][0]:
+                    e.execute(
+                        f"DELETE FROM {cur} WHERE EXISTS (SELECT 1 FROM {st} s JOIN "
+                        f'"_changed_{kind.name}" v ON v._row = s._row WHERE v._version > 1 '
+                        f"AND s._source = {cur}._source AND s._key = {cur}._key)")
+                dsel = "".join(", s." + _q(d) for d in derived)
+                e.execute(
+                    f"INSERT INTO {cur} (_source, _key, _version, _batch, _hash, {flist}"
+                    f"{dlist}) SELECT s._source, s._key, {version}, {int(batch_id)}, s._hash, "
+                    f"{sel}{dsel} FROM {picked}")
+        finally:
+            if seen:
+                e.execute(f'DROP TABLE IF EXISTS "_changed_{kind.name}"')
         return WriteResult(loaded=loaded, unchanged=rows - loaded)
 
     def update_derived(self, kind: Kind, rows: pa.Table) -> None:
@@ -775,9 +827,13 @@ class Staging:
         """Add rows, a Polars frame (the staging table's columns; a missing derived column
         is NULL), through :meth:`Engine.load_frame` (no pandas on DuckDB)."""
         if rows.height:
+            # the content hash computed by DuckDB as it loads the part (an UPDATE of the
+            # whole table later would hold every changed row in memory: out of memory at
+            # 10 M rows); elsewhere when the rows are written (Store._write_staged)
             self._store._engine.load_frame(self.name, rows.select([
                 (pl.col(c) if c in rows.columns else pl.lit(None)).cast(_polars_type(t))
-                .alias(c) for c, t in self._cols]))
+                .alias(c) for c, t in self._cols if c != "_hash"]),
+                {"_hash": self._store._content_hash(self.kind)})
 
     def duplicates(self, limit: int) -> tuple[int, int, pl.DataFrame | None]:
         """The rows whose id (the kind's key fields) occurs more than once in the file: how
@@ -789,9 +845,19 @@ class Staging:
         on = " AND ".join(f"s.{_q(k)} IS NOT DISTINCT FROM d.{_q(k)}" for k in keys)
         e = self._store._engine
         e.execute('DROP TABLE IF EXISTS "_import_twice"')
-        e.execute(f'CREATE TEMP TABLE "_import_twice" AS SELECT s.*, d._n FROM {_q(self.name)} s '
-                  f'JOIN (SELECT {klist}, count(*) AS _n FROM {_q(self.name)} GROUP BY {klist} '
-                  f'HAVING count(*) > 1) d ON {on}')
+        if self._store.backend == "duckdb":
+            # by a 64-bit hash of the key first (8 bytes a row in the engine's memory, not the
+            # text), then exactly among the few rows whose hash occurs more than once (NULL
+            # keys hash alike and count as the same, as IS NOT DISTINCT FROM does)
+            e.execute(
+                f'CREATE TEMP TABLE "_import_twice" AS SELECT s.*, count(*) OVER '
+                f"(PARTITION BY {klist}) AS _n FROM {_q(self.name)} s WHERE hash({klist}) IN "
+                f"(SELECT hash({klist}) AS _h FROM {_q(self.name)} GROUP BY _h "
+                "HAVING count(*) > 1) QUALIFY _n > 1")
+        else:
+            e.execute(f'CREATE TEMP TABLE "_import_twice" AS SELECT s.*, d._n FROM '
+                      f'{_q(self.name)} s JOIN (SELECT {klist}, count(*) AS _n FROM '
+                      f'{_q(self.name)} GROUP BY {klist} HAVING count(*) > 1) d ON {on}')
         try:
             n, ok = e.query('SELECT count(*), count(CASE WHEN _ok THEN 1 END) '
                             'FROM "_import_twice"')[0]
