@@ -10,7 +10,7 @@
 2. imports it through the CLI, the real path: ``sagsindsigt --db NEW import cases FILE
    --covers ...``, in a process of its own;
    with ``--no-prepare``: the figures computed after an import (``sagsindsigt prepare``) are
-   KPI work, not import work, and are timed on their own line;
+   KPI work, not import work (``--prepare`` times them on a line of their own);
 3. the reference, in a process of its own: ``duckdb.connect(NEW).execute("CREATE TABLE t AS
    SELECT * FROM read_csv('FILE')")``, with the engine settings our import gives DuckDB
    (memory limit, no insertion order), and once more with DuckDB's defaults;
@@ -122,6 +122,8 @@ def main() -> int:
     ap.add_argument("--csv", type=Path, default=None,
                     help="the cases CSV: reused if it exists (with its .json beside it), else "
                          "generated there and kept (a 10,000,000-row file takes minutes)")
+    ap.add_argument("--prepare", action="store_true",
+                    help="also time 'sagsindsigt prepare' after the import (KPI work)")
     ap.add_argument("--json", type=Path, default=Path(__file__).parent / "results" /
                     "import.json", help="where the figures are written")
     a = ap.parse_args()
@@ -160,7 +162,7 @@ def main() -> int:
 
         ours = peak_alone([str(exe), "--db", str(db), "import", "cases", str(csv),
                            "--source", "bench", "--covers", covers, "--no-prepare"], env)
-        prep = peak_alone([str(exe), "--db", str(db), "prepare"], env)
+        prep = peak_alone([str(exe), "--db", str(db), "prepare"], env) if a.prepare else None
         from sagsindsigt.settings import Settings
 
         mem = Settings().import_memory_mb
@@ -189,8 +191,9 @@ def main() -> int:
     print(f"  {'DuckDB read_csv, its defaults':34} {ref_default['wall_s']:8.2f} "
           f"{ref_default['cpu_s']:8.2f} {ref_default['peak_rss_mb']:12.0f}   (ratio "
           f"{ours['cpu_s'] / max(ref_default['cpu_s'], 1e-9):.2f}× CPU)")
-    print(f"  {'then: sagsindsigt prepare':34} {prep['wall_s']:8.2f} {prep['cpu_s']:8.2f} "
-          f"{prep['peak_rss_mb']:12.0f}   (figures kept for pages; not import work)")
+    if prep:
+        print(f"  {'then: sagsindsigt prepare':34} {prep['wall_s']:8.2f} {prep['cpu_s']:8.2f} "
+              f"{prep['peak_rss_mb']:12.0f}   (figures kept for pages; not import work)")
     print(f"  ours: {ours['stdout'].splitlines()[-1] if ours['stdout'] else ours['stderr']}")
 
     rss_ok, cpu_ok, rows_ok = (ours["peak_rss_mb"] <= RSS_AIM_MB, cpu_ratio <= CPU_AIM,
@@ -213,7 +216,8 @@ def main() -> int:
         "reference_settings": {"memory_limit_mb": mem, "preserve_insertion_order": False},
         "reference_defaults": {k: v for k, v in ref_default.items()
                                if k.endswith(("_s", "_mb"))},
-        "prepare": {k: v for k, v in prep.items() if k.endswith(("_s", "_mb"))},
+        "prepare": {k: v for k, v in prep.items() if k.endswith(("_s", "_mb"))} if prep
+        else None,
         "ratios": {"wall": round(ours["wall_s"] / ref["wall_s"], 2),
                    "cpu": round(cpu_ratio, 2), "peak_rss": round(rss_ratio, 2)},
         "aims": {"peak_rss_mb": RSS_AIM_MB, "cpu_ratio": CPU_AIM},
