@@ -15,6 +15,7 @@ import polars as pl
 _CPR = re.compile(r"(?<![0-9])[0-3][0-9][01][0-9][0-9]{2}[- ]?[0-9]{4}(?![0-9])")
 _CPR_RUST = r"(^|[^0-9])[0-3][0-9][01][0-9][0-9]{2}[- ]?[0-9]{4}([^0-9]|$)"
 MASK = "XXXXXX-XXXX"
+CPR_ANYWHERE = _CPR_RUST  # a CPR-shaped number anywhere in a text, for Polars' str.contains
 
 
 class SecretError(RuntimeError):
@@ -57,12 +58,23 @@ class Pseudonymiser:
         self.key = key
         self.fingerprint = hmac.new(key, b"sagsindsigt-fingerprint",
                                     hashlib.sha256).hexdigest()[:16]
+        # HMAC-SHA-256 (RFC 2104) with the key's two padded blocks hashed once: each id then
+        # costs two copies of a hash state instead of a new HMAC context (about 2 × faster,
+        # the same bytes as hmac.digest; a test compares them)
+        block = hashlib.sha256(key).digest() if len(key) > 64 else key
+        block = block.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
 
     def __call__(self, value: str) -> str:
         return self._digest(normalise_id(value))
 
     def _digest(self, normalised: str) -> str:
-        return "p_" + hmac.digest(self.key, normalised.encode(), "sha256").hex()[:32]
+        inner = self._inner.copy()
+        inner.update(normalised.encode())
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return "p_" + outer.hexdigest()[:32]
 
     def series(self, s: pl.Series, memo: dict[str, str] | None = None) -> pl.Series:
         """The same pseudonyms for a whole column: normalised in one pass, and each distinct

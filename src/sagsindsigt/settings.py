@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     # an import reads, checks and stages its file in parts of at most this many rows
     import_chunk_rows: int = 50_000
     # the memory DuckDB may use during an import; the rest spills to its temporary directory
-    import_memory_mb: int = 256
+    import_memory_mb: int = 96
     # The weekly digest by e-mail (`sagsindsigt digest send`, docs/server.md "E-mail"): the
     # SMTP server, STARTTLS before signing in, the account (the password only from the
     # environment or a secrets file), the sender, the dashboard's public address for the links,

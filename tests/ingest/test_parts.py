@@ -97,6 +97,15 @@ def test_same_file_again_and_a_newer_extract_in_parts(store, tmp_path, monkeypat
     assert current.height == 11
     assert current.filter(pl.col("case_id") == "C-9")["_version"].to_list() == [2]
     assert not current["citizen"].str.contains("1234").any()  # pseudonymised in every part
+    # the content hash made as a part is staged is the store's hash of the stored values
+    # (what a registration or a rehash computes), in the history and the current table
+    from sagsindsigt.contract import get_kind
+
+    formula = store._content_hash(get_kind("cases"))
+    for table in ("cases", "cases_history"):
+        assert store._engine.query(
+            f"SELECT count(*), count(CASE WHEN _hash = {formula} THEN 1 END) FROM {table}"
+        )[0] == ((11, 11) if table == "cases" else (12, 12))
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
@@ -113,3 +122,41 @@ def test_blocks_read_as_the_whole_file(tmp_path, monkeypatch, encoding):
             parts = list(read.csv_chunks(path, rows))
             assert all(p.height <= rows for p in parts)
             assert pl.concat(parts).equals(whole)
+
+
+def test_an_importing_process_loads_neither_pandas_nor_ibis(tmp_path):
+    """DuckDB's Python client imports pandas when it binds a parameter or is handed Arrow
+    data, and Ibis's DuckDB backend imports it too: a second of CPU and 50 MB of every import
+    (issue 16). An import of a CSV on DuckDB goes without them (parameters as literals, parts
+    through Parquet files, the known codes read as rows)."""
+    import subprocess
+    import sys
+
+    setup = f"""
+from pathlib import Path
+from sagsindsigt.store import open_store
+from sagsindsigt.ingest import import_file
+from sagsindsigt.settings import Settings
+tmp = Path({str(tmp_path)!r})
+(tmp / "typer.csv").write_text("code;name;administration\\nSL100;Hjælp;SOF\\n", encoding="utf-8")
+import_file(open_store(str(tmp / "s.duckdb"), create=True), "case_types", tmp / "typer.csv",
+            settings=Settings(secret="k" * 64))
+"""
+    script = f"""
+import sys
+from pathlib import Path
+from sagsindsigt.store import open_store
+from sagsindsigt.ingest import import_file
+from sagsindsigt.settings import Settings
+tmp = Path({str(tmp_path)!r})
+(tmp / "sager.csv").write_text(
+    "case_id;administration;case_type;received;citizen\\n"
+    "1;SOF;SL100;31-03-2014;010203-1234\\n2;SOF;SL100;1.4.2014;\\n", encoding="utf-8")
+r = import_file(open_store(str(tmp / "s.duckdb")), "cases", tmp / "sager.csv",
+                settings=Settings(secret="k" * 64))
+print(r.rows_loaded, r.rows_rejected, "pandas" in sys.modules, "ibis" in sys.modules)
+"""
+    subprocess.run([sys.executable, "-c", setup], check=True)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["2", "0", "False", "False"]

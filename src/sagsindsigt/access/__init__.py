@@ -234,20 +234,29 @@ def view_key() -> tuple[str, str]:
     return (p.role, p.data_scope.key())
 
 
-def restrict(t: ibis.Table) -> ibis.Table:
-    """The rows of ``t`` inside the acting principal's data scope. Tables that name an
-    administration are filtered by it (and by unit under a center); tables that name only a
-    unit (audit samples) by the units under the scope; others are not case data."""
+def scope_conditions(columns) -> list[tuple[str, frozenset[str]]]:
+    """The scope rule for a table with ``columns``: the (column, values allowed) pairs a row
+    must meet, none for the whole table. Tables that name an administration are filtered by
+    it (and by unit under a center); tables that name only a unit (audit samples) by the
+    units under the scope; others are not case data. One rule for Ibis (:func:`restrict`)
+    and SQL (``Store.rows``)."""
     s = _current.get().data_scope
     if s.everything:
-        return t
-    cols = t.columns
-    if "administration" in cols:
-        t = t.filter(_isin(t.administration, s.administrations))
-        if s.units is not None and "unit" in cols:
-            t = t.filter(_isin(t.unit, s.units))
-    elif "unit" in cols:
-        t = t.filter(_isin(t.unit, s.member_units or frozenset()))
+        return []
+    if "administration" in columns:
+        out = [("administration", s.administrations)]
+        if s.units is not None and "unit" in columns:
+            out.append(("unit", s.units))
+        return out
+    if "unit" in columns:
+        return [("unit", s.member_units or frozenset())]
+    return []
+
+
+def restrict(t: ibis.Table) -> ibis.Table:
+    """The rows of ``t`` inside the acting principal's data scope (:func:`scope_conditions`)."""
+    for col, values in scope_conditions(t.columns):
+        t = t.filter(_isin(t[col], values))
     return t
 
 
@@ -268,4 +277,5 @@ def check_role(role: str) -> Role:
 
 __all__ = ["ALL", "AccessError", "Denied", "KOMMUNE", "NOTHING", "PERMISSIONS", "Principal",
            "ROLES", "Role", "SYSTEM", "Scope", "acting_as", "acting_name", "check_role",
-           "current", "now", "resolve", "restrict", "scope_key", "set_current", "view_key"]
+           "current", "now", "resolve", "restrict", "scope_conditions", "scope_key",
+           "set_current", "view_key"]

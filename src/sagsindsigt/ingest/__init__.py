@@ -13,7 +13,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
 
 from .. import danish
 from ..access import current
@@ -154,13 +153,9 @@ def _prepare(df: pl.DataFrame, kind: Kind, mapping: Mapping, fname: str) -> pl.D
 
 def _known(store: Store) -> Known:
     """The one read of the codes an import checks rows against: the loaded organisation (for
-    administration codes and units) and case types."""
-    org = store.table("organisation")
-    types = store.table("case_types")
-    return Known.of(  # compiled once per process (a registration reads them every time)
-        store.run_keyed(("known_organisation",),
-                        lambda: org.select("code", "name", "parent", "level")),
-        store.run_keyed(("known_case_types",), lambda: types.select("code", "administration")))
+    administration codes and units) and case types, inside the importer's scope."""
+    return Known.of(store.rows("organisation", ["code", "name", "parent", "level"]),
+                    store.rows("case_types", ["code", "administration"]))
 
 
 def _covers(kind: Kind, valid: pl.DataFrame, declared: str | None):
@@ -281,7 +276,7 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
     result.batch_id = batch_id
     reject_table = _reject_table(batch_id, fname, rejects, tables, hidden,
                                  settings.import_max_field_chars)
-    result.rejects = reject_table.to_pylist()[:200]
+    result.rejects = reject_table.head(200).to_dicts()
 
     staged = {}
     for name, c in checked.items():
@@ -405,7 +400,7 @@ def _import_parts(store: Store, kind: Kind, path: Path, m: Mapping, result: Impo
                     _ok=~pl.col(ROW).is_in(bad.implode()))
                 if cases:
                     rows = derive.with_case_derived(rows, types, closed, roll, memo=dues)
-                stage.append(rows.to_arrow())
+                stage.append(rows)
                 step("kontrollerer", min(read[0], size) if read[0] else 0, size)
         except ReadError as exc:
             raise ImportError_(str(exc)) from exc
@@ -458,7 +453,7 @@ def _import_parts(store: Store, kind: Kind, path: Path, m: Mapping, result: Impo
         result.covers, result.covers_declared = cov, declared
         batch_id = result.batch_id = store.next_batch_id()
         reject_table = _reject_rows(batch_id, fname, rejects, records, hidden)
-        result.rejects = reject_table.to_pylist()[:200]
+        result.rejects = reject_table.head(200).to_dicts()
         failed = _refused(result, strict)
         step("gemmer", 0, result.rows_read)
         with store.transaction():
@@ -521,14 +516,15 @@ def _too_many_rejects(fname: str, n: int, rejects: pl.DataFrame, hidden: set[str
             f"{first[ROW]}, felt {first['field']}: {reason}.")
 
 
+REJECT_COLUMNS = {"batch": pl.Int64, "file": pl.Utf8, "row": pl.Int64, "field": pl.Utf8,
+                  "value": pl.Utf8, "reason": pl.Utf8, "record": pl.Utf8}
+
+
 def _reject_table(batch_id: int, fname: str, rejects: pl.DataFrame,
                   tables: dict[str, pl.DataFrame], hidden: set[str], max_chars: int
-                  ) -> pa.Table:
-    schema = pa.schema([("batch", pa.int64()), ("file", pa.string()), ("row", pa.int64()),
-                        ("field", pa.string()), ("value", pa.string()), ("reason", pa.string()),
-                        ("record", pa.string())])
+                  ) -> pl.DataFrame:
     if not rejects.height:
-        return schema.empty_table()
+        return pl.DataFrame(schema=REJECT_COLUMNS)
     raw = pl.concat(list(tables.values()), how="diagonal_relaxed")
     records = _raw_records(raw, rejects[ROW].unique(), hidden, max_chars)
     return _reject_rows(batch_id, fname, rejects, records, hidden)
@@ -549,13 +545,12 @@ def _raw_records(raw: pl.DataFrame, rows: pl.Series, hidden: set[str], max_chars
 
 
 def _reject_rows(batch_id: int, fname: str, rejects: pl.DataFrame, records: dict[int, str],
-                 hidden: set[str]) -> pa.Table:
-    schema = pa.schema([("batch", pa.int64()), ("file", pa.string()), ("row", pa.int64()),
-                        ("field", pa.string()), ("value", pa.string()), ("reason", pa.string()),
-                        ("record", pa.string())])
+                 hidden: set[str]) -> pl.DataFrame:
+    """The rows of ``rejects`` as the store keeps them (a Polars frame: no pyarrow, so no
+    pandas, in an importing process)."""
     if not rejects.height:
-        return schema.empty_table()
-    return pa.table({
+        return pl.DataFrame(schema=REJECT_COLUMNS)
+    return pl.DataFrame({
         "batch": [batch_id] * rejects.height, "file": [fname] * rejects.height,
         "row": rejects[ROW].to_list(), "field": rejects["field"].to_list(),
         "value": [("(pseudonymiseret)" if f == "citizen" else v)
@@ -563,7 +558,7 @@ def _reject_rows(batch_id: int, fname: str, rejects: pl.DataFrame, records: dict
         "reason": [_hide_in_reason(f, v, why, hidden) for f, v, why in
                    zip(rejects["field"], rejects["value"], rejects["reason"], strict=True)],
         "record": [records.get(r) for r in rejects[ROW].to_list()],
-    }, schema=schema)
+    }, schema=REJECT_COLUMNS)
 
 
 def _hide_in_reason(field: str, value: str | None, reason: str | None,

@@ -160,7 +160,7 @@ def _strings(df: pl.DataFrame) -> pl.DataFrame:
 
 
 # -- CSV, read in blocks ------------------------------------------------------------------
-CSV_BLOCK = 4 * MB  # bytes of a CSV file read at a time (tests make it small)
+CSV_BLOCK = 1 * MB  # bytes of a CSV file read at a time (tests make it small)
 # pending text beyond which a CSV is cut at its last line break even where its quotes do not
 # pair up (a stray quote: polars refuses such a file whole or in pieces alike)
 CSV_CARRY = 64 * MB

@@ -23,7 +23,7 @@ from ..contract.kinds import (
     TIMESTAMP,
 )
 from ..danish import number
-from ..privacy import CPR_FULL, Pseudonymiser, mask_cpr, mask_cpr_expr
+from ..privacy import CPR_ANYWHERE, CPR_FULL, Pseudonymiser, mask_cpr, mask_cpr_expr
 from ..settings import Settings
 from . import known as known_codes
 from . import parse
@@ -277,6 +277,8 @@ def _text(raw: pl.Series, is_key: bool, pseudo: Pseudonymiser,
         uniq = shaped.filter(shaped.str.contains(CPR_FULL)).to_list()
         if uniq:
             raw = raw.replace({v: pseudo(v) for v in uniq})
+    if not raw.str.contains(CPR_ANYWHERE).any():  # most columns hold none: one pass, no copy
+        return raw
     return pl.DataFrame({"v": raw}).select(mask_cpr_expr(pl.col("v")))["v"].alias(raw.name)
 
 

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .. import lazy
-from ..access import restrict, scope_key
+from ..access import restrict, scope_conditions, scope_key
 from ..contract import KINDS, Kind
 from . import schema
 from .deps import changed_names, drop_stale, frozen, note, tracking
@@ -396,6 +396,26 @@ class Store:
         (:func:`sagsindsigt.access.restrict`): the rows outside it do not exist for the caller."""
         return restrict(self._raw(name))
 
+    def rows(self, name: str, columns: list[str], scoped: bool = True) -> pl.DataFrame:
+        """Some columns of a current table as a Polars frame, inside the acting principal's
+        scope (``scoped``; the same rule as :meth:`table`), read by SQL without Ibis: an
+        import reads the codes it checks rows against this way, so that the importing
+        process loads neither Ibis nor pandas (issue 16). For small tables (the rows come
+        as tuples); not for a lake's tables."""
+        types = dict(schema.columns(name))
+        cols = ", ".join(_q(c) for c in columns if types[c])
+        conds = []
+        for col, values in (scope_conditions(types) if scoped else []):
+            conds.append(f"{_q(col)} IN ({', '.join(_quoted(v) for v in sorted(values))})"
+                         if values else "FALSE")
+        where = f" WHERE {' AND '.join(conds)}" if conds else ""
+        note((name,))
+        sql = f"SELECT {cols} FROM {_q(name)}{where}"
+        # rows as tuples (small tables: the organisation, case types), not through Arrow,
+        # which would load pyarrow
+        return pl.DataFrame(self._engine.query(sql), orient="row",
+                            schema={c: _polars_type(types[c]) for c in columns})
+
     def scoped(self, expr: ibis.Table) -> ibis.Table:
         """The scope rule applied to a derived expression (a join that brings an
         administration or unit to rows that carry none of their own)."""
@@ -576,13 +596,19 @@ class Store:
             self._engine.execute("RESET checkpoint_threshold")
 
     # -- writing: versioned records ----------------------------------------------------------
-    def record_batch(self, batch: dict, rejects: pa.Table | None) -> None:
-        """Append a batch row and its rejected rows (call inside a transaction)."""
-        cols = schema.columns("batches")
-        self._engine.load_arrow("batches", pa.Table.from_pylist(
-            [{n: batch.get(n) for n, _ in cols}], schema=_arrow_schema(cols)))
+    def record_batch(self, batch: dict, rejects: pa.Table | pl.DataFrame | None) -> None:
+        """Append a batch row and its rejected rows, an Arrow table or a Polars frame (call
+        inside a transaction)."""
+        cols = [n for n, _ in schema.columns("batches")]
+        self._engine.execute(  # one row: its values as literals on DuckDB (no pandas)
+            f"INSERT INTO batches ({', '.join(_q(n) for n in cols)}) "
+            f"VALUES ({', '.join('?' for _ in cols)})", [batch.get(n) for n in cols])
         self.touch("batches")
-        if rejects is not None and rejects.num_rows:
+        if isinstance(rejects, pl.DataFrame):
+            if rejects.height:
+                self._engine.load_frame("rejects", rejects)
+                self.touch("rejects")
+        elif rejects is not None and rejects.num_rows:
             self._engine.load_arrow("rejects", rejects)
             self.touch("rejects")
 
@@ -607,8 +633,8 @@ class Store:
         name = f"_import_{kind.name}"
         fields = {f.name for f in kind.fields}
         cols = [("_row", "BIGINT"), ("_ok", "BOOLEAN"), ("_source", "VARCHAR"),
-                ("_key", "VARCHAR")] + [(c, t) for c, t in schema.kind_columns(kind, True)
-                                        if c in fields or c in derived]
+                ("_key", "VARCHAR"), ("_hash", "VARCHAR")] + [
+            (c, t) for c, t in schema.kind_columns(kind, True) if c in fields or c in derived]
         e = self._engine
         limit = None
         if memory_mb and self.backend == "duckdb":
@@ -644,11 +670,7 @@ class Store:
         an Arrow table, or the good rows of a :class:`Staging` table.
         """
         if isinstance(staged, Staging):
-            n = staged.good_rows()
-            derived = [c for c, _ in DERIVED.get(kind.name, []) if c in staged.columns]
-            return self._write_versions(kind, batch_id,
-                                        f"(SELECT * FROM {_q(staged.name)} WHERE _ok)", n,
-                                        derived)
+            return self._write_staged(kind, batch_id, staged)
         if staged.num_rows == 0:
             return WriteResult(0, 0)
         fields = [f.name for f in kind.fields]
@@ -698,6 +720,62 @@ class Store:
             e.execute(f'DROP TABLE IF EXISTS "{changed}"')
         return WriteResult(loaded=loaded, unchanged=rows - loaded)
 
+    def _write_staged(self, kind: Kind, batch_id: int, staged: Staging) -> WriteResult:
+        """Write the good rows of an import's staging table that are new or changed as their
+        next versions: the content hash computed once, in the staging table; when the
+        source has no current records of this kind yet (a first load), every good row is
+        version 1 and goes straight into the history and the current table; else the rows
+        that changed are found by one join with the current table, kept as row numbers and
+        versions only (16 bytes a row), and written from the staging table by them."""
+        rows = staged.good_rows()
+        if rows == 0:
+            return WriteResult(0, 0)
+        self.touch(kind.name, f"{kind.name}_history")
+        e, st, cur = self._engine, _q(staged.name), _q(kind.name)
+        fields = [f.name for f in kind.fields]
+        flist = ", ".join(_q(f) for f in fields)
+        derived = [c for c, _ in DERIVED.get(kind.name, []) if c in staged.columns]
+        dlist = "".join(", " + _q(d) for d in derived)
+        # hashed as staged on DuckDB (Staging.append); on PostgreSQL here
+        if self.backend != "duckdb":
+            e.execute(f"UPDATE {st} SET _hash = {self._content_hash(kind)} WHERE _ok")
+        seen = e.query(f"SELECT count(*) FROM (SELECT 1 FROM {cur} c WHERE c._source IN "
+                       f"(SELECT DISTINCT _source FROM {st}) LIMIT 1) x")[0][0]
+        if not seen:  # a first load of this source: nothing to compare with
+            picked, version = f"{st} s WHERE s._ok", "1"
+            loaded = rows
+        else:
+            changed = f"_changed_{kind.name}"
+            e.execute(f'DROP TABLE IF EXISTS "{changed}"')
+            e.execute(
+                f'CREATE TEMP TABLE "{changed}" AS SELECT s._row, coalesce(c._version, 0) + 1 '
+                f"AS _version FROM {st} s LEFT JOIN {cur} c ON c._source = s._source "
+                "AND c._key = s._key WHERE s._ok AND (c._hash IS NULL OR c._hash <> s._hash)")
+            picked, version = f'{st} s JOIN "{changed}" v ON v._row = s._row', "v._version"
+            loaded = e.query(f'SELECT count(*) FROM "{changed}"')[0][0]
+        try:
+            if loaded:
+                sel = ", ".join(f"s.{_q(f)}" for f in fields)
+                e.execute(
+                    f'INSERT INTO "{kind.name}_history" (_source, _key, _version, _batch, '
+                    f"_hash, {flist}) SELECT s._source, s._key, {version}, {int(batch_id)}, "
+                    f"s._hash, {sel} FROM {picked}")
+                if seen and e.query(f'SELECT count(*) FROM "_changed_{kind.name}" '
+                                    "WHERE _version > 1")[0][0]:
+                    e.execute(
+                        f"DELETE FROM {cur} WHERE EXISTS (SELECT 1 FROM {st} s JOIN "
+                        f'"_changed_{kind.name}" v ON v._row = s._row WHERE v._version > 1 '
+                        f"AND s._source = {cur}._source AND s._key = {cur}._key)")
+                dsel = "".join(", s." + _q(d) for d in derived)
+                e.execute(
+                    f"INSERT INTO {cur} (_source, _key, _version, _batch, _hash, {flist}"
+                    f"{dlist}) SELECT s._source, s._key, {version}, {int(batch_id)}, s._hash, "
+                    f"{sel}{dsel} FROM {picked}")
+        finally:
+            if seen:
+                e.execute(f'DROP TABLE IF EXISTS "_changed_{kind.name}"')
+        return WriteResult(loaded=loaded, unchanged=rows - loaded)
+
     def update_derived(self, kind: Kind, rows: pa.Table) -> None:
         """Set derived columns of current records from ``rows`` (_source, _key, derived...)."""
         self.touch(kind.name)
@@ -745,15 +823,17 @@ class Staging:
         self._cols = cols
         self.columns = [c for c, _ in cols]
 
-    def append(self, rows: pa.Table) -> None:
-        """Add rows (the staging table's columns; a missing derived column is NULL)."""
-        if rows.num_rows:
-            types = dict(self._cols)
-            arrays = [rows.column(c) if c in rows.column_names
-                      else pa.nulls(rows.num_rows, arrow_type(types[c])) for c in self.columns]
-            data = pa.table(arrays, names=self.columns)
-            data = data.cast(pa.schema([(c, arrow_type(t)) for c, t in self._cols]))
-            self._store._engine.load_arrow(self.name, data)
+    def append(self, rows: pl.DataFrame) -> None:
+        """Add rows, a Polars frame (the staging table's columns; a missing derived column
+        is NULL), through :meth:`Engine.load_frame` (no pandas on DuckDB)."""
+        if rows.height:
+            # the content hash computed by DuckDB as it loads the part (an UPDATE of the
+            # whole table later would hold every changed row in memory: out of memory at
+            # 10 M rows); elsewhere when the rows are written (Store._write_staged)
+            self._store._engine.load_frame(self.name, rows.select([
+                (pl.col(c) if c in rows.columns else pl.lit(None)).cast(_polars_type(t))
+                .alias(c) for c, t in self._cols if c != "_hash"]),
+                {"_hash": self._store._content_hash(self.kind)})
 
     def duplicates(self, limit: int) -> tuple[int, int, pl.DataFrame | None]:
         """The rows whose id (the kind's key fields) occurs more than once in the file: how
@@ -765,9 +845,19 @@ class Staging:
         on = " AND ".join(f"s.{_q(k)} IS NOT DISTINCT FROM d.{_q(k)}" for k in keys)
         e = self._store._engine
         e.execute('DROP TABLE IF EXISTS "_import_twice"')
-        e.execute(f'CREATE TEMP TABLE "_import_twice" AS SELECT s.*, d._n FROM {_q(self.name)} s '
-                  f'JOIN (SELECT {klist}, count(*) AS _n FROM {_q(self.name)} GROUP BY {klist} '
-                  f'HAVING count(*) > 1) d ON {on}')
+        if self._store.backend == "duckdb":
+            # by a 64-bit hash of the key first (8 bytes a row in the engine's memory, not the
+            # text), then exactly among the few rows whose hash occurs more than once (NULL
+            # keys hash alike and count as the same, as IS NOT DISTINCT FROM does)
+            e.execute(
+                f'CREATE TEMP TABLE "_import_twice" AS SELECT s.*, count(*) OVER '
+                f"(PARTITION BY {klist}) AS _n FROM {_q(self.name)} s WHERE hash({klist}) IN "
+                f"(SELECT hash({klist}) AS _h FROM {_q(self.name)} GROUP BY _h "
+                "HAVING count(*) > 1) QUALIFY _n > 1")
+        else:
+            e.execute(f'CREATE TEMP TABLE "_import_twice" AS SELECT s.*, d._n FROM '
+                      f'{_q(self.name)} s JOIN (SELECT {klist}, count(*) AS _n FROM '
+                      f'{_q(self.name)} GROUP BY {klist} HAVING count(*) > 1) d ON {on}')
         try:
             n, ok = e.query('SELECT count(*), count(CASE WHEN _ok THEN 1 END) '
                             'FROM "_import_twice"')[0]

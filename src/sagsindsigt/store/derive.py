@@ -19,8 +19,8 @@ pa = lazy.module("pyarrow")
 
 
 def case_type_info(store) -> pl.DataFrame:
-    t = store._raw("case_types").select("code", "administration", "benefit_area", "deadline")
-    df = pl.from_arrow(t.to_pyarrow())
+    df = store.rows("case_types", ["code", "administration", "benefit_area", "deadline"],
+                    scoped=False)
     return df.unique(subset=["code", "administration"], keep="first")
 
 
