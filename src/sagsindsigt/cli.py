@@ -680,7 +680,9 @@ def serve(ctx, host, port, workers, no_auth) -> None:
     elif not access_users.all_users(store):
         click.echo("Der er ingen brugere endnu: opret en med 'sagsindsigt users add NAVN "
                    "--role admin'.")
-    click.echo(f"Sagsindsigt kører på http://{host}:{port} (stop med Ctrl+C).")
+    where = f"Sagsindsigt kører på http://{host}:{port} (stop med Ctrl+C)."
+    click.echo("Starter: henter tallene til de første sider og beregner dem, der ikke er gemt "
+               "('sagsindsigt prepare' efter en indlæsning gør starten kort) …")
     secure = None if not loopback else False  # on loopback plain http carries the cookie
     if workers > 1:
         if store.lake_url:
@@ -689,13 +691,15 @@ def serve(ctx, host, port, workers, no_auth) -> None:
                            "SAGSINDSIGT_AUTH": "0" if no_auth else "1"})
         if secure is False:
             os.environ["SAGSINDSIGT_SECURE_COOKIES"] = "false"
+        click.echo(where)  # each worker reads its first pages as it starts
         uvicorn.run("sagsindsigt.web:app_from_env", factory=True, host=host, port=port,
                     workers=workers, log_level="warning", proxy_headers=True,
                     forwarded_allow_ips=Settings().trusted_proxies)
         return
     from .web import create_app
 
-    app = create_app(store, auth=not no_auth, secure_cookies=secure)
+    app = create_app(store, auth=not no_auth, secure_cookies=secure,
+                     ready=lambda: click.echo(where))
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True,
                 forwarded_allow_ips=Settings().trusted_proxies)
 

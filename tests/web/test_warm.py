@@ -75,3 +75,24 @@ def test_a_request_after_the_warm_up_never_waits_for_itself(demo_store, computed
     t.start()
     t.join(timeout=60)
     assert not t.is_alive() and len(done) == 1
+
+
+def test_the_app_says_it_is_ready_after_the_first_pages_are_read(demo_store, computed,
+                                                                  monkeypatch):
+    """`serve` prints "kører på" only when requests are answered: the app calls ``ready``
+    after its warm-up (which may compute for minutes on a lake or after an upgrade)."""
+    from fastapi.testclient import TestClient
+
+    events: list[str] = []
+    real = web_app._warm
+
+    def warm(fig, public=None):
+        real(fig, public)
+        events.append("warm")
+
+    monkeypatch.setattr(web_app, "_warm", warm)
+    monkeypatch.setenv("SAGSINDSIGT_SECRET_FILE", str(demo_store.secret_file))
+    app = web_app.create_app(demo_store, ready=lambda: events.append("ready"))
+    with TestClient(app) as client:
+        assert events == ["warm", "ready"]
+        assert client.get("/login").status_code == 200

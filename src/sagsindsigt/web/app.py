@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Literal
@@ -40,12 +41,14 @@ Adjustment_ = Annotated[Literal["auto", "none", "multiplicative", "additive"],
 
 
 def create_app(db: str | Store, warm: bool = True, auth: bool = True,
-               secure_cookies: bool | None = None, lake: str | None = None) -> FastAPI:
+               secure_cookies: bool | None = None, lake: str | None = None,
+               ready: Callable[[], object] | None = None) -> FastAPI:
     """The app over one store. ``warm``: before it accepts the first request, the app reads
     the figures of the first pages into its cache (kept in the store when the data changed,
     :func:`prepare`; computed and kept now if not), so the first visitors never wait for a
     computation. ``auth`` False
     is the ``--no-auth`` mode: one local user with every right (loopback only, see the CLI).
+    ``ready()`` is called once the app accepts requests (the CLI says so then).
     """
     from ..settings import Settings
     from . import access as web_access
@@ -64,6 +67,8 @@ def create_app(db: str | Store, warm: bool = True, auth: bool = True,
     async def lifespan(app):
         if warm:  # before the first request is accepted: read from the kept figures
             await run_in_threadpool(_warm, fig, app.state.citizen.figures)
+        if ready is not None:
+            ready()
         yield
         fig.close()
 
