@@ -732,6 +732,7 @@ class Store:
             return WriteResult(0, 0)
         self.touch(kind.name, f"{kind.name}_history")
         e, st, cur = self._engine, _q(staged.name), _q(kind.name)
+        changed = _q(f"_changed_{kind.name}")  # the changed rows' numbers and versions
         fields = [f.name for f in kind.fields]
         flist = ", ".join(_q(f) for f in fields)
         derived = [c for c, _ in DERIVED.get(kind.name, []) if c in staged.columns]
@@ -745,14 +746,13 @@ class Store:
             picked, version = f"{st} s WHERE s._ok", "1"
             loaded = rows
         else:
-            changed = f"_changed_{kind.name}"
-            e.execute(f'DROP TABLE IF EXISTS "{changed}"')
+            e.execute(f"DROP TABLE IF EXISTS {changed}")
             e.execute(
-                f'CREATE TEMP TABLE "{changed}" AS SELECT s._row, coalesce(c._version, 0) + 1 '
+                f"CREATE TEMP TABLE {changed} AS SELECT s._row, coalesce(c._version, 0) + 1 "
                 f"AS _version FROM {st} s LEFT JOIN {cur} c ON c._source = s._source "
                 "AND c._key = s._key WHERE s._ok AND (c._hash IS NULL OR c._hash <> s._hash)")
-            picked, version = f'{st} s JOIN "{changed}" v ON v._row = s._row', "v._version"
-            loaded = e.query(f'SELECT count(*) FROM "{changed}"')[0][0]
+            picked, version = f"{st} s JOIN {changed} v ON v._row = s._row", "v._version"
+            loaded = e.query(f"SELECT count(*) FROM {changed}")[0][0]
         try:
             if loaded:
                 sel = ", ".join(f"s.{_q(f)}" for f in fields)
@@ -760,11 +760,11 @@ class Store:
                     f'INSERT INTO "{kind.name}_history" (_source, _key, _version, _batch, '
                     f"_hash, {flist}) SELECT s._source, s._key, {version}, {int(batch_id)}, "
                     f"s._hash, {sel} FROM {picked}")
-                if seen and e.query(f'SELECT count(*) FROM "_changed_{kind.name}" '
+                if seen and e.query(f"SELECT count(*) FROM {changed} "
                                     "WHERE _version > 1")[0][0]:
                     e.execute(
                         f"DELETE FROM {cur} WHERE EXISTS (SELECT 1 FROM {st} s JOIN "
-                        f'"_changed_{kind.name}" v ON v._row = s._row WHERE v._version > 1 '
+                        f"{changed} v ON v._row = s._row WHERE v._version > 1 "
                         f"AND s._source = {cur}._source AND s._key = {cur}._key)")
                 dsel = "".join(", s." + _q(d) for d in derived)
                 e.execute(
@@ -773,7 +773,7 @@ class Store:
                     f"{sel}{dsel} FROM {picked}")
         finally:
             if seen:
-                e.execute(f'DROP TABLE IF EXISTS "_changed_{kind.name}"')
+                e.execute(f"DROP TABLE IF EXISTS {changed}")
         return WriteResult(loaded=loaded, unchanged=rows - loaded)
 
     def update_derived(self, kind: Kind, rows: pa.Table) -> None:
