@@ -139,7 +139,7 @@ def test_upgrade_on_duckdb_runs_init(db, capsys, tmp_path):
     s.close()
     code, out, _ = run(capsys, "--db", db, "upgrade")
     assert code == 0 and "bringes ajour af 'sagsindsigt init'" in out
-    assert "skemaversion 1 → 8" in out
+    assert "skemaversion 1 → 9" in out
     s = Store(db)
     assert {"users", "api_tokens", "access_log"} <= s._engine.table_names()
     s.close()

@@ -160,9 +160,11 @@ def _prepare(store) -> None:
     import time
 
     from .kpis import keep
+    from .store import derive
     from .web import prepare as prepare_pages
 
     start = time.perf_counter()
+    derive.ensure_process(store)
     bar = _progress()
     n = keep.prepare(store, progress=(lambda done, total: bar("beregner tal", done, total))
                      if bar else None)

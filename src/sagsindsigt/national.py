@@ -740,6 +740,9 @@ def build_store(store, n: int, years: int = 4, seed: int = 2014, scale: float = 
                             load(store, table, rows)
                         store.record_batch(row, None)
                     loaded += row["rows_loaded"]
+                from .store.derive import ensure_process
+
+                ensure_process(store)  # the rows above were written without an import
             demo.plan_audits(store, gen.concepts, gen.years[-1], seed)
     finally:
         if tmp is not None:

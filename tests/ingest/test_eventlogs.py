@@ -63,6 +63,26 @@ def _variants(traces) -> Counter:
     return Counter(tuple(a for _, a in tr) for tr in traces.values())
 
 
+def _same_from_the_events(store) -> None:
+    """The figures read from the paths and steps the store keeps after the import equal those
+    computed from the events (the store's stamp removed, as in a store made before them)."""
+    from sagsindsigt.kpis.process import bottlenecks, case_times, summary
+    from sagsindsigt.store import derive
+
+    def figures():
+        store._cache.clear()
+        q = ProcessQuery.make()
+        return (dfg(store, q), variants(store, q), bottlenecks(store, q), summary(store, q),
+                case_times(store, q, limit=50))
+
+    assert derive.process_stamp(store) is not None
+    kept = figures()
+    with store.transaction():
+        store._engine.execute("DELETE FROM meta WHERE key = 'process_tables'")
+    assert derive.process_stamp(store) is None
+    assert figures() == kept
+
+
 def test_the_xes_running_example(store):
     r = import_file(store, "events", XES, source="running", today=TODAY)
     assert (r.rows_read, r.rows_loaded, r.rows_rejected) == (42, 42, 0)
@@ -88,6 +108,7 @@ def test_the_xes_running_example(store):
     assert json.loads(e["attributes"]) == {"Activity": "register request", "Costs": "50",
                                            "Resource": "Pete"}
     assert json.loads(e["case_attributes"]) == {"creator": "Fluxicon Nitro"}
+    _same_from_the_events(store)
 
 
 def test_the_receipt_log_as_csv(store):
@@ -104,6 +125,7 @@ def test_the_receipt_log_as_csv(store):
     want = _variants(traces).most_common(3)
     assert [(tuple(x["variant"]), x["cases"]) for x in v] == want
     assert v[0]["cases"] == 713 and v[0]["share"] == 49.72
+    _same_from_the_events(store)
     # the case's attributes are kept with each of its events
     e = store.run(store.table("events").filter(lambda t: t.case_id == "case-10011")
                   .limit(1)).to_dicts()[0]
@@ -165,6 +187,7 @@ def test_lifecycle_bad_rows_and_namespaces(store, tmp_path):
     assert [(x["from"], x["to"], x["count"], x["median_hours"])
             for x in dfg(store, ProcessQuery.make())] == [  # as often each: by name
         ("afgør", END, 1, None), ("modtag", "afgør", 1, 48.0), (START, "modtag", 1, None)]
+    _same_from_the_events(store)
     # the instance of modtag with a start and a complete has a service time: 1,5 hours
     assert service_times(store, ProcessQuery.make()) == [
         {"activity": "modtag", "instances": 1, "median_hours": 1.5, "p90_hours": 1.5}]

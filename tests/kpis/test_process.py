@@ -240,3 +240,108 @@ def test_stalled_cases_on_the_worklist(process):
     assert [r["days"] for r in wl.rows] == sorted((r["days"] for r in wl.rows), reverse=True)
     assert {r["case_id"] for r in worklist(store, STALLED, unit="HCK", today=TODAY).rows} == {
         c for c in want if next(u for x, u, _, _ in cases if x == c) == "HCK"}
+
+
+# -- the paths and steps the store keeps (store.derive.refresh_process) -----------------------
+QUERIES = [ProcessQuery.make(), ProcessQuery.make("2014"), ProcessQuery.make(where=["unit=HCK"]),
+           ProcessQuery.make("2015-03"), ProcessQuery.make("2014-Q3", where=["case_type=A"])]
+
+
+def _everything(store) -> list:
+    """Every figure of every query in :data:`QUERIES`, computed now (the result cache
+    emptied: only the data decide)."""
+    store._cache.clear()
+    out = []
+    for q in QUERIES:
+        one = variants(store, q)[0]["variant"] if variants(store, q) else None
+        out.append((dfg(store, q), variants(store, q), bottlenecks(store, q), summary(store, q),
+                    rework(store, q), case_times(store, q, edge=(START, "modtaget")),
+                    case_times(store, q, variant=one) if one else None))
+    return out
+
+
+def _forget_stamp(store) -> None:
+    """The store as one made before schema 9 (no stamp on its process tables)."""
+    with store.transaction():
+        store._engine.execute("DELETE FROM meta WHERE key = 'process_tables'")
+
+
+def test_the_kept_paths_answer_as_the_events_do(process):
+    """Every import of events or cases rebuilds the process tables; every figure read from
+    them equals the figure computed from the events (both engines; the figures themselves are
+    checked against plain Python above)."""
+    from sagsindsigt.store import derive, reads
+
+    store = process[0]
+    assert derive.process_stamp(store) == {"cases": store.data_version()["cases"],
+                                           "events": store.data_version()["events"],
+                                           "split": False}
+    assert reads.process_table(store, "process_edges") is not None
+    kept = _everything(store)
+    _forget_stamp(store)
+    assert reads.process_table(store, "process_edges") is None
+    assert _everything(store) == kept
+    assert derive.ensure_process(store) is True  # prepare rebuilds them
+    assert derive.ensure_process(store) is False
+    assert reads.process_table(store, "process_edges") is not None
+    assert _everything(store) == kept
+
+
+def test_a_write_that_does_not_rebuild_leaves_them_unused(process, tmp_path):
+    """The tables are used only at the data versions they were made from: events written by
+    a writer that does not rebuild them (the national generator's direct load, a failed
+    rebuild) are in the figures at once, computed from the events, until the next rebuild."""
+    from sagsindsigt.store import derive, reads
+
+    store = process[0]
+    before = dfg(store, ProcessQuery.make())
+    with store.transaction():
+        store._engine.execute("INSERT INTO events (_source, _key, _version, _batch, _hash, "
+                              "case_id, activity, \"at\") VALUES ('log', 'L9', 1, 0, '', 'L9', "
+                              "'a', TIMESTAMP '2015-04-01 08:00:00')")
+        store.touch("events")
+    store.check_version()  # as every reader does first
+    assert reads.process_table(store, "process_edges") is None
+    store._cache.clear()
+    after = {(r["from"], r["to"]): r["count"] for r in dfg(store, ProcessQuery.make())}
+    assert after[(START, "a")] == 1 + next(r["count"] for r in before
+                                           if (r["from"], r["to"]) == (START, "a"))
+    assert derive.ensure_process(store) is True
+    store._cache.clear()
+    assert {(r["from"], r["to"]): r["count"] for r in dfg(store, ProcessQuery.make())} == after
+
+
+def test_a_rebuild_in_parts_gives_the_same_rows(process, monkeypatch):
+    """On DuckDB the rebuild goes a part of the cases at a time (memory bounded, as in an
+    import); any number of parts gives the same tables."""
+    from sagsindsigt.store import derive
+
+    store = process[0]
+    kept = _everything(store)
+    monkeypatch.setattr(derive, "PART_EVENTS", 7)
+    derive.refresh_process(store, memory_mb=96)
+    assert store._engine.query("SELECT count(*) FROM process_cases")[0][0] == len(process[1]) + 2
+    assert _everything(store) == kept
+
+
+def test_a_case_cut_by_unit_is_read_from_the_events(duck, tmp_path):
+    """A log on its own whose case moves between units: a filter on the unit cuts the case
+    (the analysis then sees the events in that unit only), which the kept paths cannot say,
+    so that question is computed from the events; the others still read the kept paths."""
+    from sagsindsigt.store import derive, reads
+
+    (tmp_path / "log.csv").write_text(
+        "case_id,activity,at,unit\n"
+        "K1,a,2015-03-01 08:00:00,U1\nK1,b,2015-03-02 08:00:00,U2\n"
+        "K1,c,2015-03-03 08:00:00,U1\nK2,a,2015-03-01 09:00:00,U1\n"
+        "K2,c,2015-03-01 12:00:00,U1\n", encoding="utf-8")
+    assert import_file(duck, "events", tmp_path / "log.csv", source="log").rows_rejected == 0
+    assert derive.process_stamp(duck)["split"] is True
+    assert reads.process_table(duck, "process_edges") is not None
+    assert reads.process_table(duck, "process_edges", by_unit=True) is None
+    got = {(r["from"], r["to"]): r["count"] for r in dfg(duck, ProcessQuery.make(
+        where=["unit=U1"]))}
+    assert got == {(START, "a"): 2, ("a", "c"): 2, ("c", END): 2}
+    whole = {(r["from"], r["to"]): r["count"] for r in dfg(duck, ProcessQuery.make())}
+    assert whole == {(START, "a"): 2, ("a", "b"): 1, ("b", "c"): 1, ("a", "c"): 1,
+                     ("c", END): 2}

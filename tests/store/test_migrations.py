@@ -278,6 +278,6 @@ def test_cli_upgrade_shows_the_version_before_and_after(pg_url, tmp_path, capsys
     old_style(pg_url)
     assert main(["--db", pg_url, "upgrade"]) == 0
     out = capsys.readouterr().out
-    assert "fra skemaversion 1 til 8 (migration ingen → 0008)" in out
+    assert "fra skemaversion 1 til 9 (migration ingen → 0009)" in out
     assert main(["--db", pg_url, "upgrade"]) == 0
-    assert "har allerede nyeste skemaversion 8 (migration 0008)" in capsys.readouterr().out
+    assert "har allerede nyeste skemaversion 9 (migration 0009)" in capsys.readouterr().out

@@ -68,7 +68,7 @@ def test_init_brings_a_release_3_duckdb_store_up_to_date_with_its_data(old_duck,
             assert columns(store, table) == [c for c, _ in cols] or set(
                 columns(store, table)) == {c for c, _ in cols}, table
         assert "name" in columns(store, "targets") and "name" in columns(store, "targets_history")
-        assert store.meta("schema_version") == SCHEMA_VERSION == "8"
+        assert store.meta("schema_version") == SCHEMA_VERSION == "9"
         # the data of the previous release, all of it
         assert sorted(r[0] for r in store._engine.query("SELECT case_id FROM cases")) == [
             "A1", "A2"]
@@ -96,7 +96,7 @@ def test_init_brings_a_release_3_duckdb_store_up_to_date_with_its_data(old_duck,
 def test_upgrade_tells_the_schema_version_on_duckdb(old_duck, capsys):
     assert main(["--db", old_duck, "upgrade"]) == 0
     out = capsys.readouterr().out
-    assert "skemaversion 3 → 8" in out
+    assert "skemaversion 3 → 9" in out
 
 
 def test_a_new_duckdb_store_has_exactly_the_declared_tables(tmp_path):

@@ -304,6 +304,8 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
             "status": result.status, "strict": strict, "loaded_at": datetime.now(),
             "message": result.message,
         }, reject_table)
+    if not failed:
+        _refresh_process(store, kind.name, settings)
     step("gemmer", result.rows_read, result.rows_read)
     logger.info("Batch %s (%s, kilde %s, fil %s): %s, %d indlæst, %d uændrede, %d afvist",
              batch_id, kind.name, source, fname, result.status, result.rows_loaded,
@@ -462,6 +464,8 @@ def _import_parts(store: Store, kind: Kind, path: Path, m: Mapping, result: Impo
                 result.rows_loaded, result.rows_unchanged = w.loaded, w.unchanged
                 _refresh(store, kind.name, settings, source)
             store.record_batch(_batch_row(result, batch_id, strict), reject_table)
+        if not failed:
+            _refresh_process(store, kind.name, settings)
     step("gemmer", result.rows_read, result.rows_read)
     _log(result)
     return result
@@ -501,6 +505,20 @@ def _refresh(store: Store, kind: str, settings: Settings, source: str | None = N
         store.replace_table("timeliness_items", derive.timeliness_items(store, closed, roll))
     elif kind == "cases" and source is not None and store.has_rows("timeliness_items"):
         derive.refresh_timeliness_cases(store, source)
+
+
+def _refresh_process(store: Store, kind: str, settings: Settings) -> None:
+    """After an import of events, cases or case types has committed: the process analysis's
+    derived tables rebuilt (in the import's memory bound). A failure leaves them unused (the
+    figures then come from the events, slower) and the import stands; it is logged."""
+    if kind not in ("events", "cases", "case_types"):
+        return
+    try:
+        derive.ensure_process(store, settings.import_memory_mb)
+    except Exception as exc:  # noqa: BLE001 — derived data: the import itself succeeded
+        logger.warning("Procestabellerne blev ikke genberegnet (%s); procesanalysen regner "
+                       "fra hændelserne, til næste indlæsning eller 'sagsindsigt prepare'.",
+                       type(exc).__name__)
 
 
 def _too_many_rejects(fname: str, n: int, rejects: pl.DataFrame, hidden: set[str],

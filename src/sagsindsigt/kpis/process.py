@@ -1,8 +1,11 @@
 """Process analysis of the events log (issue 15): where the time goes in a case.
 
-Every figure is one Ibis expression over the events of the caller's scope
-(:func:`sagsindsigt.store.reads.process_events`), with window functions over (case, time), so
-it runs the same on DuckDB and PostgreSQL:
+Every figure is one Ibis expression over the caller's scope, so it runs the same on DuckDB,
+PostgreSQL and a lake. The window passes over (case, time) are made once by the store when the
+events or cases change (``store.derive.refresh_process``: each case's path in
+``process_cases``, each directly-follows step in ``process_edges``), and the figures filter and
+group those; where they cannot answer (a lake, a store not yet rebuilt, a case cut by unit) the
+same window expressions run over the events (:func:`sagsindsigt.store.reads.process_events`):
 
 * :func:`dfg`: the directly-follows graph: per pair of activities that follow each other
   directly in a case, how often, and the median and 90th percentile of the hours between them.
@@ -35,15 +38,13 @@ from typing import Any
 
 from .. import lazy, worklist
 from ..calendar import Period, PeriodError
-from ..store import reads
+from ..store import derive, reads
+from ..store.derive import DAY, END, SEP, START
 from .base import KpiUsageError, parse_where
 
 ibis = lazy.module("ibis")
 
-START, END = "▶", "■"
 DIMS = ("administration", "unit", "case_type", "benefit_area")
-SEP = "\x1f"  # joins a variant's activities inside the database
-HOUR, DAY = 3600.0, 86400.0
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def _events(store, q: ProcessQuery, complete: bool = True, facts: bool = True) -
     if e is None:
         e = reads.process_events(store)
     if complete:
-        e = e.filter(e.lifecycle.isnull() | (e.lifecycle.lower() == "complete"))
+        e = derive.analysed(e)
     for dim, values in q.where.items():
         e = e.filter(e[dim].isin(list(values)))
     if q.period is not None:
@@ -97,6 +98,20 @@ def _events(store, q: ProcessQuery, complete: bool = True, facts: bool = True) -
         e = e.mutate(case_start=ibis.coalesce(e.received, e.at.min().over(w).date()))
         e = e.filter((e.case_start >= q.period.start) & (e.case_start <= q.period.end))
     return e
+
+
+def _derived(store, q: ProcessQuery, name: str) -> ibis.Table | None:
+    """The query's rows of a derived process table (``process_cases``, ``process_edges``:
+    the paths and steps the store keeps), or ``None`` where those cannot answer it
+    (:func:`reads.process_table`) and the caller computes from the events."""
+    t = reads.process_table(store, name, by_unit="unit" in q.where)
+    if t is None:
+        return None
+    for dim, values in q.where.items():
+        t = t.filter(t[dim].isin(list(values)))
+    if q.period is not None:
+        t = t.filter((t.case_start >= q.period.start) & (t.case_start <= q.period.end))
+    return t
 
 
 def _with_facts(store, t: ibis.Table, how: str = "left") -> ibis.Table:
@@ -109,56 +124,33 @@ def _with_facts(store, t: ibis.Table, how: str = "left") -> ibis.Table:
     return j.drop("f_source", "f_case")
 
 
-def _steps(e: ibis.Table) -> ibis.Table:
-    """Each event with the one before and after it in its case (lag/lead over (case, time))."""
-    w = ibis.window(group_by=[e["_source"], e.case_id], order_by=[e.at, e.activity])
-    return e.mutate(prev=e.activity.lag().over(w), prev_at=e.at.lag().over(w),
-                    nxt=e.activity.lead().over(w))
-
-
-def _hours(later: ibis.Value, earlier: ibis.Value) -> ibis.Value:
-    return (later.epoch_seconds() - earlier.epoch_seconds()) / HOUR
-
-
-def _at_midnight(d: ibis.Value) -> ibis.Value:
-    return d.cast("timestamp")
-
-
 def _edges(store, q: ProcessQuery, late: bool = False) -> ibis.Table:
     """Every directly-follows step of every case, with ``▶``/``■`` at its ends: columns
-    ``_source``, ``case_id``, ``src``, ``dst``, ``hours`` (null where unknown). One window
-    pass over the events (no join); the case facts (receipt, decision) are joined to a case's
-    first and last event only, the rows that need them. ``late``: only the cases decided after
-    their due date (joined to the events before the window pass)."""
+    ``_source``, ``case_id``, ``src``, ``dst``, ``hours`` (null where unknown). ``late``: only
+    the cases decided after their due date. Read from the steps the store keeps where they
+    answer the query; else one window pass over the events (``derive.edges``), the case facts
+    joined to a case's first and last event only."""
+    d = _derived(store, q, "process_edges")
+    if d is not None:
+        if late:
+            d = d.filter(d.late)
+        return d.select("_source", "case_id", "src", "dst", "hours")
     e = _events(store, q, facts=False)
     if late:
         e = _with_facts(store, e, how="inner")
         e = e.filter(e.decided.notnull() & e.due.notnull() & (e.decided > e.due))
-    s = _steps(e.select("_source", "case_id", "activity", "at",
-                        *(c for c in ("received", "decided") if c in e.columns)))
-    inner = s.filter(s.prev.notnull())
-    inner = inner.select("_source", "case_id", src=inner.prev, dst=inner.activity,
-                         hours=_hours(inner.at, inner.prev_at))
-    b = _with_facts(store, s.filter(s.prev.isnull() | s.nxt.isnull()))
-    first = b.filter(b.prev.isnull())
-    starts = first.select(
-        "_source", "case_id", src=ibis.literal(START), dst=first.activity,
-        hours=ibis.cases((first.received.notnull(),
-                          _hours(first.at, _at_midnight(first.received))),
-                         else_=ibis.null("float64")))
-    last = b.filter(b.nxt.isnull())
-    ends = last.select(
-        "_source", "case_id", src=last.activity, dst=ibis.literal(END),
-        hours=ibis.cases((last.decided.notnull(),
-                          _hours(_at_midnight(last.decided), _at_midnight(last.at.date()))),
-                         else_=ibis.null("float64")))
-    return ibis.union(inner, starts.cast(inner.schema()), ends.cast(inner.schema()))
+    return derive.edges(e, lambda t: _with_facts(store, t))
 
 
 def _cached(store, name: str, q: ProcessQuery, build, *extra):
     store.check_version()
     key = ("process", name, q.key(), *extra)
-    return store.cached(key, lambda: store.run_keyed(key, build))
+
+    def compute():  # the compiled query differs by whether the kept paths answer
+        kept = _derived(store, q, "process_cases") is not None
+        return store.run_keyed((*key, kept), build)
+
+    return store.cached(key, compute)
 
 
 def _round(v, digits: int = 2):
@@ -180,27 +172,18 @@ def dfg(store, q: ProcessQuery) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (-r["count"], r["from"], r["to"]))
 
 
+PER_CASE = ("_source", "case_id", "variant", "events", "first_at", "last_at",
+            "administration", "unit", "case_type", "received", "decided", "due")
+
+
 def _per_case(store, q: ProcessQuery) -> ibis.Table:
     """One row per case: its variant (activities joined by :data:`SEP`), number of events,
-    first and last event, throughput in days and its case facts."""
-    e = _events(store, q)
-    return e.group_by(["_source", "case_id"]).aggregate(
-        variant=_sequence(store, e),
-        events=e.count(), first_at=e.at.min(), last_at=e.at.max(),
-        administration=e.administration.max(), unit=e.unit.max(),
-        case_type=e.case_type.max(), received=e.received.max(), decided=e.decided.max(),
-        due=e.due.max())
-
-
-def _sequence(store, e: ibis.Table) -> ibis.Value:
-    """A case's activities in time order (then by name), joined by SEP. PostgreSQL orders
-    them in its string aggregate; DuckDB's ordered aggregates are slow at millions of cases
-    (and Spark has none), so there the (time, activity) pairs are collected, sorted (which
-    gives the same order) and joined."""
-    if store.figures_engine == "postgres":
-        return e.activity.group_concat(SEP, order_by=[e.at, e.activity])
-    pairs = ibis.struct({"at": e.at, "activity": e.activity}).collect().sort()
-    return pairs.map(lambda p: p.activity).join(SEP)
+    first and last event and its case facts (:data:`PER_CASE`). Read from the paths the store
+    keeps where they answer the query; else grouped from the events."""
+    c = _derived(store, q, "process_cases")
+    if c is None:
+        c = derive.case_paths(store.figures_engine, _events(store, q))
+    return c.select(*PER_CASE)
 
 
 def variants(store, q: ProcessQuery, top: int | None = None) -> list[dict[str, Any]]:
@@ -208,10 +191,12 @@ def variants(store, q: ProcessQuery, top: int | None = None) -> list[dict[str, A
     activities), ``cases``, ``share`` (0–100, of the query's cases) and ``median_days``
     (throughput from first to last event)."""
     def build():
-        e = _events(store, q, facts=False)  # one pass: the sequence, first and last time
-        c = e.group_by(["_source", "case_id"]).aggregate(
-            variant=_sequence(store, e),
-            first_at=e.at.min(), last_at=e.at.max())
+        c = _derived(store, q, "process_cases")
+        if c is None:  # one pass over the events: the sequence, first and last time
+            e = _events(store, q, facts=False)
+            c = e.group_by(["_source", "case_id"]).aggregate(
+                variant=derive.sequence(store.figures_engine, e),
+                first_at=e.at.min(), last_at=e.at.max())
         c = c.mutate(days=(c.last_at.epoch_seconds() - c.first_at.epoch_seconds()) / DAY)
         return c.group_by("variant").aggregate(cases=c.count(), median_days=c.days.median())
 
@@ -328,7 +313,7 @@ def service_times(store, q: ProcessQuery) -> list[dict[str, Any]]:
         co = e.filter(e.lc == "complete")
         j = co.join(st, (co["_source"] == st.s_source) & (co.case_id == st.s_case)
                     & (co.activity == st.s_act) & (co.n == st.s_n))
-        j = j.mutate(hours=_hours(j.at, j.s_at))
+        j = j.mutate(hours=derive.hours(j.at, j.s_at))
         return j.group_by("activity").aggregate(
             instances=j.count(), median_hours=j.hours.median(),
             p90_hours=j.hours.quantile(0.9))

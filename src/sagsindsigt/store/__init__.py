@@ -41,7 +41,8 @@ pl = lazy.module("polars")
 pa = lazy.module("pyarrow")
 
 SCHEMA_VERSION = schema.VERSION
-PG_LOCKS = {"complaints": 5_240_001}  # advisory lock ids of serialised writers (PostgreSQL)
+# advisory lock ids of serialised writers (PostgreSQL)
+PG_LOCKS = {"complaints": 5_240_001, "process_tables": 5_240_002}
 CACHE_SIZE = 8192  # values kept by Store.cached (coverage, members, query results)
 # the tables touched in the transaction in progress (their versions are bumped as it commits)
 _log = logging.getLogger("sagsindsigt.store")
@@ -636,31 +637,41 @@ class Store:
                 ("_key", "VARCHAR"), ("_hash", "VARCHAR")] + [
             (c, t) for c, t in schema.kind_columns(kind, True) if c in fields or c in derived]
         e = self._engine
-        limit = None
-        if memory_mb and self.backend == "duckdb":
-            limit = e.query("SELECT current_setting('memory_limit'), "
-                            "current_setting('preserve_insertion_order')")[0]
-            e.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
-            # rows need no order in a table (every reader sorts), and without it DuckDB
-            # writes a large insert in a stream instead of holding it (out of memory at 10 M)
-            e.execute("SET preserve_insertion_order = false")
-        try:
-            e.execute(f'DROP TABLE IF EXISTS "{name}"')
-            e.execute(f'CREATE TEMP TABLE "{name}" ('
-                      + ", ".join(f'"{c}" {e.ddl_type(t)}' for c, t in cols) + ")")
+        with self.memory_bounded(memory_mb):
             try:
-                yield Staging(self, kind, name, cols)
-            except Exception as exc:
-                if type(exc).__name__ != "OutOfMemoryException":
-                    raise
-                raise StoreError(
-                    f"Importen løb tør for hukommelse i databasen (højst {memory_mb} MB); "
-                    "sæt SAGSINDSIGT_IMPORT_MEMORY_MB højere, eller del filen op.") from exc
+                e.execute(f'DROP TABLE IF EXISTS "{name}"')
+                e.execute(f'CREATE TEMP TABLE "{name}" ('
+                          + ", ".join(f'"{c}" {e.ddl_type(t)}' for c, t in cols) + ")")
+                try:
+                    yield Staging(self, kind, name, cols)
+                except Exception as exc:
+                    if type(exc).__name__ != "OutOfMemoryException":
+                        raise
+                    raise StoreError(
+                        f"Importen løb tør for hukommelse i databasen (højst {memory_mb} MB); "
+                        "sæt SAGSINDSIGT_IMPORT_MEMORY_MB højere, eller del filen op.") from exc
+            finally:
+                e.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+    @contextmanager
+    def memory_bounded(self, memory_mb: int | None) -> Iterator[None]:
+        """On DuckDB, the engine's memory bounded to ``memory_mb`` for the block (what does not
+        fit is kept in its temporary directory); nothing on PostgreSQL (it spills anyway)."""
+        e = self._engine
+        if not memory_mb or self.backend != "duckdb":
+            yield
+            return
+        limit = e.query("SELECT current_setting('memory_limit'), "
+                        "current_setting('preserve_insertion_order')")[0]
+        e.execute(f"SET memory_limit = '{int(memory_mb)}MB'")
+        # rows need no order in a table (every reader sorts), and without it DuckDB writes a
+        # large insert in a stream instead of holding it (out of memory at 10 M)
+        e.execute("SET preserve_insertion_order = false")
+        try:
+            yield
         finally:
-            e.execute(f'DROP TABLE IF EXISTS "{name}"')
-            if limit is not None:
-                e.execute(f"SET memory_limit = '{limit[0]}'")
-                e.execute(f"SET preserve_insertion_order = {bool(limit[1])}")
+            e.execute(f"SET memory_limit = '{limit[0]}'")
+            e.execute(f"SET preserve_insertion_order = {bool(limit[1])}")
 
     def write_records(self, kind: Kind, batch_id: int, staged: pa.Table | Staging
                       ) -> WriteResult:

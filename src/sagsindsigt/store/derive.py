@@ -5,10 +5,15 @@ row, whoever triggered the import: the scope is for readers).
   own deadline, else its case type's published deadline (calendar.Deadline.due).
 * timeliness_items: one row per (rule, case) with anchor, due and done dates, from the events
   log and the timeliness rules.
+* process_cases and process_edges: each case's path through its analysed events (its variant,
+  first and last event) and each directly-follows step with the hours it took, from the events
+  log and the cases (:func:`refresh_process`). The process analysis (``kpis.process``) groups
+  them instead of ordering every case's events again at every question (issue 15).
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from .. import lazy
@@ -16,6 +21,7 @@ from ..calendar import Deadline
 
 pl = lazy.module("polars")
 pa = lazy.module("pyarrow")
+ibis = lazy.module("ibis")
 
 
 def case_type_info(store) -> pl.DataFrame:
@@ -145,3 +151,247 @@ def rule_items(events: pl.DataFrame, cases: pl.DataFrame, rule: dict,
         items = items.with_columns(administration=pl.coalesce(
             "administration", pl.lit(rule["administration"])))
     return items.select(list(ITEM_COLUMNS))
+
+
+# -- process analysis: each case's path and each directly-follows step ----------------------
+# The window passes over (case, time) that every process figure needs are made once, when the
+# events or the cases change, into two derived tables; ``kpis.process`` filters and groups them.
+# The same expressions answer a lake (no derived tables there) per question.
+START, END = "▶", "■"
+SEP = "\x1f"  # joins a variant's activities inside the database
+HOUR, DAY = 3600.0, 86400.0
+PROCESS_TABLES = ("process_cases", "process_edges")
+PROCESS_SOURCES = ("events", "cases")
+# meta key: the data versions of the events and the cases the process tables were rebuilt from
+# (JSON, with "split": whether some case's events lie in more than one unit). They are used
+# only while those versions hold: a write to the events or the cases that is not followed by a
+# rebuild leaves them unused, never wrong.
+PROCESS_FRESH = "process_tables"
+
+
+def analysed(e: ibis.Table) -> ibis.Table:
+    """The events the process analysis reads: ``complete`` events and those without a
+    lifecycle transition."""
+    return e.filter(e.lifecycle.isnull() | (e.lifecycle.lower() == "complete"))
+
+
+def steps(e: ibis.Table) -> ibis.Table:
+    """Each event with the one before and after it in its case (lag/lead over (case, time,
+    activity): ties in time get a fixed order on every engine)."""
+    w = ibis.window(group_by=[e["_source"], e.case_id], order_by=[e.at, e.activity])
+    return e.mutate(prev=e.activity.lag().over(w), prev_at=e.at.lag().over(w),
+                    nxt=e.activity.lead().over(w))
+
+
+def hours(later: ibis.Value, earlier: ibis.Value) -> ibis.Value:
+    return (later.epoch_seconds() - earlier.epoch_seconds()) / HOUR
+
+
+def _at_midnight(d: ibis.Value) -> ibis.Value:
+    return d.cast("timestamp")
+
+
+def sequence(engine: str, e: ibis.Table) -> ibis.Value:
+    """A case's activities in time order (then by name), joined by SEP. PostgreSQL orders
+    them in its string aggregate; DuckDB's ordered aggregates are slow at millions of cases
+    (and Spark has none), so there the (time, activity) pairs are collected, sorted (which
+    gives the same order) and joined."""
+    if engine == "postgres":
+        return e.activity.group_concat(SEP, order_by=[e.at, e.activity])
+    pairs = ibis.struct({"at": e.at, "activity": e.activity}).collect().sort()
+    return pairs.map(lambda p: p.activity).join(SEP)
+
+
+def edges(e: ibis.Table, with_facts) -> ibis.Table:
+    """Every directly-follows step of the cases of events ``e`` (``_source``, ``case_id``,
+    ``activity``, ``at``, and ``received``/``decided`` where it has them), with ``▶``/``■`` at
+    its ends: columns ``_source``, ``case_id``, ``src``, ``dst``, ``hours`` (null where
+    unknown). One window pass (no join); ``with_facts`` gives rows the case's ``received`` and
+    ``decided`` and is called on a case's first and last event only, the rows that need them
+    (the identity where ``e`` has them already)."""
+    s = steps(e.select("_source", "case_id", "activity", "at",
+                       *(c for c in ("received", "decided") if c in e.columns)))
+    inner = s.filter(s.prev.notnull())
+    inner = inner.select("_source", "case_id", src=inner.prev, dst=inner.activity,
+                         hours=hours(inner.at, inner.prev_at))
+    b = with_facts(s.filter(s.prev.isnull() | s.nxt.isnull()))
+    first = b.filter(b.prev.isnull())
+    starts = first.select(
+        "_source", "case_id", src=ibis.literal(START), dst=first.activity,
+        hours=ibis.cases((first.received.notnull(),
+                          hours(first.at, _at_midnight(first.received))),
+                         else_=ibis.null("float64")))
+    last = b.filter(b.nxt.isnull())
+    ends = last.select(
+        "_source", "case_id", src=last.activity, dst=ibis.literal(END),
+        hours=ibis.cases((last.decided.notnull(),
+                          hours(_at_midnight(last.decided), _at_midnight(last.at.date()))),
+                         else_=ibis.null("float64")))
+    return ibis.union(inner, starts.cast(inner.schema()), ends.cast(inner.schema()))
+
+
+def case_paths(engine: str, e: ibis.Table) -> ibis.Table:
+    """One row per case of events ``e`` (with the case columns of
+    ``reads.process_events``): its variant (activities joined by :data:`SEP`), number of
+    events, first and last event and its case facts. Per question, where the store's
+    ``process_cases`` cannot answer."""
+    return e.group_by(["_source", "case_id"]).aggregate(
+        variant=sequence(engine, e),
+        events=e.count(), first_at=e.at.min(), last_at=e.at.max(),
+        administration=e.administration.max(), unit=e.unit.max(),
+        case_type=e.case_type.max(), benefit_area=e.benefit_area.max(),
+        received=e.received.max(), decided=e.decided.max(), due=e.due.max())
+
+
+def case_rows(events: ibis.Table, cases: ibis.Table) -> ibis.Table:
+    """The rows of ``process_cases`` (:func:`case_paths`, with ``split``) from analysed
+    ``events`` and the ``cases``, in bounded memory. The variant is the activities so far at
+    each event (a running string aggregate over (case, time), which the engine sorts on disk
+    when it must), taken at the case's last event; the rest are aggregates of fixed size over
+    the events alone, joined to their case's facts once per case. (A list or ordered aggregate
+    per case holds every case in memory, and so does a window over events joined to their
+    cases: both ran out of 96 MB on the demo.) The unit is the case's, else its events'
+    (``reads.process_events``); ``split``: a case without a unit of its own whose events lie in
+    more than one unit, or some in none."""
+    e = events.select("_source", "case_id", "activity", "at", "unit")
+    order = dict(group_by=[e["_source"], e.case_id], order_by=[e.at, e.activity])
+    running = ibis.window(**order, preceding=None, following=0)
+    s = e.mutate(path=e.activity.group_concat(SEP).over(running),
+                 first_activity=e.activity.first().over(running),
+                 nxt=e.activity.lead().over(ibis.window(**order)))
+    last = s.filter(s.nxt.isnull()).select(
+        k_source="_source", k_case="case_id", variant="path",
+        first_activity="first_activity", last_activity="activity")
+    units = e.unit.count()
+    g = e.group_by(["_source", "case_id"]).aggregate(
+        events=e.count(), first_at=e.at.min(), last_at=e.at.max(), e_unit=e.unit.max(),
+        e_split=ibis.coalesce(e.unit.min() != e.unit.max(), False)
+        | ((units > 0) & (units < e.count())))
+    g = g.join(last, (g["_source"] == last.k_source) & (g.case_id == last.k_case))
+    c = cases.select(c_source="_source", c_case="case_id", administration="administration",
+                     c_unit="unit", case_type="case_type", benefit_area="benefit_area",
+                     received="received", decided="decided", due="due")
+    j = g.left_join(c, (g["_source"] == c.c_source) & (g.case_id == c.c_case))
+    return j.select(
+        "_source", "case_id", "variant", "first_activity", "last_activity", "events",
+        "first_at", "last_at", "administration",
+        unit=ibis.coalesce(j.c_unit, j.e_unit), case_type=j.case_type,
+        benefit_area=j.benefit_area, received=j.received, decided=j.decided, due=j.due,
+        split=j.c_unit.isnull() & j.e_split)
+
+
+# events per part of a DuckDB rebuild: each part's cases (by a hash of the case id) are
+# derived and committed on their own, so the engine's memory holds one part (the import's 96 MB)
+PART_EVENTS = 500_000
+
+
+def refresh_process(store, memory_mb: int | None = None) -> None:
+    """Rebuild ``process_cases`` and ``process_edges`` from every current event and case, by
+    the engine from the same expressions the analysis of a lake runs (the rows never pass
+    through Python), and stamp them with the data versions of the events and the cases they
+    were made from (read first: rows newer than their stamp are merely unused until the next
+    rebuild). Call after the write's transaction has committed, not inside one. On DuckDB the
+    rebuild is made and committed in parts of :data:`PART_EVENTS` events (by a hash of the
+    case id) with the engine's memory bounded to ``memory_mb``, so that memory does not grow
+    with the log, under the store's lock (this process's readers wait; DuckDB has one writing
+    process); PostgreSQL rebuilds in one transaction, one rebuild at a time across processes
+    (an advisory lock). Until the stamp is written the tables are unused."""
+    eng = store._engine
+    if store.lake_url:  # the figures are read from the lake (its events, not these)
+        return
+    duck = store.backend == "duckdb"
+    with store.lock, store.memory_bounded(memory_mb):
+        with store.serialised("process_tables"):
+            stamp = {t: store.data_version().get(t, 0) for t in PROCESS_SOURCES}
+            store.touch(*PROCESS_TABLES)
+            eng.execute(f"DELETE FROM meta WHERE key = '{PROCESS_FRESH}'")
+            for name in PROCESS_TABLES:
+                eng.execute(f'DELETE FROM "{name}"')
+            n = eng.query("SELECT count(*) FROM events")[0][0]
+            parts = max(1, -(-n // PART_EVENTS)) if duck else 1
+            for i in range(parts if n else 0):
+                _process_part(store, parts, i)
+                if duck and i + 1 < parts:  # DuckDB holds a transaction's new rows in memory
+                    eng.execute("COMMIT")
+                    eng.execute("BEGIN TRANSACTION")
+            stamp["split"] = bool(
+                n and eng.query("SELECT count(*) FROM process_cases WHERE split")[0][0])
+            # a literal (JSON of numbers made here): a parameter makes the DuckDB driver import
+            # pandas, which the importing process does without (issue 16)
+            eng.execute(f"INSERT INTO meta VALUES ('{PROCESS_FRESH}', "
+                        f"'{json.dumps(stamp, sort_keys=True)}')")
+
+
+def process_stamp(store, now: dict[str, int] | None = None) -> dict | None:
+    """The stamp of the process tables (:func:`refresh_process`), if they hold the events and
+    the cases at the data versions ``now`` (default: those of the caller's unit of work, as
+    ``Store.check_version`` last read them, else read now); ``None`` otherwise."""
+    text = store.meta(PROCESS_FRESH)
+    if not text:
+        return None
+    stamp = json.loads(text)
+    now = now or store._cache_version or store.data_version()
+    if any(now.get(t, 0) != stamp.get(t) for t in PROCESS_SOURCES):
+        return None
+    return stamp
+
+
+def _process_part(store, parts: int, i: int) -> None:
+    """The process tables' rows of the cases whose case id hashes to part ``i`` of
+    ``parts``."""
+    from . import schema
+
+    eng, backend = store._engine, store._engine.ibis
+
+    def part(t: ibis.Table) -> ibis.Table:  # (the hash may come out negative: so mod twice)
+        return t if parts == 1 else t.filter((t.case_id.hash() % parts + parts) % parts == i)
+
+    events = analysed(part(store._raw("events", tracked=False)))
+    c = case_rows(events, part(store._raw("cases", tracked=False)))
+    c = c.mutate(case_start=ibis.coalesce(c.received, c.first_at.date()))
+    _insert(eng, backend, "process_cases", c, schema.columns("process_cases"))
+    # the steps inside each case: one window pass over the events alone
+    pc = part(store._raw("process_cases", tracked=False))
+    dims = {"administration": pc.administration, "unit": pc.unit, "case_type": pc.case_type,
+            "benefit_area": pc.benefit_area, "case_start": pc.case_start,
+            "late": pc.decided.notnull() & pc.due.notnull() & (pc.decided > pc.due)}
+    s = steps(events.select("_source", "case_id", "activity", "at"))
+    s = s.filter(s.prev.notnull())
+    k = pc.select(k_source="_source", k_case="case_id", **dims)
+    inner = s.join(k, (s["_source"] == k.k_source) & (s.case_id == k.k_case))
+    inner = inner.select("_source", "case_id", src=inner.prev, dst=inner.activity,
+                         hours=hours(inner.at, inner.prev_at),
+                         **{c: inner[c] for c in dims})
+    cols = schema.columns("process_edges")
+    _insert(eng, backend, "process_edges", inner, cols)
+    # the receipt before the first event and the decision after the last: per case
+    starts = pc.select(
+        "_source", "case_id", src=ibis.literal(START), dst=pc.first_activity,
+        hours=ibis.cases((pc.received.notnull(),
+                          hours(pc.first_at, _at_midnight(pc.received))),
+                         else_=ibis.null("float64")), **dims)
+    _insert(eng, backend, "process_edges", starts, cols)
+    ends = pc.select(
+        "_source", "case_id", src=pc.last_activity, dst=ibis.literal(END),
+        hours=ibis.cases((pc.decided.notnull(),
+                          hours(_at_midnight(pc.decided), _at_midnight(pc.last_at.date()))),
+                         else_=ibis.null("float64")), **dims)
+    _insert(eng, backend, "process_edges", ends, cols)
+
+
+def ensure_process(store, memory_mb: int | None = None) -> bool:
+    """Rebuild the process tables where they do not hold the current events and cases (a
+    store made before schema 9, an import whose rebuild failed, a writer that does not rebuild
+    them); returns whether it did. ``prepare`` and every import of events, cases or case types
+    call it."""
+    if store.read_only or store.lake_url or process_stamp(store, store.data_version()):
+        return False
+    refresh_process(store, memory_mb)
+    return True
+
+
+def _insert(eng, backend, table: str, expr: ibis.Table, cols) -> None:
+    names = [c for c, _ in cols]
+    sql = str(backend.compile(expr.select(*names)))
+    quoted = ", ".join(f'"{c}"' for c in names)
+    eng.execute(f'INSERT INTO "{table}" ({quoted}) {sql}')

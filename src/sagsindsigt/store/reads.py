@@ -20,6 +20,7 @@ from .. import lazy
 from ..access import current
 from ..contract import KINDS
 from ..contract.codes import ADMINISTRATIONS
+from .deps import note
 
 ibis = lazy.module("ibis")
 
@@ -399,6 +400,31 @@ def process_events(store) -> ibis.Table:
         case_type=j.case_type, benefit_area=j.benefit_area, received=j.received,
         decided=j.decided, due=j.due)
     return store.scoped(j)
+
+
+def process_table(store, name: str, by_unit: bool = False) -> ibis.Table | None:
+    """A derived process table (``process_cases`` or ``process_edges``, see
+    ``derive.refresh_process``) inside the caller's scope, or ``None`` where it cannot answer
+    and the caller computes from the events (:func:`process_events`):
+
+    * a lake holds no derived tables (the figures are read from it, ``--lake`` or on its own);
+    * the tables are not fresh: the events or the cases changed since they were rebuilt
+      (their stamp, ``derive.process_stamp``), or a store made before schema 9 (until its
+      next import or ``prepare``);
+    * some case's events lie in more than one unit (a log on its own, whose unit is the
+      event's) and the caller's scope or a filter (``by_unit``) picks units: then a case is cut
+      by unit, which only the events can answer.
+
+    The table's rows depend on the events and the cases as well as on the table itself."""
+    from .derive import PROCESS_SOURCES, process_stamp  # derive loads Polars
+
+    if store.lake_url or store.read_only:
+        return None
+    stamp = process_stamp(store)
+    if stamp is None or (stamp["split"] and (by_unit or not current().data_scope.everything)):
+        return None
+    note(PROCESS_SOURCES)
+    return store.table(name)
 
 
 def process_events_lean(store) -> ibis.Table | None:

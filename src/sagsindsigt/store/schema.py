@@ -23,8 +23,9 @@ from ..contract.kinds import BOOL, DATE, INT, NUMBER, TIMESTAMP
 # head's. 2: access tables; 3: sessions; 4: one declaration (complaint_registrations declared,
 # the audit log renamed access_log, targets.name); 5: batches.id a primary key numbered by the
 # sequence batch_ids, data_versions; 6: complaints.appeal_decided; 7: events.lifecycle,
-# attributes, case_attributes (XES); 8: figures (the KPI results the store keeps).
-VERSION = "8"
+# attributes, case_attributes (XES); 8: figures (the KPI results the store keeps); 9:
+# process_cases and process_edges (the process analysis's derived paths and steps).
+VERSION = "9"
 
 VARCHAR, BIGINT, DATE_, BOOLEAN, TIMESTAMP_, DOUBLE = (
     "VARCHAR", "BIGINT", "DATE", "BOOLEAN", "TIMESTAMP", "DOUBLE")
@@ -63,6 +64,23 @@ _CONTROL: dict[str, Columns] = {
         ("rule", VARCHAR), ("case_id", VARCHAR), ("_source", VARCHAR),
         ("administration", VARCHAR), ("unit", VARCHAR), ("case_type", VARCHAR),
         ("benefit_area", VARCHAR), ("anchor", DATE_), ("due", DATE_), ("done", DATE_)],
+    # derived (derive.refresh_process): one row per case of the events log, its path through
+    # its analysed events (variant: activities joined by \x1f), its facts and scope columns
+    # (split: its events lie in more than one unit)
+    "process_cases": [
+        ("_source", VARCHAR), ("case_id", VARCHAR), ("variant", VARCHAR),
+        ("first_activity", VARCHAR), ("last_activity", VARCHAR), ("events", BIGINT),
+        ("first_at", TIMESTAMP_), ("last_at", TIMESTAMP_), ("administration", VARCHAR),
+        ("unit", VARCHAR), ("case_type", VARCHAR), ("benefit_area", VARCHAR),
+        ("received", DATE_), ("decided", DATE_), ("due", DATE_), ("split", BOOLEAN),
+        ("case_start", DATE_)],
+    # derived: every directly-follows step of every case (▶ receipt, ■ decision) with the
+    # hours it took, and its case's scope columns, start and whether it was decided late
+    "process_edges": [
+        ("_source", VARCHAR), ("case_id", VARCHAR), ("src", VARCHAR), ("dst", VARCHAR),
+        ("hours", DOUBLE), ("administration", VARCHAR), ("unit", VARCHAR),
+        ("case_type", VARCHAR), ("benefit_area", VARCHAR), ("case_start", DATE_),
+        ("late", BOOLEAN)],
 }
 # The quality-audit workflow (audits/): rounds with their seed, drawn samples, every answer
 # given in the review form (append-only), and the round's history.
