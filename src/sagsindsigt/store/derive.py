@@ -191,6 +191,21 @@ def _at_midnight(d: ibis.Value) -> ibis.Value:
     return d.cast("timestamp")
 
 
+def start_hours(first_at: ibis.Value, received: ibis.Value) -> ibis.Value:
+    """The hours on ``▶ → A``: from the receipt (its date at midnight) to the first event;
+    null where the case is not in the store."""
+    return ibis.cases((received.notnull(), hours(first_at, _at_midnight(received))),
+                      else_=ibis.null("float64"))
+
+
+def end_hours(last_at: ibis.Value, decided: ibis.Value) -> ibis.Value:
+    """The hours on ``Z → ■``: whole days from the last event's day to the decision's day (a
+    decision has a date, not a time); null where undecided or not in the store."""
+    return ibis.cases((decided.notnull(),
+                       hours(_at_midnight(decided), _at_midnight(last_at.date()))),
+                      else_=ibis.null("float64"))
+
+
 def sequence(engine: str, e: ibis.Table) -> ibis.Value:
     """A case's activities in time order (then by name), joined by SEP. PostgreSQL orders
     them in its string aggregate; DuckDB's ordered aggregates are slow at millions of cases
@@ -216,17 +231,11 @@ def edges(e: ibis.Table, with_facts) -> ibis.Table:
                          hours=hours(inner.at, inner.prev_at))
     b = with_facts(s.filter(s.prev.isnull() | s.nxt.isnull()))
     first = b.filter(b.prev.isnull())
-    starts = first.select(
-        "_source", "case_id", src=ibis.literal(START), dst=first.activity,
-        hours=ibis.cases((first.received.notnull(),
-                          hours(first.at, _at_midnight(first.received))),
-                         else_=ibis.null("float64")))
+    starts = first.select("_source", "case_id", src=ibis.literal(START), dst=first.activity,
+                          hours=start_hours(first.at, first.received))
     last = b.filter(b.nxt.isnull())
-    ends = last.select(
-        "_source", "case_id", src=last.activity, dst=ibis.literal(END),
-        hours=ibis.cases((last.decided.notnull(),
-                          hours(_at_midnight(last.decided), _at_midnight(last.at.date()))),
-                         else_=ibis.null("float64")))
+    ends = last.select("_source", "case_id", src=last.activity, dst=ibis.literal(END),
+                       hours=end_hours(last.at, last.decided))
     return ibis.union(inner, starts.cast(inner.schema()), ends.cast(inner.schema()))
 
 
@@ -365,17 +374,11 @@ def _process_part(store, parts: int, i: int) -> None:
     cols = schema.columns("process_edges")
     _insert(eng, backend, "process_edges", inner, cols)
     # the receipt before the first event and the decision after the last: per case
-    starts = pc.select(
-        "_source", "case_id", src=ibis.literal(START), dst=pc.first_activity,
-        hours=ibis.cases((pc.received.notnull(),
-                          hours(pc.first_at, _at_midnight(pc.received))),
-                         else_=ibis.null("float64")), **dims)
+    starts = pc.select("_source", "case_id", src=ibis.literal(START), dst=pc.first_activity,
+                       hours=start_hours(pc.first_at, pc.received), **dims)
     _insert(eng, backend, "process_edges", starts, cols)
-    ends = pc.select(
-        "_source", "case_id", src=pc.last_activity, dst=ibis.literal(END),
-        hours=ibis.cases((pc.decided.notnull(),
-                          hours(_at_midnight(pc.decided), _at_midnight(pc.last_at.date()))),
-                         else_=ibis.null("float64")), **dims)
+    ends = pc.select("_source", "case_id", src=pc.last_activity, dst=ibis.literal(END),
+                     hours=end_hours(pc.last_at, pc.decided), **dims)
     _insert(eng, backend, "process_edges", ends, cols)
 
 
