@@ -318,6 +318,10 @@ def refresh_process(store, memory_mb: int | None = None) -> None:
                 eng.execute(f'DELETE FROM "{name}"')
             n = eng.query("SELECT count(*) FROM events")[0][0]
             parts = max(1, -(-n // PART_EVENTS)) if duck else 1
+            if not duck:  # fresh statistics after the import: with those of an empty table
+                # PostgreSQL plans nested loops over the whole log (minutes, not a second)
+                eng.execute("ANALYZE events")
+                eng.execute("ANALYZE cases")
             for i in range(parts if n else 0):
                 _process_part(store, parts, i)
                 if duck and i + 1 < parts:  # DuckDB holds a transaction's new rows in memory
@@ -359,6 +363,8 @@ def _process_part(store, parts: int, i: int) -> None:
     c = case_rows(events, part(store._raw("cases", tracked=False)))
     c = c.mutate(case_start=ibis.coalesce(c.received, c.first_at.date()))
     _insert(eng, backend, "process_cases", c, schema.columns("process_cases"))
+    if store.backend == "postgres":  # (as above: the steps join the cases just written)
+        eng.execute("ANALYZE process_cases")
     # the steps inside each case: one window pass over the events alone
     pc = part(store._raw("process_cases", tracked=False))
     dims = {"administration": pc.administration, "unit": pc.unit, "case_type": pc.case_type,
