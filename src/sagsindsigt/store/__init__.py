@@ -615,9 +615,12 @@ class Store:
 
     def _content_hash(self, kind: Kind) -> str:
         """The SQL of a record's content hash: md5 over its fields, computed by the engine, so
-        the same file always hashes the same."""
-        return "md5(" + " || '\x1f' || ".join(
-            f"coalesce(CAST({_q(f.name)} AS VARCHAR), '\\N')" for f in kind.fields) + ")"
+        the same file always hashes the same: each field as text (``\\N`` for null), ``\\x1f``
+        between them. One ``concat`` of them all, not a chain of ``||`` (which copies the text
+        made so far at each step, a third of the hash's time on DuckDB): the same text, as no
+        argument is null (``concat`` would skip it)."""
+        return "md5(concat(" + ", '\x1f', ".join(
+            f"coalesce(CAST({_q(f.name)} AS VARCHAR), '\\N')" for f in kind.fields) + "))"
 
     def _rehash(self, kind: Kind) -> None:
         """Recompute the content hash of every current record of a kind (after a field was
