@@ -81,12 +81,16 @@ class Pseudonymiser:
         id hashed once (once per file read in parts, with one ``memo`` for the file)."""
         norm = s.str.replace_all(r"[\s-]", "")
         uniq = norm.drop_nulls().unique()
+        digest = self._digest
         if memo is None:
-            mapping = {v: self._digest(v) for v in uniq.to_list()}
+            hashed = [digest(v) for v in uniq.to_list()]
         else:
-            mapping = {v: memo.get(v) or memo.setdefault(v, self._digest(v))
-                       for v in uniq.to_list()}
-        return norm.replace_strict(mapping, default=None, return_dtype=pl.Utf8).alias(s.name)
+            get, put = memo.get, memo.setdefault
+            hashed = [get(v) or put(v, digest(v)) for v in uniq.to_list()]
+        # the ids and their pseudonyms as two columns (not a dict: Polars makes a dict's keys
+        # and values into columns one value at a time)
+        return norm.replace_strict(uniq, pl.Series(hashed, dtype=pl.Utf8), default=None,
+                                   return_dtype=pl.Utf8).alias(s.name)
 
 
 def create_secret(path: Path) -> bool:

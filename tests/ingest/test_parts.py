@@ -77,6 +77,32 @@ def test_a_late_failure_leaves_the_store_unchanged(store, tmp_path, monkeypatch)
     assert store.run(store.table("batches")).sort("id").equals(history)
 
 
+def test_the_engine_settings_come_back_after_an_import(store, tmp_path, monkeypatch):
+    # the parts are staged on one engine thread, without insertion order (DuckDB): the
+    # connection's settings are what they were after the import, and after a failed one
+    if store.backend != "duckdb":
+        pytest.skip("engine settings of DuckDB")
+    monkeypatch.setattr(read, "CSV_BLOCK", 16)
+    settings = ("threads", "preserve_insertion_order")
+    e = store._engine
+
+    def now():
+        return e.query("SELECT " + ", ".join(f"current_setting('{s}')" for s in settings))[0]
+
+    e.execute("SET threads = 3")
+    before = now()
+    load_case_types(store, tmp_path, "SOF:SL100", "SOF:LAS81")
+    seen = []
+    r = _load(store, tmp_path, Settings(import_chunk_rows=2),
+              progress=lambda name, *_: seen.append(now()) if name == "kontrollerer" else 0)
+    assert r.rows_read == 14 and now() == before
+    assert seen[0][0] == 1  # one thread while the parts were staged
+    with pytest.raises(ImportError_):
+        _load(store, tmp_path, Settings(import_chunk_rows=2), name="ny.csv",
+              text=MESSY + "S-13;SOF;SCK;LAS81;10-03-2014;;;;;x\r\n")
+    assert now() == before
+
+
 def test_same_file_again_and_a_newer_extract_in_parts(store, tmp_path, monkeypatch):
     monkeypatch.setattr(read, "CSV_BLOCK", 5)
     path = tmp_path / "sager.csv"
@@ -102,10 +128,14 @@ def test_same_file_again_and_a_newer_extract_in_parts(store, tmp_path, monkeypat
     from sagsindsigt.contract import get_kind
 
     formula = store._content_hash(get_kind("cases"))
+    # the hashes of stores written before it was one concat: md5 over a chain of ||
+    chained = "md5(" + " || '\x1f' || ".join(
+        f"coalesce(CAST(\"{f.name}\" AS VARCHAR), '\\N')" for f in get_kind("cases").fields) + ")"
     for table in ("cases", "cases_history"):
         assert store._engine.query(
-            f"SELECT count(*), count(CASE WHEN _hash = {formula} THEN 1 END) FROM {table}"
-        )[0] == ((11, 11) if table == "cases" else (12, 12))
+            f"SELECT count(*), count(CASE WHEN _hash = {formula} THEN 1 END), "
+            f"count(CASE WHEN _hash = {chained} THEN 1 END) FROM {table}"
+        )[0] == ((11, 11, 11) if table == "cases" else (12, 12, 12))
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
