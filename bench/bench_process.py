@@ -183,10 +183,10 @@ def compare(label: str, store, work: Path, py: Path, runs: int) -> bool:
     ev = {k: statistics.median(v) for k, v in events_ms.items()}
     print("fra hændelserne (uden de gemte stier, som på en datasø): " + ", ".join(
         f"{k} {ev[k]:.1f} ms ({pm[k] / ev[k]:.1f} ×)" for k in ("dfg", "variants")))
-    part = f"{derive.PART_EVENTS:,}".replace(",", ".")
+    part = f"{derive.PART_ROWS:,}".replace(",", ".")
     print(f"procestabellerne (stier og trin) genberegnes efter hver indlæsning af hændelser "
           f"eller sager: {rebuild[0]:.2f} s ({rebuild[1]:.2f} CPU-s), i dele på {part} "
-          "hændelser med 96 MB")
+          "hændelser eller sager med 96 MB")
     print(f"(PM4Py: format_dataframe, der sorterer loggen, tog {theirs['format_ms']:.0f} ms "
           "før de målte kald og er ikke talt med; vores genberegning heller ikke)")
     problems = agree(mine, theirs) + [f"fra hændelserne: {p}"

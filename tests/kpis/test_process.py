@@ -318,7 +318,7 @@ def test_a_rebuild_in_parts_gives_the_same_rows(process, monkeypatch):
 
     store = process[0]
     kept = _everything(store)
-    monkeypatch.setattr(derive, "PART_EVENTS", 7)
+    monkeypatch.setattr(derive, "PART_ROWS", 7)
     derive.refresh_process(store, memory_mb=96)
     assert store._engine.query("SELECT count(*) FROM process_cases")[0][0] == len(process[1]) + 2
     assert _everything(store) == kept

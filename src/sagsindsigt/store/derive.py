@@ -289,9 +289,10 @@ def case_rows(events: ibis.Table, cases: ibis.Table) -> ibis.Table:
         split=j.c_unit.isnull() & j.e_split)
 
 
-# events per part of a DuckDB rebuild: each part's cases (by a hash of the case id) are
-# derived and committed on their own, so the engine's memory holds one part (the import's 96 MB)
-PART_EVENTS = 500_000
+# rows (events or cases, whichever are more) per part of a DuckDB rebuild: each part's cases
+# (by a hash of the case id) are derived and committed on their own, so the engine's memory
+# holds one part (the import's 96 MB; 500.000 ran out of it on the demo's cases)
+PART_ROWS = 250_000
 
 
 def refresh_process(store, memory_mb: int | None = None) -> None:
@@ -300,8 +301,8 @@ def refresh_process(store, memory_mb: int | None = None) -> None:
     through Python), and stamp them with the data versions of the events and the cases they
     were made from (read first: rows newer than their stamp are merely unused until the next
     rebuild). Call after the write's transaction has committed, not inside one. On DuckDB the
-    rebuild is made and committed in parts of :data:`PART_EVENTS` events (by a hash of the
-    case id) with the engine's memory bounded to ``memory_mb``, so that memory does not grow
+    rebuild is made and committed in parts of :data:`PART_ROWS` events or cases (by a hash of
+    the case id) with the engine's memory bounded to ``memory_mb``, so that memory does not grow
     with the log, under the store's lock (this process's readers wait; DuckDB has one writing
     process); PostgreSQL rebuilds in one transaction, one rebuild at a time across processes
     (an advisory lock). Until the stamp is written the tables are unused."""
@@ -316,8 +317,9 @@ def refresh_process(store, memory_mb: int | None = None) -> None:
             eng.execute(f"DELETE FROM meta WHERE key = '{PROCESS_FRESH}'")
             for name in PROCESS_TABLES:
                 eng.execute(f'DELETE FROM "{name}"')
-            n = eng.query("SELECT count(*) FROM events")[0][0]
-            parts = max(1, -(-n // PART_EVENTS)) if duck else 1
+            n, m = eng.query("SELECT (SELECT count(*) FROM events), "
+                             "(SELECT count(*) FROM cases)")[0]
+            parts = max(1, -(-max(n, m) // PART_ROWS)) if duck else 1
             if not duck:  # fresh statistics after the import: with those of an empty table
                 # PostgreSQL plans nested loops over the whole log (minutes, not a second)
                 eng.execute("ANALYZE events")
