@@ -305,7 +305,7 @@ def import_file(store: Store, kind_name: str, path: str | Path, *, source: str |
             "message": result.message,
         }, reject_table)
     if not failed:
-        _refresh_process(store, kind.name, settings)
+        _refresh_process(store, settings)
     step("gemmer", result.rows_read, result.rows_read)
     logger.info("Batch %s (%s, kilde %s, fil %s): %s, %d indlæst, %d uændrede, %d afvist",
              batch_id, kind.name, source, fname, result.status, result.rows_loaded,
@@ -465,7 +465,7 @@ def _import_parts(store: Store, kind: Kind, path: Path, m: Mapping, result: Impo
                 _refresh(store, kind.name, settings, source)
             store.record_batch(_batch_row(result, batch_id, strict), reject_table)
         if not failed:
-            _refresh_process(store, kind.name, settings)
+            _refresh_process(store, settings)
     step("gemmer", result.rows_read, result.rows_read)
     _log(result)
     return result
@@ -507,12 +507,12 @@ def _refresh(store: Store, kind: str, settings: Settings, source: str | None = N
         derive.refresh_timeliness_cases(store, source)
 
 
-def _refresh_process(store: Store, kind: str, settings: Settings) -> None:
-    """After an import of events, cases or case types has committed: the process analysis's
-    derived tables rebuilt (in the import's memory bound). A failure leaves them unused (the
-    figures then come from the events, slower) and the import stands; it is logged."""
-    if kind not in ("events", "cases", "case_types"):
-        return
+def _refresh_process(store: Store, settings: Settings) -> None:
+    """After an import has committed: the process analysis's derived tables rebuilt (in the
+    import's memory bound) where it changed the events or the cases they were made from (an
+    import of events, cases or case types; their stamp says, ``derive.ensure_process``). A
+    failure leaves them unused (the figures then come from the events, slower) and the import
+    stands; it is logged."""
     try:
         derive.ensure_process(store, settings.import_memory_mb)
     except Exception as exc:  # noqa: BLE001 — derived data: the import itself succeeded

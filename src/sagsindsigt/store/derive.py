@@ -307,12 +307,11 @@ def refresh_process(store, memory_mb: int | None = None) -> None:
     process); PostgreSQL rebuilds in one transaction, one rebuild at a time across processes
     (an advisory lock). Until the stamp is written the tables are unused."""
     eng = store._engine
-    if store.lake_url:  # the figures are read from the lake (its events, not these)
-        return
     duck = store.backend == "duckdb"
     with store.lock, store.memory_bounded(memory_mb):
         with store.serialised("process_tables"):
-            stamp = {t: store.data_version().get(t, 0) for t in PROCESS_SOURCES}
+            versions = store.data_version()
+            stamp = {t: versions.get(t, 0) for t in PROCESS_SOURCES}
             store.touch(*PROCESS_TABLES)
             eng.execute(f"DELETE FROM meta WHERE key = '{PROCESS_FRESH}'")
             for name in PROCESS_TABLES:
@@ -340,7 +339,11 @@ def refresh_process(store, memory_mb: int | None = None) -> None:
 def process_stamp(store, now: dict[str, int] | None = None) -> dict | None:
     """The stamp of the process tables (:func:`refresh_process`), if they hold the events and
     the cases at the data versions ``now`` (default: those of the caller's unit of work, as
-    ``Store.check_version`` last read them, else read now); ``None`` otherwise."""
+    ``Store.check_version`` last read them, else read now); ``None`` otherwise, and always
+    where the figures are read from a lake (on its own or beside the store), which holds no
+    derived tables."""
+    if store.read_only or store.lake_url:  # the figures are read from a lake: no tables
+        return None
     text = store.meta(PROCESS_FRESH)
     if not text:
         return None
@@ -396,7 +399,7 @@ def ensure_process(store, memory_mb: int | None = None) -> bool:
     them); returns whether it did. ``prepare`` and every import of events, cases or case types
     call it."""
     if store.read_only or store.lake_url or process_stamp(store, store.data_version()):
-        return False
+        return False  # (a lake's figures never read these tables: nothing to rebuild)
     refresh_process(store, memory_mb)
     return True
 

@@ -418,8 +418,6 @@ def process_table(store, name: str, by_unit: bool = False) -> ibis.Table | None:
     The table's rows depend on the events and the cases as well as on the table itself."""
     from .derive import PROCESS_SOURCES, process_stamp  # derive loads Polars
 
-    if store.lake_url or store.read_only:
-        return None
     stamp = process_stamp(store)
     if stamp is None or (stamp["split"] and (by_unit or not current().data_scope.everything)):
         return None
